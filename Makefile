@@ -1,0 +1,45 @@
+# umbrella-forecast. `make help` lists the targets.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F ':.*?## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+.PHONY: install
+install: $(BIN)/.installed ## create .venv and install the pinned dependencies
+
+.PHONY: run
+run: install ## run the whole pipeline (dvc repro) on the configured data
+	dvc repro
+
+.PHONY: test
+test: install ## run the test suite
+	pytest
+
+.PHONY: test-fast
+test-fast: install ## run the tests that do not run the real pipeline
+	pytest -m "not slow"
+
+.PHONY: lint
+lint: install ## ruff lint and format check
+	ruff check .
+	ruff format --check .
+
+.PHONY: format
+format: install ## apply ruff's formatting and safe fixes
+	ruff format .
+	ruff check --fix .
+
+.PHONY: clean
+clean: ## remove caches (not data, models or the environment)
+	rm -rf .pytest_cache .ruff_cache

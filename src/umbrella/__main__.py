@@ -1,0 +1,5 @@
+import sys
+
+from umbrella.cli import main
+
+sys.exit(main())

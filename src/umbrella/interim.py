@@ -1,0 +1,31 @@
+"""The validated tables in data/interim/, as the later stages read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from umbrella.paths import FORECASTS, INTERIM, SALES, TRUTH, WEATHER
+
+
+@dataclass(frozen=True)
+class Interim:
+    sales: pd.DataFrame
+    weather: pd.DataFrame
+    forecasts: pd.DataFrame | None  # None: observed weather stands in for forecasts
+    truth: pd.DataFrame | None  # simulated source only; read by evaluation alone
+
+
+def _optional(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def read_interim(folder: Path = INTERIM, truth: bool = False) -> Interim:
+    return Interim(
+        sales=pd.read_parquet(folder / f"{SALES}.parquet"),
+        weather=pd.read_parquet(folder / f"{WEATHER}.parquet"),
+        forecasts=_optional(folder / f"{FORECASTS}.parquet"),
+        truth=_optional(folder / f"{TRUTH}.parquet") if truth else None,
+    )

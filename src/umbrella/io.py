@@ -1,0 +1,75 @@
+"""Reading and writing files. Writes are atomic: a failed run never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FLOAT_DIGITS = 6  # metrics and plot data are rounded so reruns give the same bytes
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary files
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call write(tmp) on a temporary path, then move it to `path`."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def write_csv(df: pd.DataFrame, path: Path, digits: int | None = None) -> None:
+    out = df.round(digits) if digits is not None else df
+    atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def round_floats(obj: Any, digits: int = FLOAT_DIGITS) -> Any:
+    """Round every float in a nested structure; numpy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [round_floats(v, digits) for v in obj]
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return None if not np.isfinite(value) else round(value, digits)
+    return obj
+
+
+def write_json(obj: Any, path: Path) -> None:
+    text = json.dumps(round_floats(obj), indent=2, sort_keys=False) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+

@@ -1,0 +1,23 @@
+"""Paths of the repository, built from its root. Importing this module does nothing else."""
+
+import os
+from pathlib import Path
+
+# UMBRELLA_ROOT points the stages at another checkout (the tests use it for temporary copies).
+ROOT = Path(os.environ.get("UMBRELLA_ROOT") or Path(__file__).resolve().parents[2])
+PARAMS_FILE = ROOT / "params.yaml"
+
+DATA = ROOT / "data"
+RAW = DATA / "raw"
+INTERIM = DATA / "interim"
+PROCESSED = DATA / "processed"
+PREDICTIONS = DATA / "predictions"
+MODELS = ROOT / "models"
+METRICS = ROOT / "metrics"
+PLOTS = ROOT / "plots"
+
+# File names shared by the csv source, the simulator and validation (DESIGN 3.2).
+SALES = "sales"
+WEATHER = "weather"
+FORECASTS = "weather_forecasts"
+TRUTH = "truth"

@@ -1,0 +1,116 @@
+"""The data contract (DESIGN 3.2 and 3.3) as data: columns, their types and their rules.
+
+Types are parsed by `validation.parse_columns` (so a text value in a numeric column is
+reported with its rows, not as a pandas exception); value rules are pandera checks, run
+lazily so that every broken rule is reported at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pandera.pandas as pa
+
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+
+Kind = Literal["date", "string", "int", "float", "flag"]
+
+RAIN_MAX_MM = 500.0  # the world record daily rain is ~1800 mm; a store's data above 500 is an error
+TEMP_RANGE_C = (-60.0, 60.0)
+WIND_MAX = 100.0  # m/s
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    kind: Kind
+    required: bool
+    checks: tuple[pa.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]  # unique together; "store" is dropped when the table has none
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _between(low: float, high: float) -> pa.Check:
+    return pa.Check.in_range(low, high, error=f"must be between {low:g} and {high:g}")
+
+
+FLAG = pa.Check.isin([0, 1], error="must be 0 or 1")
+NON_NEGATIVE = pa.Check.ge(0, error="must be >= 0")
+POSITIVE = pa.Check.gt(0, error="must be > 0")
+RAIN = _between(0.0, RAIN_MAX_MM)
+TEMP = _between(*TEMP_RANGE_C)
+
+TABLES: dict[str, TableSpec] = {
+    SALES: TableSpec(
+        SALES,
+        (
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", True),
+            ColumnSpec("units", "int", True, (NON_NEGATIVE,)),
+            ColumnSpec("price", "float", False, (POSITIVE,)),
+            ColumnSpec("promo", "flag", False, (FLAG,)),
+            ColumnSpec("in_stock", "flag", False, (FLAG,)),
+        ),
+        key=("date", "store"),
+    ),
+    WEATHER: TableSpec(
+        WEATHER,
+        (
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", False),
+            ColumnSpec("rain_mm", "float", True, (RAIN,)),
+            ColumnSpec("temp_max_c", "float", False, (TEMP,)),
+            ColumnSpec("temp_min_c", "float", False, (TEMP,)),
+            ColumnSpec("wind", "float", False, (_between(0.0, WIND_MAX),)),
+        ),
+        key=("date", "store"),
+    ),
+    FORECASTS: TableSpec(
+        FORECASTS,
+        (
+            ColumnSpec("issued", "date", True),
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", False),
+            ColumnSpec("rain_mm", "float", True, (RAIN,)),
+            ColumnSpec("rain_prob", "float", False, (_between(0.0, 1.0),)),
+            ColumnSpec("temp_max_c", "float", False, (TEMP,)),
+        ),
+        key=("issued", "date", "store"),
+    ),
+    TRUTH: TableSpec(
+        TRUTH,
+        (
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", True),
+            ColumnSpec("mean_demand", "float", True, (NON_NEGATIVE,)),
+            ColumnSpec("demand", "int", True, (NON_NEGATIVE,)),
+            ColumnSpec("dispersion", "float", True, (POSITIVE,)),
+        ),
+        key=("date", "store"),
+    ),
+}
+
+
+def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
+    """Value rules for the columns of `table` that are present in the file."""
+    key = [k for k in table.key if k in present]
+    return pa.DataFrameSchema(
+        {
+            # Only optional measurements may have gaps; a present key or flag may not.
+            c.name: pa.Column(None, list(c.checks), nullable=c.kind == "float" and not c.required)
+            for c in table.columns
+            if c.name in present
+        },
+        unique=key,
+        report_duplicates="all",
+        strict=False,  # extra columns are kept and ignored
+    )

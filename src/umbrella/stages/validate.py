@@ -1,0 +1,111 @@
+"""validate: check the raw tables against the data contract; write typed Parquet.
+
+Every problem is collected and written to metrics/validation.json; any problem fails the
+stage with a short report and no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from umbrella.errors import DataError
+from umbrella.io import write_json, write_parquet
+from umbrella.params import Params, load_params
+from umbrella.paths import FORECASTS, INTERIM, METRICS, RAW, SALES, TRUTH, WEATHER
+from umbrella.schemas import TABLES
+from umbrella.split import test_start
+from umbrella.validation import (
+    Problem,
+    check_coverage,
+    check_forecast_dates,
+    check_gaps,
+    check_history,
+    typed_table,
+)
+
+log = logging.getLogger(__name__)
+OPTIONAL = (FORECASTS, TRUTH)
+
+
+def label(name: str, params: Params) -> str:
+    """How a problem names the file: the raw copy, and where it came from."""
+    path = f"data/raw/{name}.csv"
+    origin = getattr(params.data, name, None) if params.data.source == "csv" else None
+    return f"{path} (from {origin})" if origin else path
+
+
+def validate(params: Params, raw: Path = RAW) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Typed tables and every problem found in the raw folder."""
+    tables: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for name, spec in TABLES.items():
+        path = raw / f"{name}.csv"
+        if name in OPTIONAL and not path.exists():
+            continue
+        table, found = typed_table(path, spec, label(name, params))
+        problems += found
+        if table is not None:
+            tables[name] = table
+    sales, weather = tables.get(SALES), tables.get(WEATHER)
+    if sales is not None and not problems:
+        problems += check_gaps(sales, label(SALES, params))
+        start = test_start(sales["date"].min(), sales["date"].max(), params.split)
+        problems += check_history(
+            sales, start, params.validate.min_history_days, params.base.horizon,
+            label(SALES, params),
+        )
+        if weather is not None:
+            problems += check_coverage(sales, weather, label(WEATHER, params))
+    if FORECASTS in tables:
+        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params))
+    return tables, problems
+
+
+def report(problems: list[Problem]) -> str:
+    lines = [f"validation failed: {len(problems)} problem(s), also in metrics/validation.json"]
+    lines += [f"  - {p}" for p in problems]
+    return "\n".join(lines)
+
+
+def main(params: Params | None = None) -> None:
+    params = params or load_params()
+    tables, problems = validate(params)
+    write_json(
+        {
+            "ok": not problems,
+            "problems": len(problems),
+            "rows": {name: len(t) for name, t in tables.items()},
+            "forecasts": "issued" if FORECASTS in tables else "observed weather (flatters results)",
+            "details": [p.to_dict() for p in problems],
+        },
+        METRICS / "validation.json",
+    )
+    if problems:
+        raise DataError(report(problems))
+    if FORECASTS not in tables:
+        log.warning("no weather forecasts file: observed weather stands in for the forecast, "
+                    "which flatters every result")
+    shutil.rmtree(INTERIM, ignore_errors=True)
+    for name, table in tables.items():
+        write_parquet(finalise(table, name), INTERIM / f"{name}.parquet")
+
+
+def finalise(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Lean dtypes for a table that passed validation, sorted by its key."""
+    spec = TABLES[name]
+    out = table.copy()
+    for column in spec.columns:
+        if column.name not in out:
+            continue
+        if column.kind == "int":
+            out[column.name] = out[column.name].astype("int64")
+        elif column.kind == "flag":
+            out[column.name] = out[column.name].astype("int8")
+        elif column.kind == "string":
+            out[column.name] = out[column.name].astype("string")
+    key = [k for k in spec.key if k in out]
+    return out.sort_values(key, ignore_index=True)

@@ -1,0 +1,209 @@
+"""Checks of raw tables against the data contract. Every problem is collected, none raised.
+
+A problem names the file, the column, the rule, how many rows break it and the first of
+those rows as line numbers of the file (the header is line 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from umbrella.schemas import TableSpec, pandera_schema
+
+MAX_LISTED = 5  # rows and examples listed per problem
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    column: str | None
+    rule: str
+    count: int
+    rows: list[int]  # line numbers in the file; empty when the problem is not about rows
+    examples: list[str]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.file}, column {self.column}" if self.column else self.file
+        text = f"{where}: {self.rule}"
+        if self.count:
+            text += f" ({self.count} row{'s' if self.count != 1 else ''}"
+            if self.rows:
+                more = ", ..." if self.count > len(self.rows) else ""
+                text += f"; lines {', '.join(map(str, self.rows))}{more}"
+            if self.examples:
+                text += f"; e.g. {', '.join(self.examples)}"
+            text += ")"
+        return text
+
+
+def _problem(file: str, column: str | None, rule: str, index: pd.Index | None = None,
+             examples: pd.Series | list | None = None) -> Problem:
+    index = pd.Index([]) if index is None else pd.Index(index)
+    lines = sorted({int(i) + 2 for i in index})
+    shown = [] if examples is None else [str(x) for x in list(examples)[:MAX_LISTED]]
+    return Problem(file, column, rule, len(lines), lines[:MAX_LISTED], shown)
+
+
+def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a CSV file with every value as text, so that typing errors can be located."""
+    if not Path(path).exists():
+        return None, [_problem(label, None, "file not found")]
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return None, [_problem(label, None, "file is empty")]
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return None, [_problem(label, None, f"not a readable CSV file: {exc}".strip())]
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if raw.empty:
+        return None, [_problem(label, None, "file has a header but no rows")]
+    return raw, []
+
+
+def parse_columns(raw: pd.DataFrame, table: TableSpec, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type the contract's columns; a value that does not parse becomes a problem and NA."""
+    problems = [
+        _problem(label, c.name, "required column is missing")
+        for c in table.columns
+        if c.required and c.name not in raw
+    ]
+    typed = raw.copy()
+    for spec in table.columns:
+        if spec.name not in raw:
+            continue
+        text = raw[spec.name].str.strip()
+        if spec.kind == "date":
+            value = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+            rule = "not an ISO date (YYYY-MM-DD)"
+        elif spec.kind == "string":
+            value, rule = text, ""
+        else:
+            value = pd.to_numeric(text, errors="coerce")
+            rule = "not a number"
+            if spec.kind in ("int", "flag"):
+                whole = value.isna() | (value == np.round(value))
+                value = value.where(whole)
+                rule = "not a whole number"
+            value = value.astype("Int64" if spec.kind in ("int", "flag") else "float64")
+        bad = text.notna() & value.isna()
+        if bad.any():
+            problems.append(_problem(label, spec.name, rule, raw.index[bad], text[bad]))
+        typed[spec.name] = value
+    return typed, problems
+
+
+def check_rules(typed: pd.DataFrame, table: TableSpec, label: str,
+                unparsed: list[Problem]) -> list[Problem]:
+    """Run the pandera value rules (required, range, uniqueness) on the typed table."""
+    present = [c.name for c in table.columns if c.name in typed]
+    try:
+        pandera_schema(table, present).validate(typed, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    # A value that did not parse is already reported; do not report it again as missing.
+    skip = {(p.column, line - 2) for p in unparsed for line in p.rows} if unparsed else set()
+    reported_columns = {p.column for p in unparsed}
+    problems = []
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        if check == "multiple_fields_uniqueness":  # reported per key column: keep one
+            column = ", ".join(k for k in table.key if k in present)
+            rule = "duplicate key"
+        elif check == "not_nullable":
+            if column in reported_columns:
+                group = group[[(column, i) not in skip for i in group["index"]]]
+                if group.empty:
+                    continue
+            rule = "value is missing"
+        else:
+            rule = str(check)
+        index = pd.Index(group["index"].dropna().astype(int))
+        problems.append(_problem(label, column, rule, index, group["failure_case"]))
+    return _dedupe(problems)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.file, p.column, p.rule)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def check_gaps(sales: pd.DataFrame, label: str) -> list[Problem]:
+    """Missing dates inside each store's range of dates."""
+    span = sales.groupby("store")["date"].agg(["min", "max", "nunique"])
+    expected = (span["max"] - span["min"]).dt.days + 1
+    gappy = span.index[expected > span["nunique"]]
+    if gappy.empty:
+        return []
+    missing = []
+    for store in gappy:
+        have = pd.DatetimeIndex(sales.loc[sales["store"] == store, "date"])
+        full = pd.date_range(span.at[store, "min"], span.at[store, "max"], freq="D")
+        missing += [f"{store} {d.date()}" for d in full.difference(have)]
+    return [Problem(label, "date", f"missing dates inside a store's range in {len(gappy)} "
+                    f"store(s)", len(missing), [], missing[:MAX_LISTED])]
+
+
+def check_coverage(sales: pd.DataFrame, weather: pd.DataFrame, label: str) -> list[Problem]:
+    """Every sales (date, store) needs weather: by store when weather has a store column."""
+    keys = ["date", "store"] if "store" in weather else ["date"]
+    have = pd.MultiIndex.from_frame(weather[keys].dropna()) if len(keys) > 1 else \
+        pd.Index(weather["date"].dropna())
+    need = pd.MultiIndex.from_frame(sales[keys]) if len(keys) > 1 else pd.Index(sales["date"])
+    missing = ~need.isin(have)
+    if not missing.any():
+        return []
+    absent = sales.loc[missing, keys].drop_duplicates()
+    examples = [" ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in row)
+                for row in absent.itertuples(index=False)]
+    return [Problem(label, ", ".join(keys), "no weather for sales dates", len(absent), [],
+                    examples[:MAX_LISTED])]
+
+
+def check_forecast_dates(forecasts: pd.DataFrame, label: str) -> list[Problem]:
+    """A forecast must be for a day after the day it was issued."""
+    bad = forecasts["date"] <= forecasts["issued"]
+    if not bad.any():
+        return []
+    return [_problem(label, "date", "forecast date must be after its issued date",
+                     forecasts.index[bad], forecasts.loc[bad, "date"].dt.date)]
+
+
+def check_history(sales: pd.DataFrame, start: pd.Timestamp, min_days: int, horizon: int,
+                  label: str) -> list[Problem]:
+    """Enough days before the test period to train, and a test period inside the data."""
+    first, last = sales["date"].min(), sales["date"].max()
+    problems = []
+    history = (start - first).days
+    if history < max(min_days, horizon):
+        problems.append(Problem(label, "date", f"only {history} days before the test period "
+                                f"starting {start.date()}; at least {max(min_days, horizon)} needed "
+                                "(see split and validate.min_history_days)", 0, [], []))
+    if start > last:
+        problems.append(Problem(label, "date", f"test period starts {start.date()}, after the "
+                                f"last sales date {last.date()} (see split.test_start)", 0, [], []))
+    return problems
+
+
+def typed_table(path: Path, table: TableSpec, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read, type and rule-check one file. The frame is None when it could not be typed."""
+    raw, problems = read_raw(path, label)
+    if raw is None:
+        return None, problems
+    typed, problems = parse_columns(raw, table, label)
+    problems += check_rules(typed, table, label, problems)
+    if any(p.rule == "required column is missing" for p in problems):
+        return None, problems
+    return typed, problems

@@ -1,0 +1,118 @@
+"""Shared fixtures: tiny seeded data, params with overrides, and temporary repository copies."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from umbrella.params import Params, parse_params
+from umbrella.simulate import simulate_retailer
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+TINY = {
+    "simulate": {"stores": 3, "start": "2012-01-01", "end": "2012-09-30"},
+    "split": {"test_days": 60},
+    "train": {"gbm": {"max_iter": 30}},
+}
+
+
+def deep_merge(base: dict, overrides: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def raw_params(overrides: dict | None = None) -> dict[str, Any]:
+    """The repository's params.yaml as a mapping, with `overrides` merged in."""
+    return deep_merge(yaml.safe_load((REPO / "params.yaml").read_text()), overrides or {})
+
+
+def make_params(overrides: dict | None = None) -> Params:
+    return parse_params(raw_params(overrides))
+
+
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Path]:
+    """Write tables as CSV files the way a retailer would send them (ISO dates)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in tables.items():
+        paths[name] = folder / f"{name}.csv"
+        table.to_csv(paths[name], index=False, date_format="%Y-%m-%d")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """A simulated retailer: 3 stores over 9 months (do not mutate: copy first)."""
+    params = make_params(TINY)
+    return simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+
+
+def copy_repo(dest: Path) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored) into a new git repository."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=dest, check=True)
+    return dest
+
+
+def repo_env(root: Path) -> dict[str, str]:
+    """Environment that runs the copy's own code and console script."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(root / "src")
+    env.pop("UMBRELLA_ROOT", None)
+    return env
+
+
+def run(cmd: list[str], root: Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=root, env=repo_env(root), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A temporary git copy of the repository, with tiny params committed."""
+    root = copy_repo(tmp_path / "repo")
+    set_params(root, TINY)
+    return root
+
+
+def set_params(root: Path, overrides: dict) -> None:
+    params = deep_merge(yaml.safe_load((root / "params.yaml").read_text()), overrides)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def umbrella(args: list[str], root: Path) -> subprocess.CompletedProcess:
+    """Run the CLI against another root, as a user would."""
+    env = dict(os.environ, UMBRELLA_ROOT=str(root))
+    return subprocess.run(
+        [sys.executable, "-m", "umbrella", *args], env=env, capture_output=True, text=True
+    )

@@ -1,0 +1,142 @@
+"""The csv source: the user's files are copied as they are, and data of any shape validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_params, write_tables
+
+from umbrella import sources
+from umbrella.errors import DataError
+from umbrella.params import Params
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.simulate import simulate_retailer
+from umbrella.stages.pull import pull
+from umbrella.stages.validate import validate
+
+
+def csv_params(sales: str, weather: str, forecasts: str | None = None, **overrides) -> Params:
+    data = {"source": "csv", "sales": sales, "weather": weather, "weather_forecasts": forecasts}
+    return make_params({"data": data, **overrides})
+
+
+@pytest.fixture
+def user_files(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """The tiny retailer's tables as a user would send them (no truth)."""
+    tables = {name: t for name, t in tiny_tables.items() if name != TRUTH}
+    return write_tables(tables, tmp_path / "user")
+
+
+def test_copies_byte_for_byte(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    user.mkdir()
+    # Windows line endings, a byte order mark, quoting and trailing blanks stay as sent.
+    content = {
+        SALES: b'\xef\xbb\xbfdate,store,units\r\n2012-01-01,"S 1",3\r\n2012-01-02,"S 1",0 \r\n',
+        WEATHER: b"date,rain_mm\n2012-01-01,0.0\n2012-01-02,12.5",
+        FORECASTS: b"issued,date,rain_mm\n2012-01-01,2012-01-02,9.0\n",
+    }
+    for name, data in content.items():
+        (user / f"{name}.csv").write_bytes(data)
+    params = csv_params(*(str(user / f"{name}.csv") for name in (SALES, WEATHER, FORECASTS)))
+    pull(params, tmp_path / "raw")
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(
+        f"{name}.csv" for name in content
+    )
+    for name, data in content.items():
+        assert (tmp_path / "raw" / f"{name}.csv").read_bytes() == data
+
+
+def test_relative_paths_are_relative_to_the_root(
+    tmp_path: Path, user_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "ROOT", tmp_path)
+    pull(csv_params("user/sales.csv", "./user/weather.csv"), tmp_path / "raw")
+    for name in (SALES, WEATHER):
+        assert (tmp_path / "raw" / f"{name}.csv").read_bytes() == user_files[name].read_bytes()
+    assert not (tmp_path / "raw" / f"{FORECASTS}.csv").exists()
+
+
+def test_file_urls(tmp_path: Path, user_files: dict[str, Path]) -> None:
+    params = csv_params(*(user_files[name].as_uri() for name in (SALES, WEATHER, FORECASTS)))
+    pull(params, tmp_path / "raw")
+    for name in (SALES, WEATHER, FORECASTS):
+        assert (tmp_path / "raw" / f"{name}.csv").read_bytes() == user_files[name].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("missing", "key"), [(SALES, "data.sales"), (WEATHER, "data.weather"), (FORECASTS, None)]
+)
+def test_missing_file_names_key_and_path(
+    tmp_path: Path, user_files: dict[str, Path], missing: str, key: str | None
+) -> None:
+    locations = {name: str(path) for name, path in user_files.items()}
+    locations[missing] = str(tmp_path / "nowhere" / f"{missing}.csv")
+    key = key or "data.weather_forecasts"
+    with pytest.raises(DataError) as info:
+        pull(csv_params(locations[SALES], locations[WEATHER], locations[FORECASTS]), tmp_path / "raw")
+    assert key in str(info.value)
+    assert locations[missing] in str(info.value)
+
+
+def test_missing_file_url(tmp_path: Path, user_files: dict[str, Path]) -> None:
+    url = (tmp_path / "absent.csv").as_uri()
+    with pytest.raises(DataError, match="data.sales") as info:
+        pull(csv_params(url, str(user_files[WEATHER])), tmp_path / "raw")
+    assert url in str(info.value)
+
+
+def test_a_folder_is_not_a_file(tmp_path: Path, user_files: dict[str, Path]) -> None:
+    with pytest.raises(DataError, match="data.weather"):
+        pull(csv_params(str(user_files[SALES]), str(tmp_path)), tmp_path / "raw")
+
+
+@pytest.mark.parametrize("regions", [1, 2])
+def test_own_data_of_another_length_validates(tmp_path: Path, regions: int) -> None:
+    """One or two stores over one year, weather with and without a store column."""
+    shape = make_params(
+        {"simulate": {"stores": regions, "regions": regions, "start": "2013-01-01",
+                      "end": "2013-12-31"}}
+    )
+    tables = simulate_retailer(shape.simulate, shape.base.horizon, seed=5)
+    assert ("store" in tables[WEATHER]) == (regions > 1)
+    files = write_tables({n: t for n, t in tables.items() if n != TRUTH}, tmp_path / "user")
+    params = csv_params(str(files[SALES]), str(files[WEATHER]), str(files[FORECASTS]))
+    pull(params, tmp_path / "raw")
+    typed, problems = validate(params, tmp_path / "raw")
+    assert problems == []
+    assert set(typed) == {SALES, WEATHER, FORECASTS}
+    assert len(typed[SALES]) == 365 * regions
+    assert typed[SALES]["date"].max() == pd.Timestamp("2013-12-31")
+
+
+def test_without_forecasts_validation_passes(tmp_path: Path, user_files: dict[str, Path]) -> None:
+    params = csv_params(str(user_files[SALES]), str(user_files[WEATHER]))
+    pull(params, tmp_path / "raw")
+    typed, problems = validate(params, tmp_path / "raw")
+    assert problems == []
+    assert set(typed) == {SALES, WEATHER}
+
+
+def test_minimal_columns_validate(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    """Only the required columns, plus an extra one that is kept and ignored."""
+    sales = tiny_tables[SALES][["date", "store", "units"]].assign(note="ok")
+    weather = tiny_tables[WEATHER][["date", "rain_mm"]]
+    files = write_tables({SALES: sales, WEATHER: weather}, tmp_path / "user")
+    params = csv_params(str(files[SALES]), str(files[WEATHER]))
+    pull(params, tmp_path / "raw")
+    typed, problems = validate(params, tmp_path / "raw")
+    assert problems == []
+    assert "note" in typed[SALES]
+
+
+def test_problems_name_where_the_file_came_from(
+    tmp_path: Path, user_files: dict[str, Path]
+) -> None:
+    params = csv_params(str(user_files[SALES]), str(user_files[WEATHER]))
+    pull(params, tmp_path / "raw")
+    (tmp_path / "raw" / "weather.csv").write_text("date,rain_mm\n")
+    _, problems = validate(params, tmp_path / "raw")
+    assert [p.file for p in problems] == [f"data/raw/weather.csv (from {user_files[WEATHER]})"]

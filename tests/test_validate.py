@@ -1,0 +1,487 @@
+"""Bad input: every rule of the data contract (DESIGN 3.2, 3.3) is reported, none raised.
+
+Each test writes the good tiny tables to a raw folder, breaks one thing in the files as a
+user's export would, and checks that validation names the file, the column and the lines
+(the header is line 1).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, TINY, make_params, set_params, umbrella, write_tables
+
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.stages.validate import validate
+from umbrella.validation import Problem
+
+PARAMS = make_params(TINY)
+LABEL = {name: f"data/raw/{name}.csv" for name in (SALES, WEATHER, FORECASTS, TRUTH)}
+
+
+@pytest.fixture
+def raw(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
+    """The good tiny tables as CSV files in a raw folder (tiny_tables itself is not touched)."""
+    folder = tmp_path / "data" / "raw"
+    write_tables(tiny_tables, folder)
+    return folder
+
+
+def problems_in(raw: Path, overrides: dict | None = None) -> list[Problem]:
+    params = make_params({**TINY, **(overrides or {})}) if overrides else PARAMS
+    _, problems = validate(params, raw)
+    return problems
+
+
+def only(problems: list[Problem]) -> Problem:
+    assert len(problems) == 1, "\n".join(map(str, problems))
+    return problems[0]
+
+
+def csv_path(raw: Path, name: str) -> Path:
+    return raw / f"{name}.csv"
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text().split("\n")
+
+
+def set_cell(path: Path, line: int, column: str, value: str) -> None:
+    """Overwrite one cell of the (unquoted) CSV file; `line` counts the header as 1."""
+    lines = read_lines(path)
+    at = lines[0].split(",").index(column)
+    cells = lines[line - 1].split(",")
+    cells[at] = value
+    lines[line - 1] = ",".join(cells)
+    path.write_text("\n".join(lines))
+
+
+def cell(path: Path, line: int, column: str) -> str:
+    lines = read_lines(path)
+    return lines[line - 1].split(",")[lines[0].split(",").index(column)]
+
+
+def drop_column(path: Path, column: str) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.drop(columns=column).to_csv(path, index=False)
+
+
+def test_good_tables_pass(raw: Path) -> None:
+    tables, problems = validate(PARAMS, raw)
+    assert problems == []
+    assert set(tables) == {SALES, WEATHER, FORECASTS, TRUTH}
+    assert tables[SALES]["units"].dtype == "Int64"
+    assert tables[SALES]["date"].dtype == "datetime64[ns]"
+
+
+# (file, line, column, value written there, words of the rule)
+BAD_VALUES = [
+    (SALES, 7, "units", "-3", "must be >= 0"),
+    (SALES, 8, "units", "1.5", "not a whole number"),
+    (SALES, 9, "units", "abc", "not a"),
+    (SALES, 10, "units", "", "value is missing"),
+    (SALES, 11, "price", "0", "must be > 0"),
+    (SALES, 12, "price", "-19.99", "must be > 0"),
+    (SALES, 13, "price", "n/a", "not a number"),
+    (SALES, 14, "promo", "2", "must be 0 or 1"),
+    (SALES, 15, "promo", "yes", "not a"),
+    (SALES, 16, "in_stock", "-1", "must be 0 or 1"),
+    (SALES, 17, "date", "2012-02-30", "not an ISO date"),
+    (SALES, 18, "date", "yesterday", "not an ISO date"),
+    (SALES, 19, "store", "", "value is missing"),
+    (SALES, 600, "date", "", "value is missing"),
+    (WEATHER, 4, "rain_mm", "-0.5", "between 0 and 500"),
+    (WEATHER, 5, "rain_mm", "500.1", "between 0 and 500"),
+    (WEATHER, 6, "rain_mm", "heavy", "not a number"),
+    (WEATHER, 7, "rain_mm", "", "value is missing"),
+    (WEATHER, 8, "temp_max_c", "61", "between -60 and 60"),
+    (WEATHER, 9, "temp_min_c", "-60.5", "between -60 and 60"),
+    (WEATHER, 10, "temp_max_c", "warm", "not a number"),
+    (WEATHER, 11, "wind", "-2", "between 0 and 100"),
+    (WEATHER, 12, "date", "12/01/2012", "not an ISO date"),
+    (FORECASTS, 20, "rain_prob", "1.2", "between 0 and 1"),
+    (FORECASTS, 21, "rain_prob", "-0.01", "between 0 and 1"),
+    (FORECASTS, 22, "rain_mm", "-1", "between 0 and 500"),
+    (FORECASTS, 23, "rain_mm", "501", "between 0 and 500"),
+    (FORECASTS, 24, "temp_max_c", "75", "between -60 and 60"),
+    (FORECASTS, 25, "issued", "2012-13-01", "not an ISO date"),
+    (FORECASTS, 26, "rain_mm", "", "value is missing"),
+    (TRUTH, 30, "demand", "-1", "must be >= 0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "column", "value", "rule"),
+    BAD_VALUES,
+    ids=[f"{n}-{c}-{v or 'empty'}" for n, _, c, v, _ in BAD_VALUES],
+)
+def test_bad_value(raw: Path, name: str, line: int, column: str, value: str, rule: str) -> None:
+    set_cell(csv_path(raw, name), line, column, value)
+    problem = only(problems_in(raw))
+    assert problem.file == LABEL[name]
+    assert problem.column == column
+    assert rule in problem.rule
+    assert problem.count == 1
+    assert problem.rows == [line]
+    assert cell(csv_path(raw, name), line, column) == value  # the line really holds it
+    if value:
+        (example,) = problem.examples
+        assert example == value or float(example) == float(value)  # typed: "0" shows as 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "value"),
+    [(WEATHER, "temp_max_c", ""), (WEATHER, "wind", ""), (FORECASTS, "rain_prob", "")],
+)
+def test_optional_measurement_may_be_missing(
+    raw: Path, name: str, column: str, value: str
+) -> None:
+    set_cell(csv_path(raw, name), 5, column, value)
+    assert problems_in(raw) == []
+
+
+def test_many_bad_rows_are_counted_and_listed(raw: Path) -> None:
+    lines = [3, 40, 41, 100, 250, 500, 801]
+    for line in lines:
+        set_cell(csv_path(raw, SALES), line, "units", "-1")
+    problem = only(problems_in(raw))
+    assert problem.count == len(lines)
+    assert problem.rows == lines[:5]  # the first few, in file order
+    assert "7 rows; lines 3, 40, 41, 100, 250, ..." in str(problem)
+
+
+def test_surrounding_blanks_are_tolerated(raw: Path) -> None:
+    set_cell(csv_path(raw, SALES), 5, "units", " 4 ")
+    set_cell(csv_path(raw, WEATHER), 5, "rain_mm", "3.5 ")
+    assert problems_in(raw) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        (SALES, "units"),
+        (SALES, "date"),
+        (SALES, "store"),
+        (WEATHER, "rain_mm"),
+        (WEATHER, "date"),
+        (FORECASTS, "issued"),
+        (FORECASTS, "date"),
+        (FORECASTS, "rain_mm"),
+    ],
+)
+def test_missing_required_column(raw: Path, name: str, column: str) -> None:
+    drop_column(csv_path(raw, name), column)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[name], column)
+    assert problem.rule == "required column is missing"
+    assert problem.rows == []
+
+
+@pytest.mark.parametrize(("name", "column"), [(SALES, "price"), (WEATHER, "wind")])
+def test_optional_column_may_be_absent(raw: Path, name: str, column: str) -> None:
+    drop_column(csv_path(raw, name), column)
+    assert problems_in(raw) == []
+
+
+def test_extra_columns_are_ignored(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    write_tables({SALES: tiny_tables[SALES].assign(region="north", note="")}, raw)
+    tables, problems = validate(PARAMS, raw)
+    assert problems == []
+    assert "region" in tables[SALES]
+
+
+def duplicate_line(path: Path, line: int) -> None:
+    lines = read_lines(path)
+    lines.insert(line, lines[line - 1])
+    path.write_text("\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "key"),
+    [(SALES, 12, "date, store"), (WEATHER, 30, "date"), (FORECASTS, 50, "issued, date")],
+)
+def test_duplicate_key(raw: Path, name: str, line: int, key: str) -> None:
+    duplicate_line(csv_path(raw, name), line)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.rule) == (LABEL[name], key, "duplicate key")
+    assert problem.rows == [line, line + 1]
+
+
+def test_duplicate_key_by_store(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    """The same date in two stores is fine; twice in one store is not."""
+    sales = tiny_tables[SALES]
+    again = sales[(sales["store"] == "S0003") & (sales["date"] == "2012-03-01")]
+    write_tables({SALES: pd.concat([sales, again], ignore_index=True)}, raw)
+    problem = only(problems_in(raw))
+    first = sales.index[(sales["store"] == "S0003") & (sales["date"] == "2012-03-01")][0]
+    assert problem.rows == [first + 2, len(sales) + 2]
+    assert "2012-03-01,S0003," in read_lines(csv_path(raw, SALES))[len(sales) + 1]
+
+
+def test_gaps_in_a_store_are_listed(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    sales = tiny_tables[SALES]
+    gone = pd.to_datetime(["2012-03-05", "2012-03-06", "2012-07-14"])
+    keep = ~((sales["store"] == "S0002") & sales["date"].isin(gone))
+    write_tables({SALES: sales[keep]}, raw)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[SALES], "date")
+    assert "missing dates" in problem.rule and "1 store" in problem.rule
+    assert problem.count == 3
+    assert problem.examples == ["S0002 2012-03-05", "S0002 2012-03-06", "S0002 2012-07-14"]
+
+
+def test_stores_may_cover_different_ranges(
+    raw: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    """A store that opens late or closes early has no gap."""
+    sales = tiny_tables[SALES]
+    late = (sales["store"] == "S0002") & (sales["date"] < "2012-02-01")
+    early = (sales["store"] == "S0003") & (sales["date"] > "2012-08-31")
+    write_tables({SALES: sales[~late & ~early]}, raw)
+    assert problems_in(raw) == []
+
+
+def test_weather_missing_for_sales_dates(
+    raw: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    weather = tiny_tables[WEATHER]
+    gone = pd.to_datetime(["2012-01-01", "2012-04-10", "2012-04-11"])
+    write_tables({WEATHER: weather[~weather["date"].isin(gone)]}, raw)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[WEATHER], "date")
+    assert problem.rule == "no weather for sales dates"
+    assert problem.count == 3
+    assert problem.examples == ["2012-01-01", "2012-04-10", "2012-04-11"]
+
+
+def weather_by_store(tiny_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    stores = pd.DataFrame({"store": sorted(tiny_tables[SALES]["store"].unique())})
+    return stores.merge(tiny_tables[WEATHER], how="cross")[
+        ["date", "store", *tiny_tables[WEATHER].columns[1:]]
+    ]
+
+
+def test_weather_by_store_passes(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    write_tables({WEATHER: weather_by_store(tiny_tables)}, raw)
+    assert problems_in(raw) == []
+
+
+def test_weather_by_store_missing_for_a_store(
+    raw: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    weather = weather_by_store(tiny_tables)
+    gone = (weather["store"] == "S0003") & (weather["date"] == "2012-05-01")
+    write_tables({WEATHER: weather[~gone]}, raw)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[WEATHER], "date, store")
+    assert problem.count == 1
+    assert problem.examples == ["2012-05-01 S0003"]
+
+
+def test_weather_by_store_duplicate(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    write_tables({WEATHER: weather_by_store(tiny_tables)}, raw)
+    duplicate_line(csv_path(raw, WEATHER), 300)
+    problem = only(problems_in(raw))
+    assert (problem.column, problem.rule, problem.rows) == ("date, store", "duplicate key",
+                                                             [300, 301])
+
+
+@pytest.mark.parametrize("shift", [0, -1], ids=["same-day", "day-before"])
+def test_forecast_date_after_issued(raw: Path, shift: int) -> None:
+    path = csv_path(raw, FORECASTS)
+    issued = pd.Timestamp(cell(path, 40, "issued"))
+    set_cell(path, 40, "date", str((issued + pd.Timedelta(days=shift)).date()))
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[FORECASTS], "date")
+    assert "after its issued date" in problem.rule
+    assert problem.rows == [40]
+
+
+@pytest.mark.parametrize("name", [SALES, WEATHER, FORECASTS])
+def test_empty_file(raw: Path, name: str) -> None:
+    csv_path(raw, name).write_bytes(b"")
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.rule) == (LABEL[name], None, "file is empty")
+
+
+@pytest.mark.parametrize("name", [SALES, WEATHER, FORECASTS])
+def test_header_only_file(raw: Path, name: str) -> None:
+    path = csv_path(raw, name)
+    path.write_text(read_lines(path)[0] + "\n")
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[name], None)
+    assert problem.rule == "file has a header but no rows"
+
+
+@pytest.mark.parametrize("name", [SALES, WEATHER])
+def test_required_file_not_found(raw: Path, name: str) -> None:
+    csv_path(raw, name).unlink()
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.rule) == (LABEL[name], None, "file not found")
+
+
+@pytest.mark.parametrize("name", [FORECASTS, TRUTH])
+def test_optional_file_may_be_absent(raw: Path, name: str) -> None:
+    csv_path(raw, name).unlink()
+    tables, problems = validate(PARAMS, raw)
+    assert problems == []
+    assert name not in tables
+
+
+def test_binary_file(raw: Path) -> None:
+    csv_path(raw, WEATHER).write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[WEATHER], None)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"split": {"test_start": "2012-02-01", "test_days": 60}}, "only 31 days before"),
+        ({"validate": {"min_history_days": 250}}, "at least 250 needed"),
+        ({"split": {"test_start": "2013-01-01", "test_days": 60}}, "after the last sales date"),
+    ],
+)
+def test_too_little_history(raw: Path, overrides: dict, words: str) -> None:
+    problem = only(problems_in(raw, overrides))
+    assert (problem.file, problem.column) == (LABEL[SALES], "date")
+    assert words in problem.rule
+    assert problem.rows == []
+
+
+def test_all_problems_in_all_files_are_reported(
+    raw: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    sales, weather = tiny_tables[SALES], tiny_tables[WEATHER]
+    gap = (sales["store"] == "S0001") & (sales["date"] == "2012-02-10")
+    write_tables({SALES: sales[~gap], WEATHER: weather[weather["date"] != "2012-06-01"]}, raw)
+    set_cell(csv_path(raw, SALES), 5, "units", "-2")
+    set_cell(csv_path(raw, SALES), 6, "promo", "3")
+    set_cell(csv_path(raw, WEATHER), 9, "rain_mm", "900")
+    set_cell(csv_path(raw, FORECASTS), 4, "rain_prob", "2")
+    issued = cell(csv_path(raw, FORECASTS), 30, "issued")
+    set_cell(csv_path(raw, FORECASTS), 30, "date", issued)
+    found = {(p.file, p.column, p.rule): p.rows for p in problems_in(raw)}
+    assert found == {
+        (LABEL[SALES], "units", "must be >= 0"): [5],
+        (LABEL[SALES], "promo", "must be 0 or 1"): [6],
+        (LABEL[SALES], "date", "missing dates inside a store's range in 1 store(s)"): [],
+        (LABEL[WEATHER], "rain_mm", "must be between 0 and 500"): [9],
+        (LABEL[WEATHER], "date", "no weather for sales dates"): [],
+        (LABEL[FORECASTS], "rain_prob", "must be between 0 and 1"): [4],
+        (LABEL[FORECASTS], "date", "forecast date must be after its issued date"): [30],
+    }
+
+
+def test_validation_does_not_modify_raw_files(raw: Path) -> None:
+    set_cell(csv_path(raw, SALES), 7, "units", "-3")
+    before = {p.name: p.read_bytes() for p in raw.iterdir()}
+    problems_in(raw)
+    assert {p.name: p.read_bytes() for p in raw.iterdir()} == before
+
+
+# The command line, as a user runs it: exit status 2, a short report, no traceback.
+
+
+@pytest.fixture
+def root(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
+    """A bare repository root: params.yaml and the good tiny tables in data/raw."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
+    set_params(folder, TINY)
+    write_tables(tiny_tables, folder / "data" / "raw")
+    return folder
+
+
+def interim_marker(root: Path) -> Path:
+    marker = root / "data" / "interim" / "sales.parquet"
+    marker.parent.mkdir(parents=True)
+    marker.write_bytes(b"the previous run's output")
+    return marker
+
+
+def test_cli_validate_passes_and_writes_interim(root: Path) -> None:
+    result = umbrella(["validate"], root)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((root / "metrics" / "validation.json").read_text())
+    assert report["ok"] is True and report["problems"] == 0
+    assert report["rows"][SALES] == 3 * 274
+    assert report["forecasts"] == "issued"
+    sales = pd.read_parquet(root / "data" / "interim" / "sales.parquet")
+    assert len(sales) == 3 * 274 and sales["units"].dtype == "int64"
+
+
+def test_cli_validate_reports_bad_data(root: Path) -> None:
+    raw = root / "data" / "raw"
+    set_cell(csv_path(raw, SALES), 7, "units", "-3")
+    set_cell(csv_path(raw, WEATHER), 4, "rain_mm", "heavy")
+    marker = interim_marker(root)
+    result = umbrella(["validate"], root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "data/raw/sales.csv, column units: must be >= 0 (1 row; lines 7; e.g. -3)" in (
+        result.stderr
+    )
+    assert "data/raw/weather.csv, column rain_mm" in result.stderr
+    report = json.loads((root / "metrics" / "validation.json").read_text())
+    assert report["ok"] is False and report["problems"] == 2
+    assert [(d["file"], d["column"], d["rows"]) for d in report["details"]] == [
+        (LABEL[SALES], "units", [7]),
+        (LABEL[WEATHER], "rain_mm", [4]),
+    ]
+    assert marker.read_bytes() == b"the previous run's output"
+    assert sorted(p.name for p in marker.parent.iterdir()) == ["sales.parquet"]
+
+
+@pytest.mark.parametrize("broken", ["empty", "missing"])
+def test_cli_validate_unreadable_sales(root: Path, broken: str) -> None:
+    path = csv_path(root / "data" / "raw", SALES)
+    if broken == "empty":
+        path.write_bytes(b"")
+    else:
+        path.unlink()
+    marker = interim_marker(root)
+    result = umbrella(["validate"], root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "data/raw/sales.csv" in result.stderr
+    assert json.loads((root / "metrics" / "validation.json").read_text())["ok"] is False
+    assert marker.read_bytes() == b"the previous run's output"
+
+
+def test_cli_pull_missing_csv_keeps_raw(root: Path) -> None:
+    set_params(
+        root,
+        {"data": {"source": "csv", "sales": "exports/sales.csv", "weather": "exports/w.csv"}},
+    )
+    raw = root / "data" / "raw"
+    before = {p.name: p.read_bytes() for p in raw.iterdir()}
+    result = umbrella(["pull"], root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "data.sales" in result.stderr and "exports/sales.csv" in result.stderr
+    assert {p.name: p.read_bytes() for p in raw.iterdir()} == before
+    assert sorted(p.name for p in (root / "data").iterdir()) == ["raw"]  # no staging left
+
+
+def test_cli_pull_csv_replaces_raw(root: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    user = write_tables({SALES: tiny_tables[SALES], WEATHER: tiny_tables[WEATHER]}, root / "exp")
+    set_params(root, {"data": {"source": "csv", "sales": "exp/sales.csv", "weather": str(user[WEATHER])}})
+    assert umbrella(["pull"], root).returncode == 0
+    raw = root / "data" / "raw"
+    # Files of the previous source (truth, forecasts) do not linger.
+    assert sorted(p.name for p in raw.iterdir()) == ["sales.csv", "weather.csv"]
+    assert (raw / "sales.csv").read_bytes() == user[SALES].read_bytes()
+
+
+def test_cli_bad_params(root: Path) -> None:
+    set_params(root, {"simulate": {"stores": "many"}})
+    result = umbrella(["validate"], root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "simulate.stores" in result.stderr
