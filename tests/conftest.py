@@ -67,7 +67,10 @@ def copy_repo(dest: Path) -> Path:
     """Copy the working tree (tracked and untracked, not ignored) into a new git repository."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split("\0")
     for name in filter(None, files):
         src = REPO / name

@@ -141,7 +141,8 @@ def test_other_seed_other_data(tmp_path: Path, weather: str) -> None:
 
 
 def test_stockouts_cap_sales() -> None:
-    day = simulate()[SALES].merge(simulate()[TRUTH], on=["date", "store"])
+    tables = simulate()
+    day = tables[SALES].merge(tables[TRUTH], on=["date", "store"])
     assert (day["units"] <= day["demand"]).all()
     censored = day["demand"] > day["units"]
     assert censored.sum() > 10  # the tiny retailer does sell out

@@ -76,20 +76,22 @@ def test_missing_file_names_key_and_path(
     locations[missing] = str(tmp_path / "nowhere" / f"{missing}.csv")
     key = key or "data.weather_forecasts"
     with pytest.raises(DataError) as info:
-        pull(csv_params(locations[SALES], locations[WEATHER], locations[FORECASTS]), tmp_path / "raw")
+        pull(
+            csv_params(locations[SALES], locations[WEATHER], locations[FORECASTS]), tmp_path / "raw"
+        )
     assert key in str(info.value)
     assert locations[missing] in str(info.value)
 
 
 def test_missing_file_url(tmp_path: Path, user_files: dict[str, Path]) -> None:
     url = (tmp_path / "absent.csv").as_uri()
-    with pytest.raises(DataError, match="data.sales") as info:
+    with pytest.raises(DataError, match=r"data\.sales") as info:
         pull(csv_params(url, str(user_files[WEATHER])), tmp_path / "raw")
     assert url in str(info.value)
 
 
 def test_a_folder_is_not_a_file(tmp_path: Path, user_files: dict[str, Path]) -> None:
-    with pytest.raises(DataError, match="data.weather"):
+    with pytest.raises(DataError, match=r"data\.weather"):
         pull(csv_params(str(user_files[SALES]), str(tmp_path)), tmp_path / "raw")
 
 
@@ -97,8 +99,14 @@ def test_a_folder_is_not_a_file(tmp_path: Path, user_files: dict[str, Path]) -> 
 def test_own_data_of_another_length_validates(tmp_path: Path, regions: int) -> None:
     """One or two stores over one year, weather with and without a store column."""
     shape = make_params(
-        {"simulate": {"stores": regions, "regions": regions, "start": "2013-01-01",
-                      "end": "2013-12-31"}}
+        {
+            "simulate": {
+                "stores": regions,
+                "regions": regions,
+                "start": "2013-01-01",
+                "end": "2013-12-31",
+            }
+        }
     )
     tables = simulate_retailer(shape.simulate, shape.base.horizon, seed=5)
     assert ("store" in tables[WEATHER]) == (regions > 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, TINY, make_params, set_params, umbrella, write_tables
+from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 from umbrella.stages.validate import validate
@@ -32,7 +32,7 @@ def raw(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
 
 
 def problems_in(raw: Path, overrides: dict | None = None) -> list[Problem]:
-    params = make_params({**TINY, **(overrides or {})}) if overrides else PARAMS
+    params = make_params(deep_merge(TINY, overrides)) if overrides else PARAMS
     _, problems = validate(params, raw)
     return problems
 
@@ -94,6 +94,11 @@ BAD_VALUES = [
     (SALES, 18, "date", "yesterday", "not an ISO date"),
     (SALES, 19, "store", "", "value is missing"),
     (SALES, 600, "date", "", "value is missing"),
+    (SALES, 20, "date", "2012-01-19T10:00", "not an ISO date"),  # a time of day
+    (SALES, 21, "units", "1e20", "not a whole number"),  # too large to be a count
+    (SALES, 22, "units", "inf", "not a whole number"),
+    (SALES, 23, "in_stock", "-inf", "not a whole number"),
+    (SALES, 24, "price", "inf", "not a number"),
     (WEATHER, 4, "rain_mm", "-0.5", "between 0 and 500"),
     (WEATHER, 5, "rain_mm", "500.1", "between 0 and 500"),
     (WEATHER, 6, "rain_mm", "heavy", "not a number"),
@@ -103,6 +108,7 @@ BAD_VALUES = [
     (WEATHER, 10, "temp_max_c", "warm", "not a number"),
     (WEATHER, 11, "wind", "-2", "between 0 and 100"),
     (WEATHER, 12, "date", "12/01/2012", "not an ISO date"),
+    (WEATHER, 13, "rain_mm", "1e400", "not a number"),
     (FORECASTS, 20, "rain_prob", "1.2", "between 0 and 1"),
     (FORECASTS, 21, "rain_prob", "-0.01", "between 0 and 1"),
     (FORECASTS, 22, "rain_mm", "-1", "between 0 and 500"),
@@ -137,9 +143,7 @@ def test_bad_value(raw: Path, name: str, line: int, column: str, value: str, rul
     ("name", "column", "value"),
     [(WEATHER, "temp_max_c", ""), (WEATHER, "wind", ""), (FORECASTS, "rain_prob", "")],
 )
-def test_optional_measurement_may_be_missing(
-    raw: Path, name: str, column: str, value: str
-) -> None:
+def test_optional_measurement_may_be_missing(raw: Path, name: str, column: str, value: str) -> None:
     set_cell(csv_path(raw, name), 5, column, value)
     assert problems_in(raw) == []
 
@@ -154,10 +158,44 @@ def test_many_bad_rows_are_counted_and_listed(raw: Path) -> None:
     assert "7 rows; lines 3, 40, 41, 100, 250, ..." in str(problem)
 
 
+def test_many_unparsed_values_are_reported_once(raw: Path) -> None:
+    """A value that does not parse is not reported again as a missing value."""
+    lines = list(range(2, 12))
+    for line in lines:
+        set_cell(csv_path(raw, SALES), line, "units", "many")
+    set_cell(csv_path(raw, SALES), 12, "units", "")
+    problems = problems_in(raw)
+    assert [(p.rule, p.count, p.rows) for p in problems] == [
+        ("not a whole number", 10, lines[:5]),
+        ("value is missing", 1, [12]),
+    ]
+
+
+def test_unparsed_keys_are_not_duplicates(raw: Path) -> None:
+    for line in range(2, 9):
+        set_cell(csv_path(raw, SALES), line, "date", "2012-1-32")
+    problem = only(problems_in(raw))
+    assert (problem.column, problem.count) == ("date", 7)
+    assert problem.rule.startswith("not an ISO date")
+
+
 def test_surrounding_blanks_are_tolerated(raw: Path) -> None:
     set_cell(csv_path(raw, SALES), 5, "units", " 4 ")
     set_cell(csv_path(raw, WEATHER), 5, "rain_mm", "3.5 ")
+    set_cell(csv_path(raw, WEATHER), 6, "date", "2012-01-05 00:00:00")  # a midnight time is fine
     assert problems_in(raw) == []
+
+
+def test_blank_lines_keep_line_numbers(raw: Path) -> None:
+    """Blank lines are skipped but still counted: line numbers are those of the file."""
+    path = csv_path(raw, SALES)
+    set_cell(path, 10, "units", "-4")
+    lines = read_lines(path)
+    lines[3:3] = ["", "   "]  # a blank and a white-space line after line 3
+    path.write_text("\n".join(["", *lines, "", ""]))  # one before the header, two at the end
+    problem = only(problems_in(raw))
+    assert problem.rows == [13]
+    assert read_lines(path)[12].split(",")[2] == "-4"
 
 
 @pytest.mark.parametrize(
@@ -209,6 +247,8 @@ def test_duplicate_key(raw: Path, name: str, line: int, key: str) -> None:
     problem = only(problems_in(raw))
     assert (problem.file, problem.column, problem.rule) == (LABEL[name], key, "duplicate key")
     assert problem.rows == [line, line + 1]
+    assert problem.examples[0] == problem.examples[1]
+    assert all(not e.endswith("00:00:00") for e in problem.examples)  # dates shown as dates
 
 
 def test_duplicate_key_by_store(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
@@ -217,6 +257,7 @@ def test_duplicate_key_by_store(raw: Path, tiny_tables: dict[str, pd.DataFrame])
     again = sales[(sales["store"] == "S0003") & (sales["date"] == "2012-03-01")]
     write_tables({SALES: pd.concat([sales, again], ignore_index=True)}, raw)
     problem = only(problems_in(raw))
+    assert problem.examples == ["2012-03-01 S0003", "2012-03-01 S0003"]
     first = sales.index[(sales["store"] == "S0003") & (sales["date"] == "2012-03-01")][0]
     assert problem.rows == [first + 2, len(sales) + 2]
     assert "2012-03-01,S0003," in read_lines(csv_path(raw, SALES))[len(sales) + 1]
@@ -234,9 +275,7 @@ def test_gaps_in_a_store_are_listed(raw: Path, tiny_tables: dict[str, pd.DataFra
     assert problem.examples == ["S0002 2012-03-05", "S0002 2012-03-06", "S0002 2012-07-14"]
 
 
-def test_stores_may_cover_different_ranges(
-    raw: Path, tiny_tables: dict[str, pd.DataFrame]
-) -> None:
+def test_stores_may_cover_different_ranges(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
     """A store that opens late or closes early has no gap."""
     sales = tiny_tables[SALES]
     late = (sales["store"] == "S0002") & (sales["date"] < "2012-02-01")
@@ -245,9 +284,7 @@ def test_stores_may_cover_different_ranges(
     assert problems_in(raw) == []
 
 
-def test_weather_missing_for_sales_dates(
-    raw: Path, tiny_tables: dict[str, pd.DataFrame]
-) -> None:
+def test_weather_missing_for_sales_dates(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
     weather = tiny_tables[WEATHER]
     gone = pd.to_datetime(["2012-01-01", "2012-04-10", "2012-04-11"])
     write_tables({WEATHER: weather[~weather["date"].isin(gone)]}, raw)
@@ -286,8 +323,11 @@ def test_weather_by_store_duplicate(raw: Path, tiny_tables: dict[str, pd.DataFra
     write_tables({WEATHER: weather_by_store(tiny_tables)}, raw)
     duplicate_line(csv_path(raw, WEATHER), 300)
     problem = only(problems_in(raw))
-    assert (problem.column, problem.rule, problem.rows) == ("date, store", "duplicate key",
-                                                             [300, 301])
+    assert (problem.column, problem.rule, problem.rows) == (
+        "date, store",
+        "duplicate key",
+        [300, 301],
+    )
 
 
 @pytest.mark.parametrize("shift", [0, -1], ids=["same-day", "day-before"])
@@ -341,9 +381,9 @@ def test_binary_file(raw: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "words"),
     [
-        ({"split": {"test_start": "2012-02-01", "test_days": 60}}, "only 31 days before"),
+        ({"split": {"test_start": "2012-02-01"}}, "only 31 days before"),
         ({"validate": {"min_history_days": 250}}, "at least 250 needed"),
-        ({"split": {"test_start": "2013-01-01", "test_days": 60}}, "after the last sales date"),
+        ({"split": {"test_start": "2013-01-01"}}, "after the last sales date"),
     ],
 )
 def test_too_little_history(raw: Path, overrides: dict, words: str) -> None:
@@ -471,7 +511,9 @@ def test_cli_pull_missing_csv_keeps_raw(root: Path) -> None:
 
 def test_cli_pull_csv_replaces_raw(root: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
     user = write_tables({SALES: tiny_tables[SALES], WEATHER: tiny_tables[WEATHER]}, root / "exp")
-    set_params(root, {"data": {"source": "csv", "sales": "exp/sales.csv", "weather": str(user[WEATHER])}})
+    set_params(
+        root, {"data": {"source": "csv", "sales": "exp/sales.csv", "weather": str(user[WEATHER])}}
+    )
     assert umbrella(["pull"], root).returncode == 0
     raw = root / "data" / "raw"
     # Files of the previous source (truth, forecasts) do not linger.

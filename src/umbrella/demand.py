@@ -32,7 +32,7 @@ STOCK_DAYS = 4.0  # daily stock is refilled to 4 times the store's base level
 
 @dataclass(frozen=True)
 class Drift:
-    """From `start` on, mean demand is multiplied by `level` and the rain effect by `rain_effect`."""
+    """From `start` on, mean demand is scaled by `level` and the rain effect by `rain_effect`."""
 
     start: pd.Timestamp
     level: float = 1.0
@@ -58,14 +58,14 @@ def simulate_demand(
     """
     stores, days = rain_mm.shape
     level = BASE_LEVEL_MEDIAN * rng.lognormal(0.0, BASE_LEVEL_SIGMA, size=(stores, 1))
-    week = (np.arange(days) + dates[0].dayofweek) // 7
+    week = (np.arange(days) + dates[0].day_of_week) // 7
     promo = (rng.random((stores, week[-1] + 1)) < PROMO_WEEK_PROBABILITY)[:, week]
     price = np.where(promo, PROMO_PRICE, BASE_PRICE)
 
     years = (dates - dates[0]).days.to_numpy() / 365.25
-    angle = 2 * np.pi * (dates.dayofyear.to_numpy() - 15) / 365.25
+    angle = 2 * np.pi * (dates.day_of_year.to_numpy() - 15) / 365.25
     calendar = (
-        WEEKDAY[dates.dayofweek.to_numpy()]
+        WEEKDAY[dates.day_of_week.to_numpy()]
         * (1 + SEASON_AMPLITUDE * np.cos(angle))
         * np.where(holiday, HOLIDAY, 1.0)
         * (1 + TREND_PER_YEAR) ** years

@@ -13,7 +13,7 @@ MODEL, BASELINE, ORACLE = "model", "baseline", "oracle"
 def _score(rows: pd.DataFrame, forecasters: list[str], business: Business, scale: float) -> dict:
     return {
         name: forecast_metrics(
-            rows["units"].to_numpy(),
+            rows["demand"].to_numpy(),
             rows[f"{name}_forecast"].to_numpy(),
             rows[f"{name}_order"].to_numpy(),
             business.underage_cost,
@@ -33,7 +33,7 @@ def evaluation_metrics(
 ) -> dict:
     """The metrics of DESIGN 5 from one row per (store, origin, horizon) of the test period.
 
-    results has units, horizon, rain_mm (observed on the target day) and, per forecaster,
+    results has demand, horizon, rain_mm (observed on the target day) and, per forecaster,
     `<name>_forecast` and `<name>_order`.
     """
     metrics = _score(results, forecasters, business, mase_scale)

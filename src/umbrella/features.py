@@ -21,7 +21,9 @@ LEVEL = "level"  # the store's recent mean daily sales, the scale of every model
 SEASONAL_NAIVE = "same_weekday_last"
 
 
-def _grid(table: pd.DataFrame, column: str, stores: pd.Index, dates: pd.DatetimeIndex) -> np.ndarray:
+def _grid(
+    table: pd.DataFrame, column: str, stores: pd.Index, dates: pd.DatetimeIndex
+) -> np.ndarray:
     """(stores, dates) float matrix of one column; NaN where there is no row."""
     wide = table.pivot(index="store", columns="date", values=column)
     return wide.reindex(index=stores, columns=dates).to_numpy(dtype=np.float64)
@@ -93,7 +95,7 @@ def build_features(
         feats[f"sales_lag_{lag}"] = _at(units, s_idx, t_idx - lag + 1)  # lag 1: the origin
     for window in cfg.windows:
         feats[f"sales_mean_{window}"] = _trailing_mean(units, window)[s_idx, t_idx]
-    feats[LEVEL] = _trailing_mean(units, max(cfg.windows))[s_idx, t_idx]
+    feats[LEVEL] = feats[f"sales_mean_{max(cfg.windows)}"]  # the longest window sets the scale
     # The same weekday as the target day, in the weeks on or before the origin.
     weeks_back = (h + 6) // 7
     same_weekday = np.stack(
@@ -144,7 +146,11 @@ def _at(grid: np.ndarray, s_idx: np.ndarray, d_idx: np.ndarray) -> np.ndarray:
     return out
 
 
-FORECAST_FEATURES = {"rain_mm": "fc_rain_mm", "rain_prob": "fc_rain_prob", "temp_max_c": "fc_temp_max"}
+FORECAST_FEATURES = {
+    "rain_mm": "fc_rain_mm",
+    "rain_prob": "fc_rain_prob",
+    "temp_max_c": "fc_temp_max",
+}
 
 
 def _forecast_features(

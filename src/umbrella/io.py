@@ -72,4 +72,3 @@ def write_json(obj: Any, path: Path) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
-

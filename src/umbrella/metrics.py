@@ -20,9 +20,7 @@ def pinball_loss(y: np.ndarray, q: np.ndarray, tau: float) -> float:
 def newsvendor_cost(y: np.ndarray, order: np.ndarray, underage: float, overage: float) -> float:
     """Total money lost by ordering `order` when demand was `y`."""
     y, order = np.asarray(y, dtype=float), np.asarray(order, dtype=float)
-    return float(
-        np.sum(underage * np.maximum(y - order, 0) + overage * np.maximum(order - y, 0))
-    )
+    return float(np.sum(underage * np.maximum(y - order, 0) + overage * np.maximum(order - y, 0)))
 
 
 def point_errors(y: np.ndarray, forecast: np.ndarray, mase_scale: float) -> dict[str, float]:

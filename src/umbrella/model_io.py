@@ -2,12 +2,14 @@
 
 skops refuses any type that is not explicitly trusted; the list below is every type our
 models need beyond skops' own defaults. The zip archive is rewritten with fixed
-timestamps so that the same model gives the same bytes (and dvc.lock stays unchanged).
+timestamps and object ids numbered in order, so that the same model gives the same bytes
+(and dvc.lock stays unchanged).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,15 +31,39 @@ TRUSTED = frozenset(
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def _canonical_ids(node: Any, ids: dict[int, int]) -> Any:
+    """skops names objects by their memory address; number them by first appearance."""
+    if isinstance(node, list):
+        return [_canonical_ids(v, ids) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "__id__":
+            value = ids.setdefault(value, len(ids) + 1)
+        elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+            value = f"{ids.setdefault(int(value[:-4]), len(ids) + 1)}.npy"
+        else:
+            value = _canonical_ids(value, ids)
+        out[key] = value
+    return out
+
+
 def _reproducible(archive: bytes) -> bytes:
-    """The same zip archive with every entry's timestamp fixed."""
+    """The same skops archive with canonical object ids and fixed timestamps."""
+    ids: dict[int, int] = {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(archive)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_EPOCH)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
+        schema = _canonical_ids(json.loads(src.read("schema.json")), ids)
+        entries = {"schema.json": json.dumps(schema, indent=2).encode()}
+        for name in src.namelist():
+            if name.endswith(".npy"):
+                entries[f"{ids[int(name[:-4])]}.npy"] = src.read(name)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, entries[name])
     return out.getvalue()
 
 

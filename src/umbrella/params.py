@@ -39,7 +39,9 @@ class Data:
     def __post_init__(self) -> None:
         if self.source == "csv":
             _require(self.sales is not None, "data.sales", "is required when data.source is csv")
-            _require(self.weather is not None, "data.weather", "is required when data.source is csv")
+            _require(
+                self.weather is not None, "data.weather", "is required when data.source is csv"
+            )
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Simulate:
         _require(self.end > self.start, "simulate.end", "must be after simulate.start")
         if self.weather == "seattle":
             _require(
-                SEATTLE_START <= self.start and self.end <= SEATTLE_END,
+                self.start >= SEATTLE_START and self.end <= SEATTLE_END,
                 "simulate.weather",
                 f"seattle covers {SEATTLE_START}..{SEATTLE_END}; use 'generated' for other dates",
             )

@@ -2,7 +2,7 @@
 
 Types are parsed by `validation.parse_columns` (so a text value in a numeric column is
 reported with its rows, not as a pandas exception); value rules are pandera checks, run
-lazily so that every broken rule is reported at once.
+lazily so that every broken rule is reported at once; keys by `validation.check_key`.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ TABLES: dict[str, TableSpec] = {
 
 def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
     """Value rules for the columns of `table` that are present in the file."""
-    key = [k for k in table.key if k in present]
     return pa.DataFrameSchema(
         {
             # Only optional measurements may have gaps; a present key or flag may not.
@@ -110,7 +109,5 @@ def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
             for c in table.columns
             if c.name in present
         },
-        unique=key,
-        report_duplicates="all",
         strict=False,  # extra columns are kept and ignored
     )

@@ -1,7 +1,8 @@
 """Checks of raw tables against the data contract. Every problem is collected, none raised.
 
 A problem names the file, the column, the rule, how many rows break it and the first of
-those rows as line numbers of the file (the header is line 1).
+those rows as line numbers of the file (the header is line 1). The index of a raw table is
+that line number.
 """
 
 from __future__ import annotations
@@ -44,12 +45,30 @@ class Problem:
         return text
 
 
-def _problem(file: str, column: str | None, rule: str, index: pd.Index | None = None,
-             examples: pd.Series | list | None = None) -> Problem:
+def _problem(
+    file: str,
+    column: str | None,
+    rule: str,
+    index: pd.Index | None = None,
+    examples: pd.Series | list | None = None,
+) -> Problem:
     index = pd.Index([]) if index is None else pd.Index(index)
-    lines = sorted({int(i) + 2 for i in index})
-    shown = [] if examples is None else [str(x) for x in list(examples)[:MAX_LISTED]]
+    lines = sorted({int(i) for i in index})
+    shown = [] if examples is None else [_text(x) for x in list(examples)[:MAX_LISTED]]
     return Problem(file, column, rule, len(lines), lines[:MAX_LISTED], shown)
+
+
+def _text(value: object) -> str:
+    return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
+
+
+def _line_numbers(path: Path, rows: int) -> pd.Index:
+    """The line of each row in the file: pandas skips blank lines, so skip them here too."""
+    with open(path, encoding="utf-8") as file:
+        filled = [n for n, text in enumerate(file, start=1) if text.strip()]
+    if len(filled) != rows + 1:  # a quoted value spans lines: fall back on a row a line
+        return pd.RangeIndex(2, rows + 2)
+    return pd.Index(filled[1:])
 
 
 def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -65,10 +84,13 @@ def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
         return None, [_problem(label, None, "file has a header but no rows")]
+    raw.index = _line_numbers(path, len(raw))
     return raw, []
 
 
-def parse_columns(raw: pd.DataFrame, table: TableSpec, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+def parse_columns(
+    raw: pd.DataFrame, table: TableSpec, label: str
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Type the contract's columns; a value that does not parse becomes a problem and NA."""
     problems = [
         _problem(label, c.name, "required column is missing")
@@ -82,14 +104,17 @@ def parse_columns(raw: pd.DataFrame, table: TableSpec, label: str) -> tuple[pd.D
         text = raw[spec.name].str.strip()
         if spec.kind == "date":
             value = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+            value = value.where(value == value.dt.normalize())  # a time of day is not a date
             rule = "not an ISO date (YYYY-MM-DD)"
         elif spec.kind == "string":
             value, rule = text, ""
         else:
             value = pd.to_numeric(text, errors="coerce")
+            value = value.where(np.isfinite(value))  # inf parses, but measures nothing
             rule = "not a number"
             if spec.kind in ("int", "flag"):
-                whole = value.isna() | (value == np.round(value))
+                # Above 2**53 a float is not exact: no count is that large.
+                whole = value.isna() | ((value == np.round(value)) & (value.abs() < 2**53))
                 value = value.where(whole)
                 rule = "not a whole number"
             value = value.astype("Int64" if spec.kind in ("int", "flag") else "float64")
@@ -100,44 +125,40 @@ def parse_columns(raw: pd.DataFrame, table: TableSpec, label: str) -> tuple[pd.D
     return typed, problems
 
 
-def check_rules(typed: pd.DataFrame, table: TableSpec, label: str,
-                unparsed: list[Problem]) -> list[Problem]:
-    """Run the pandera value rules (required, range, uniqueness) on the typed table."""
+def check_rules(
+    typed: pd.DataFrame, raw: pd.DataFrame, table: TableSpec, label: str
+) -> list[Problem]:
+    """Run the pandera value rules (required, range) on the typed table."""
     present = [c.name for c in table.columns if c.name in typed]
     try:
         pandera_schema(table, present).validate(typed, lazy=True)
         return []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    # A value that did not parse is already reported; do not report it again as missing.
-    skip = {(p.column, line - 2) for p in unparsed for line in p.rows} if unparsed else set()
-    reported_columns = {p.column for p in unparsed}
     problems = []
     for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
-        if check == "multiple_fields_uniqueness":  # reported per key column: keep one
-            column = ", ".join(k for k in table.key if k in present)
-            rule = "duplicate key"
-        elif check == "not_nullable":
-            if column in reported_columns:
-                group = group[[(column, i) not in skip for i in group["index"]]]
-                if group.empty:
-                    continue
-            rule = "value is missing"
-        else:
-            rule = str(check)
         index = pd.Index(group["index"].dropna().astype(int))
-        problems.append(_problem(label, column, rule, index, group["failure_case"]))
-    return _dedupe(problems)
+        if check == "not_nullable":
+            # A value that did not parse is already reported: only empty cells are missing.
+            index = index[raw.loc[index, column].isna().to_numpy()]
+            if not index.empty:
+                problems.append(_problem(label, column, "value is missing", index))
+        else:
+            problems.append(_problem(label, column, str(check), index, group["failure_case"]))
+    return problems
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen, out = set(), []
-    for p in problems:
-        key = (p.file, p.column, p.rule)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
+def check_key(typed: pd.DataFrame, table: TableSpec, label: str) -> list[Problem]:
+    """Rows that share their key; a row with a missing key value is reported as such."""
+    if any(table.column(k).required and k not in typed for k in table.key):
+        return []  # the missing key column is reported
+    key = [k for k in table.key if k in typed]
+    duplicate = typed[key].notna().all(axis=1) & typed.duplicated(key, keep=False)
+    if not duplicate.any():
+        return []
+    rows = typed.loc[duplicate, key].itertuples(index=False)
+    examples = [" ".join(map(_text, row)) for row in rows]
+    return [_problem(label, ", ".join(key), "duplicate key", typed.index[duplicate], examples)]
 
 
 def check_gaps(sales: pd.DataFrame, label: str) -> list[Problem]:
@@ -152,24 +173,42 @@ def check_gaps(sales: pd.DataFrame, label: str) -> list[Problem]:
         have = pd.DatetimeIndex(sales.loc[sales["store"] == store, "date"])
         full = pd.date_range(span.at[store, "min"], span.at[store, "max"], freq="D")
         missing += [f"{store} {d.date()}" for d in full.difference(have)]
-    return [Problem(label, "date", f"missing dates inside a store's range in {len(gappy)} "
-                    f"store(s)", len(missing), [], missing[:MAX_LISTED])]
+    return [
+        Problem(
+            label,
+            "date",
+            f"missing dates inside a store's range in {len(gappy)} store(s)",
+            len(missing),
+            [],
+            missing[:MAX_LISTED],
+        )
+    ]
 
 
 def check_coverage(sales: pd.DataFrame, weather: pd.DataFrame, label: str) -> list[Problem]:
     """Every sales (date, store) needs weather: by store when weather has a store column."""
     keys = ["date", "store"] if "store" in weather else ["date"]
-    have = pd.MultiIndex.from_frame(weather[keys].dropna()) if len(keys) > 1 else \
-        pd.Index(weather["date"].dropna())
+    have = (
+        pd.MultiIndex.from_frame(weather[keys].dropna())
+        if len(keys) > 1
+        else pd.Index(weather["date"].dropna())
+    )
     need = pd.MultiIndex.from_frame(sales[keys]) if len(keys) > 1 else pd.Index(sales["date"])
     missing = ~need.isin(have)
     if not missing.any():
         return []
     absent = sales.loc[missing, keys].drop_duplicates()
-    examples = [" ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in row)
-                for row in absent.itertuples(index=False)]
-    return [Problem(label, ", ".join(keys), "no weather for sales dates", len(absent), [],
-                    examples[:MAX_LISTED])]
+    examples = [" ".join(map(_text, row)) for row in absent.itertuples(index=False)]
+    return [
+        Problem(
+            label,
+            ", ".join(keys),
+            "no weather for sales dates",
+            len(absent),
+            [],
+            examples[:MAX_LISTED],
+        )
+    ]
 
 
 def check_forecast_dates(forecasts: pd.DataFrame, label: str) -> list[Problem]:
@@ -177,33 +216,62 @@ def check_forecast_dates(forecasts: pd.DataFrame, label: str) -> list[Problem]:
     bad = forecasts["date"] <= forecasts["issued"]
     if not bad.any():
         return []
-    return [_problem(label, "date", "forecast date must be after its issued date",
-                     forecasts.index[bad], forecasts.loc[bad, "date"].dt.date)]
+    return [
+        _problem(
+            label,
+            "date",
+            "forecast date must be after its issued date",
+            forecasts.index[bad],
+            forecasts.loc[bad, "date"].dt.date,
+        )
+    ]
 
 
-def check_history(sales: pd.DataFrame, start: pd.Timestamp, min_days: int, horizon: int,
-                  label: str) -> list[Problem]:
+def check_history(
+    sales: pd.DataFrame, start: pd.Timestamp, min_days: int, horizon: int, label: str
+) -> list[Problem]:
     """Enough days before the test period to train, and a test period inside the data."""
     first, last = sales["date"].min(), sales["date"].max()
     problems = []
     history = (start - first).days
     if history < max(min_days, horizon):
-        problems.append(Problem(label, "date", f"only {history} days before the test period "
-                                f"starting {start.date()}; at least {max(min_days, horizon)} needed "
-                                "(see split and validate.min_history_days)", 0, [], []))
+        problems.append(
+            Problem(
+                label,
+                "date",
+                f"only {history} days before the test period "
+                f"starting {start.date()}; at least {max(min_days, horizon)} "
+                "needed (see split and validate.min_history_days)",
+                0,
+                [],
+                [],
+            )
+        )
     if start > last:
-        problems.append(Problem(label, "date", f"test period starts {start.date()}, after the "
-                                f"last sales date {last.date()} (see split.test_start)", 0, [], []))
+        problems.append(
+            Problem(
+                label,
+                "date",
+                f"test period starts {start.date()}, after the "
+                f"last sales date {last.date()} (see split.test_start)",
+                0,
+                [],
+                [],
+            )
+        )
     return problems
 
 
-def typed_table(path: Path, table: TableSpec, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def typed_table(
+    path: Path, table: TableSpec, label: str
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read, type and rule-check one file. The frame is None when it could not be typed."""
     raw, problems = read_raw(path, label)
     if raw is None:
         return None, problems
     typed, problems = parse_columns(raw, table, label)
-    problems += check_rules(typed, table, label, problems)
+    problems += check_rules(typed, raw, table, label)
+    problems += check_key(typed, table, label)
     if any(p.rule == "required column is missing" for p in problems):
         return None, problems
     return typed, problems

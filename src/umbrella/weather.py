@@ -35,7 +35,7 @@ def seattle_weather() -> pd.DataFrame:
 
 
 def _harmonics(dates: pd.DatetimeIndex) -> np.ndarray:
-    angle = 2 * np.pi * dates.dayofyear.to_numpy() / _YEAR
+    angle = 2 * np.pi * dates.day_of_year.to_numpy() / _YEAR
     return np.column_stack([np.ones(len(dates)), np.cos(angle), np.sin(angle)])
 
 
@@ -96,7 +96,9 @@ class WeatherGenerator:
         wet = np.zeros((regions, n), dtype=bool)
         wet[:, 0] = u[:, 0] < self.p_wet[month[0]]
         for t in range(1, n):
-            p = np.where(wet[:, t - 1], self.p_wet_after_wet[month[t]], self.p_wet_after_dry[month[t]])
+            p = np.where(
+                wet[:, t - 1], self.p_wet_after_wet[month[t]], self.p_wet_after_dry[month[t]]
+            )
             wet[:, t] = u[:, t] < p
         amounts = rng.gamma(self.rain_shape[month], self.rain_scale[month], size=(regions, n))
         rain = np.where(wet, amounts, 0.0)
@@ -107,6 +109,8 @@ class WeatherGenerator:
         for t in range(1, n):
             anomaly[:, t] = self.temp_ar * anomaly[:, t - 1] + innovations[:, t]
         temp_max = _harmonics(dates) @ self.temp_coef + self.wet_temp_offset * wet + anomaly
-        diurnal = np.maximum(0.5, rng.normal(self.range_mean[month], self.range_sd[month], (regions, n)))
+        diurnal = np.maximum(
+            0.5, rng.normal(self.range_mean[month], self.range_sd[month], (regions, n))
+        )
         wind = np.maximum(0.0, rng.normal(self.wind_mean[month], self.wind_sd[month], (regions, n)))
         return np.stack([rain, temp_max, temp_max - diurnal, wind], axis=-1)

@@ -1,8 +1,10 @@
 """evaluate: rolling-origin evaluation of the model in money, against seasonal naive and,
 on simulated data, against the oracle that knows the true demand distribution.
 
-Sold-out (censored) target days are scored against their sales, the only demand the
-business observes; on those days every forecaster's lost sales are undercounted alike.
+Forecasts are scored against demand. On simulated data the truth file gives the true
+demand of every day, sold-out days included. On a user's data only sales are known: a
+sold-out (censored) day is scored against its sales, a lower bound of its demand, so lost
+sales on those days are undercounted for every forecaster alike.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ RESIDUAL_SAMPLE = 2000
 def forecast_table(
     test: pd.DataFrame, model: object, baseline: SeasonalNaive, data: Interim, tau: float
 ) -> tuple[pd.DataFrame, list[str]]:
-    """One row per test (store, origin, horizon): sales, observed rain, each forecaster's
-    point forecast and order."""
+    """One row per test (store, origin, horizon): sales, demand (true demand where a truth
+    file exists, else sales), observed rain, each forecaster's point forecast and order."""
     table = test[["store", "origin", "horizon", "date", "units", "censored"]].copy()
     table["fc_rain_mm"] = test[FORECAST_FEATURES["rain_mm"]].to_numpy()
     keys = [c for c in ("date", "store") if c in data.weather]
@@ -42,50 +44,66 @@ def forecast_table(
         table[f"{name}_forecast"] = forecaster.predict(test)
         table[f"{name}_order"] = to_order(forecaster.predict_quantile(test))
     forecasters = [MODEL, BASELINE]
-    if data.truth is not None:
-        truth = data.truth[["store", "date", "mean_demand", "dispersion"]]
-        table = table.merge(truth, on=["store", "date"], how="left")
-        table[f"{ORACLE}_forecast"] = table["mean_demand"]
-        table[f"{ORACLE}_order"] = negative_binomial_quantile(
-            table["mean_demand"], table["dispersion"], tau
-        )
-        table = table.drop(columns=["mean_demand", "dispersion"])
-        forecasters.append(ORACLE)
-    return table, forecasters
+    if data.truth is None:
+        table["demand"] = table["units"]
+        return table, forecasters
+    truth = data.truth[["store", "date", "demand", "mean_demand", "dispersion"]]
+    table = table.merge(truth, on=["store", "date"], how="left")
+    table[f"{ORACLE}_forecast"] = table["mean_demand"]
+    table[f"{ORACLE}_order"] = negative_binomial_quantile(
+        table["mean_demand"], table["dispersion"], tau
+    )
+    return table.drop(columns=["mean_demand", "dispersion"]), [*forecasters, ORACLE]
 
 
-def write_plots(table: pd.DataFrame, metrics: dict, forecasters: list[str], n_stores: int,
-                seed: int) -> None:
+def write_plots(
+    table: pd.DataFrame, metrics: dict, forecasters: list[str], n_stores: int, seed: int
+) -> None:
     """Plot data for `dvc plots` (CSV) and the same figures as PNG, in plots/."""
     stores = sorted(table["store"].unique())[:n_stores]
     one_day = table[(table["horizon"] == 1) & table["store"].isin(stores)]
-    series = one_day.rename(columns={"units": "actual", f"{MODEL}_forecast": "forecast",
-                                     f"{MODEL}_order": "order"})
+    series = one_day.rename(
+        columns={"demand": "actual", f"{MODEL}_forecast": "forecast", f"{MODEL}_order": "order"}
+    )
     series = series[["date", "store", "actual", "forecast", "order"]].sort_values(["store", "date"])
     # dvc plots draws one line per column: its table holds the first store only.
     first = series[series["store"] == stores[0]]
-    write_csv(first.assign(date=first["date"].dt.strftime("%Y-%m-%d")).drop(columns="store"),
-              PLOTS / "forecast.csv", PLOT_DIGITS)
+    write_csv(
+        first.assign(date=first["date"].dt.strftime("%Y-%m-%d")).drop(columns="store"),
+        PLOTS / "forecast.csv",
+        PLOT_DIGITS,
+    )
     plots.save_figure(plots.forecast_figure(series), PLOTS / "forecast.png")
 
     # Every forecaster has a column (empty without a truth file) so dvc plots always finds it.
     everyone = [MODEL, BASELINE, ORACLE]
     by_horizon = pd.DataFrame(
-        [{"horizon": int(h)}
-         | {f"{f}_{key}": m[f][key] if f in m else None for key in ("cost", "wape") for f in everyone}
-         for h, m in metrics["by_horizon"].items()]
+        [
+            {"horizon": int(h)}
+            | {
+                f"{f}_{key}": m[f][key] if f in m else None
+                for key in ("cost", "wape")
+                for f in everyone
+            }
+            for h, m in metrics["by_horizon"].items()
+        ]
     )
     write_csv(by_horizon, PLOTS / "horizon.csv", PLOT_DIGITS)
     plots.save_figure(plots.horizon_figure(by_horizon), PLOTS / "horizon.png")
 
-    costs = pd.DataFrame({"forecaster": forecasters,
-                          "cost": [metrics[f]["cost"] for f in forecasters]})
+    costs = pd.DataFrame(
+        {"forecaster": forecasters, "cost": [metrics[f]["cost"] for f in forecasters]}
+    )
     write_csv(costs, PLOTS / "cost.csv", PLOT_DIGITS)
     plots.save_figure(plots.cost_figure(costs), PLOTS / "cost.png")
 
     sample = table.sample(min(RESIDUAL_SAMPLE, len(table)), random_state=seed)
-    residuals = pd.DataFrame({"fc_rain_mm": sample["fc_rain_mm"],
-                              "residual": sample["units"] - sample[f"{MODEL}_forecast"]})
+    residuals = pd.DataFrame(
+        {
+            "fc_rain_mm": sample["fc_rain_mm"],
+            "residual": sample["demand"] - sample[f"{MODEL}_forecast"],
+        }
+    )
     residuals = residuals.sort_values(["fc_rain_mm", "residual"])
     write_csv(residuals, PLOTS / "residuals.csv", PLOT_DIGITS)
     plots.save_figure(plots.residual_figure(residuals), PLOTS / "residuals.png")
@@ -107,18 +125,24 @@ def main(params: Params | None = None) -> None:
 
     history = data.sales[data.sales["date"] < start]
     scale = mase_scale(history.pivot(index="store", columns="date", values="units").to_numpy(float))
-    metrics = evaluation_metrics(table, forecasters, params.business, scale,
-                                 params.evaluate.rain_threshold_mm)
+    metrics = evaluation_metrics(
+        table, forecasters, params.business, scale, params.evaluate.rain_threshold_mm
+    )
     metrics["test"] = {
         "start": str(start.date()),
         "end": str(last.date()),
         "rows": len(table),
         "censored_share": float(np.mean(table["censored"])),
+        "scored_against": "true demand" if data.truth is not None else "sales",
         "service_level_target": tau,
         "forecasts": "issued" if data.forecasts is not None else "observed weather",
         "model": params.train.model,
     }
     write_json(metrics, METRICS / "evaluate.json")
     write_plots(table, metrics, forecasters, params.evaluate.plot_stores, params.base.seed)
-    log.info("model cost %.0f, baseline %.0f (skill %.3f)", metrics[MODEL]["cost"],
-             metrics[BASELINE]["cost"], metrics["skill"]["cost"])
+    log.info(
+        "model cost %.0f, baseline %.0f (skill %.3f)",
+        metrics[MODEL]["cost"],
+        metrics[BASELINE]["cost"],
+        metrics["skill"]["cost"],
+    )

@@ -10,8 +10,9 @@ import pandas as pd
 from dvclive import Live
 
 from umbrella.io import write_json
+from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
-from umbrella.models import GradientBoosting, feature_columns, make_model
+from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import Params, load_params
 from umbrella.paths import INTERIM, METRICS, MODELS, PROCESSED, SALES
 from umbrella.split import test_start, training_rows
@@ -20,19 +21,21 @@ log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
 
 
-def log_training(live: Live, model: object, rows: int) -> None:
-    """Training curves (boosting iterations) and a summary, for `dvc plots diff`."""
-    live.summary["train_rows"] = rows
+def log_training(live: Live, model: object, rows: pd.DataFrame) -> None:
+    """Training curves for `dvc plots diff`: the loss per boosting iteration, or for a model
+    without iterations its one in-sample quantile loss; both on the store's scale."""
+    live.summary["train_rows"] = len(rows)
     if not isinstance(model, GradientBoosting):
+        scale = store_scale(rows)
+        loss = pinball_loss(
+            rows["units"] / scale, model.predict_quantile(rows) / scale, model.quantile
+        )
+        live.log_metric("quantile/train_loss", loss)
         return
-    curves = {
-        "mean": model.mean_model_,
-        "quantile": model.quantile_model_,
-    }
+    curves = {"mean": model.mean_model_, "quantile": model.quantile_model_}
     for name, booster in curves.items():
         live.summary[f"{name}_iterations"] = int(booster.n_iter_)
-    steps = max(len(b.train_score_) for b in curves.values())
-    for step in range(steps):
+    for step in range(max(len(b.train_score_) for b in curves.values())):
         live.step = step
         for name, booster in curves.items():
             if step < len(booster.train_score_):
@@ -69,5 +72,6 @@ def main(params: Params | None = None) -> None:
         MODELS / "model.json",
     )
     with Live(str(METRICS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        log_training(live, model, len(rows))
+        live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
+        log_training(live, model, rows)
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())

@@ -51,18 +51,28 @@ def validate(params: Params, raw: Path = RAW) -> tuple[dict[str, pd.DataFrame], 
         if table is not None:
             tables[name] = table
     sales, weather = tables.get(SALES), tables.get(WEATHER)
-    if sales is not None and not problems:
+    # Checks across rows and files need parsed keys; other problems do not hide them.
+    if sales is not None and keys_parsed(sales, SALES):
         problems += check_gaps(sales, label(SALES, params))
         start = test_start(sales["date"].min(), sales["date"].max(), params.split)
         problems += check_history(
-            sales, start, params.validate.min_history_days, params.base.horizon,
+            sales,
+            start,
+            params.validate.min_history_days,
+            params.base.horizon,
             label(SALES, params),
         )
-        if weather is not None:
+        if weather is not None and keys_parsed(weather, WEATHER):
             problems += check_coverage(sales, weather, label(WEATHER, params))
     if FORECASTS in tables:
         problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params))
     return tables, problems
+
+
+def keys_parsed(table: pd.DataFrame, name: str) -> bool:
+    """True when every key value of the table is present and parsed."""
+    key = [k for k in TABLES[name].key if k in table]
+    return bool(table[key].notna().all(axis=None))
 
 
 def report(problems: list[Problem]) -> str:
@@ -87,8 +97,10 @@ def main(params: Params | None = None) -> None:
     if problems:
         raise DataError(report(problems))
     if FORECASTS not in tables:
-        log.warning("no weather forecasts file: observed weather stands in for the forecast, "
-                    "which flatters every result")
+        log.warning(
+            "no weather forecasts file: observed weather stands in for the forecast, "
+            "which flatters every result"
+        )
     shutil.rmtree(INTERIM, ignore_errors=True)
     for name, table in tables.items():
         write_parquet(finalise(table, name), INTERIM / f"{name}.parquet")
