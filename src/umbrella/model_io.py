@@ -41,8 +41,9 @@ def _canonical_ids(node: Any, ids: dict[int, int]) -> Any:
     for key, value in node.items():
         if key == "__id__":
             value = ids.setdefault(value, len(ids) + 1)
-        elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
-            value = f"{ids.setdefault(int(value[:-4]), len(ids) + 1)}.npy"
+        elif key == "file" and isinstance(value, str):
+            stem, suffix = value.split(".", 1)
+            value = f"{ids.setdefault(int(stem), len(ids) + 1)}.{suffix}"
         else:
             value = _canonical_ids(value, ids)
         out[key] = value
@@ -57,8 +58,9 @@ def _reproducible(archive: bytes) -> bytes:
         schema = _canonical_ids(json.loads(src.read("schema.json")), ids)
         entries = {"schema.json": json.dumps(schema, indent=2).encode()}
         for name in src.namelist():
-            if name.endswith(".npy"):
-                entries[f"{ids[int(name[:-4])]}.npy"] = src.read(name)
+            if name != "schema.json":  # arrays and other objects, named by their id
+                stem, suffix = name.split(".", 1)
+                entries[f"{ids[int(stem)]}.{suffix}"] = src.read(name)
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED

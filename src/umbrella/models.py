@@ -107,7 +107,11 @@ class LinearModel(_ResidualQuantile):
         log_rain = [c for c in numeric if c in ("fc_rain_mm", "rain_origin", "rain_mean_7")]
         columns = ColumnTransformer(
             [
-                ("calendar", OneHotEncoder(handle_unknown="ignore"), LINEAR_CATEGORICAL),
+                (
+                    "calendar",
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                    LINEAR_CATEGORICAL,
+                ),
                 ("rain", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), log_rain),
                 ("other", "passthrough", [c for c in numeric if c not in log_rain]),
             ]

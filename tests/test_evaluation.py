@@ -1,0 +1,212 @@
+"""The metrics of DESIGN 5 from a hand-made results table, and the time-based split."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_params
+
+# Imported as a module: pytest would collect functions named test_* as tests.
+from umbrella import split as splitting
+from umbrella.evaluation import evaluation_metrics
+from umbrella.features import build_features
+from umbrella.params import Split
+from umbrella.stages.validate import finalise
+
+FORECASTERS = ["model", "baseline", "oracle"]
+REQUIRED = {
+    "wape",
+    "mae",
+    "rmse",
+    "bias",
+    "mase",
+    "cost",
+    "service_level",
+    "stockout_rate",
+    "overstock_units",
+}
+SCALE = 2.0  # mase scale
+RAIN_MM = 1.0  # a day with at least this much rain is a rain day
+
+
+@pytest.fixture
+def business():
+    return make_params().business  # c_u = 12, c_o = 7
+
+
+@pytest.fixture
+def results() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            # Scored against demand; sales (units) fall short of it on the sold-out row 4.
+            "demand": [10.0, 0.0, 5.0, 8.0, 20.0, 4.0],
+            "units": [10.0, 0.0, 5.0, 8.0, 15.0, 4.0],
+            "censored": [False, False, False, False, True, False],
+            "horizon": [1, 1, 2, 2, 1, 2],
+            "rain_mm": [0.0, 3.0, 0.5, 10.0, 1.0, 0.0],  # rain on rows 1, 3, 4
+            "model_forecast": [12.0, 1.0, 3.0, 8.0, 18.0, 4.0],  # errors +2 +1 -2 0 -2 0
+            "model_order": [12.0, 1.0, 6.0, 9.0, 21.0, 5.0],  # over 2 1 1 1 1 1
+            "baseline_forecast": [8.0, 2.0, 5.0, 4.0, 10.0, 6.0],  # -2 +2 0 -4 -10 +2
+            "baseline_order": [9.0, 3.0, 6.0, 5.0, 12.0, 7.0],  # -1 +3 +1 -3 -8 +3
+            "oracle_forecast": [11.0, 1.0, 5.0, 9.0, 19.0, 4.0],
+            "oracle_order": [12.0, 1.0, 6.0, 10.0, 21.0, 5.0],  # over 2 1 1 2 1 1
+        }
+    )
+
+
+def test_every_required_key(results, business):
+    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    for name in FORECASTERS:
+        assert set(metrics[name]) >= REQUIRED, name
+    assert {"wape", "cost"} <= set(metrics["skill"])
+    assert set(metrics["by_horizon"]) == {"1", "2"}
+    for block in [*metrics["by_horizon"].values(), metrics["rain"], metrics["dry"]]:
+        for name in FORECASTERS:
+            assert set(block[name]) >= REQUIRED
+    json.dumps(metrics)  # written as metrics/evaluate.json
+
+
+def test_values_by_hand(results, business):
+    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    model, baseline = metrics["model"], metrics["baseline"]
+    assert model["wape"] == pytest.approx(7 / 47)
+    assert model["bias"] == pytest.approx(-1 / 47)
+    assert model["mae"] == pytest.approx(7 / 6)
+    assert model["rmse"] == pytest.approx(np.sqrt(13 / 6))
+    assert model["mase"] == pytest.approx(7 / 6 / SCALE)
+    assert model["cost"] == pytest.approx(7 * 7)  # 7 left-over umbrellas
+    assert model["service_level"] == 1.0 and model["stockout_rate"] == 0.0
+    assert model["overstock_units"] == 7.0
+
+    assert baseline["wape"] == pytest.approx(20 / 47)
+    assert baseline["cost"] == pytest.approx(12 * 12 + 7 * 7)  # 12 lost, 7 left over
+    assert baseline["service_level"] == pytest.approx(0.5)
+    assert baseline["stockout_rate"] == pytest.approx(0.5)
+    assert metrics["oracle"]["cost"] == pytest.approx(8 * 7)
+
+    assert metrics["skill"]["wape"] == pytest.approx(1 - 7 / 20)
+    assert metrics["skill"]["cost"] == pytest.approx(1 - 49 / 193)
+    assert metrics["skill"]["cost_vs_oracle"] == pytest.approx(49 / 56)
+
+
+def test_slices_by_hand(results, business):
+    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    by_horizon = metrics["by_horizon"]
+    assert by_horizon["1"]["model"]["wape"] == pytest.approx(5 / 30)
+    assert by_horizon["2"]["model"]["wape"] == pytest.approx(2 / 17)
+    assert by_horizon["1"]["model"]["cost"] == pytest.approx(4 * 7)
+    # Rain days include the threshold itself (1.0 mm).
+    assert metrics["rain"]["model"]["wape"] == pytest.approx(3 / 28)
+    assert metrics["dry"]["model"]["wape"] == pytest.approx(4 / 19)
+    assert metrics["rain"]["baseline"]["cost"] == pytest.approx(3 * 7 + 11 * 12)
+    assert metrics["dry"]["baseline"]["cost"] == pytest.approx(12 + 4 * 7)
+    # The slices add up to the whole.
+    for name in FORECASTERS:
+        total = metrics["rain"][name]["cost"] + metrics["dry"][name]["cost"]
+        assert total == pytest.approx(metrics[name]["cost"])
+        total = sum(block[name]["cost"] for block in by_horizon.values())
+        assert total == pytest.approx(metrics[name]["cost"])
+
+
+def test_without_an_oracle(results, business):
+    without = results.drop(columns=["oracle_forecast", "oracle_order"])
+    metrics = evaluation_metrics(without, ["model", "baseline"], business, SCALE, RAIN_MM)
+    assert "oracle" not in metrics and "cost_vs_oracle" not in metrics["skill"]
+    assert "oracle" not in metrics["rain"]
+    assert metrics["skill"]["cost"] == pytest.approx(1 - 49 / 193)
+
+
+def test_results_are_not_mutated(results, business):
+    before = results.copy()
+    evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    pd.testing.assert_frame_equal(results, before)
+
+
+# --- split --------------------------------------------------------------------------------
+
+FIRST, LAST = pd.Timestamp("2012-01-01"), pd.Timestamp("2012-12-31")  # 366 days
+
+
+def test_test_start_explicit_date():
+    split = Split(test_start=dt.date(2012, 6, 1), test_days=10)
+    assert splitting.test_start(FIRST, LAST, split) == pd.Timestamp("2012-06-01")
+
+
+def test_test_start_null_is_the_last_test_days():
+    start = splitting.test_start(FIRST, LAST, Split(test_start=None, test_days=30))
+    assert start == pd.Timestamp("2012-12-02")
+    assert (LAST - start).days + 1 == 30
+
+
+def test_test_start_null_is_capped_at_a_third_of_the_data():
+    start = splitting.test_start(FIRST, LAST, Split(test_start=None, test_days=365))
+    assert start == pd.Timestamp("2012-09-01")
+    assert (LAST - start).days + 1 == 366 // 3
+    short = splitting.test_start(
+        FIRST, FIRST + pd.Timedelta(days=9), Split(test_start=None, test_days=365)
+    )
+    assert short == pd.Timestamp("2012-01-08")  # 10 days: the last 3
+
+
+def grid_features() -> pd.DataFrame:
+    """Rows for origins 2012-01-01..10 and horizons 1..3; units known up to 2012-01-10;
+    2012-01-04 and 2012-01-08 sold out."""
+    origins = pd.date_range("2012-01-01", "2012-01-10", freq="D")
+    rows = pd.DataFrame(
+        [(o, h, o + pd.Timedelta(days=h)) for o in origins for h in (1, 2, 3)],
+        columns=["origin", "horizon", "date"],
+    )
+    rows["units"] = np.where(rows["date"] <= "2012-01-10", rows["date"].dt.day, np.nan)
+    rows["censored"] = rows["date"].isin(pd.to_datetime(["2012-01-04", "2012-01-08"]))
+    return rows
+
+
+START = pd.Timestamp("2012-01-06")
+
+
+def test_training_rows_are_before_the_test_start():
+    features = grid_features()
+    keep = splitting.training_rows(features, START, "keep")
+    assert len(keep) == 9  # targets 01-02..01-05 from origins 01-01..01-04
+    assert (keep["date"] < START).all() and keep["units"].notna().all()
+    assert keep["censored"].sum() == 3  # the three rows targeting 01-04
+
+    drop = splitting.training_rows(features, START, "drop")
+    assert len(drop) == 6 and not drop["censored"].any()
+    pd.testing.assert_frame_equal(drop, keep[~keep["censored"]])
+
+
+def test_test_rows_roll_the_origin_from_the_day_before():
+    features = grid_features()
+    test = splitting.test_rows(features, START)
+    # Origins 01-05..01-09 with a known target (01-10 and later targets unknown).
+    assert len(test) == 12
+    assert test["origin"].min() == START - pd.Timedelta(days=1)
+    assert (test["date"] >= START).all() and test["units"].notna().all()
+    assert test["censored"].sum() == 3  # censored targets are scored, not dropped
+    # Every horizon of the first test day's origin is there.
+    assert sorted(test[test["origin"] == START - pd.Timedelta(days=1)]["horizon"]) == [1, 2, 3]
+
+
+def test_training_and_test_targets_never_overlap(tiny_tables):
+    sales = finalise(tiny_tables["sales"], "sales")
+    weather = finalise(tiny_tables["weather"], "weather")
+    features = build_features(sales, weather, None, 7, make_params().features)
+    first, last = sales["date"].min(), sales["date"].max()
+    start = splitting.test_start(first, last, Split(test_start=None, test_days=60))
+    train, test = (
+        splitting.training_rows(features, start, "keep"),
+        splitting.test_rows(features, start),
+    )
+    assert train["date"].max() < test["date"].min()
+    assert train["date"].max() == start - pd.Timedelta(days=1)
+    assert test["date"].min() == start and test["date"].max() == last
+    # Training holds every known target before the test start; the test every origin from
+    # the day before it (rows from earlier origins that reach into the test period: neither).
+    known = features[features["units"].notna()]
+    assert len(train) == (known["date"] < start).sum()
+    assert len(test) == (known["origin"] >= start - pd.Timedelta(days=1)).sum()
