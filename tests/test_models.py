@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_params
+from conftest import make_params, raw_params
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
@@ -234,7 +234,8 @@ def test_make_model_maps_names_to_estimators_with_params():
     assert type(gbm) is GradientBoosting
     expected = dataclasses.asdict(params.train.gbm) | {"quantile": tau, "random_state": seed}
     assert gbm.get_params() == expected
-    assert gbm.max_iter == 400 and gbm.min_samples_leaf == 50  # as in params.yaml
+    raw = raw_params()["train"]["gbm"]  # as written in params.yaml
+    assert (gbm.max_iter, gbm.min_samples_leaf) == (raw["max_iter"], raw["min_samples_leaf"])
 
 
 def test_gbm_is_reproducible_with_a_seed(train, test):

@@ -1,45 +1,61 @@
-"""The `umbrella` command: one subcommand per pipeline stage and tool."""
+"""The `umbrella` command: one subcommand per pipeline stage and tool.
+
+A subcommand is a module with `main(args)` (or `main()` for a stage without options) and,
+when it takes options, `add_arguments(parser)`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import sys
 
 from umbrella.errors import UmbrellaError
 
-STAGES = {
-    "pull": "write the raw data (simulated retailer or csv files) to data/raw/",
-    "validate": "check the raw data against the data contract; write data/interim/",
-    "features": "build the multi-horizon feature table in data/processed/",
-    "train": "fit the model chosen in params.yaml (train.model) and save it in models/",
-    "evaluate": "rolling-origin evaluation in money against seasonal naive and the oracle",
+COMMANDS = {
+    "pull": ("umbrella.stages.pull", "write the raw data (simulated retailer or csv) to data/raw/"),
+    "validate": ("umbrella.stages.validate", "check the raw data; write data/interim/"),
+    "features": ("umbrella.stages.features", "build the feature table in data/processed/"),
+    "train": ("umbrella.stages.train", "fit the model of train.model; save it in models/"),
+    "evaluate": ("umbrella.stages.evaluate", "rolling-origin evaluation in money"),
+    "predict": ("umbrella.stages.predict", "forecasts and orders for the next days"),
+    "monitor": ("umbrella.stages.monitor", "drift and performance decay of the latest window"),
+    "report": ("umbrella.report", "Markdown report: this workspace against a base revision"),
+    "gate": ("umbrella.gate", "exit 1 when the evaluated model fails the gate"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="umbrella", description=__doc__)
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (keeps start-up fast)."""
+    parser = argparse.ArgumentParser(prog="umbrella", description=__doc__.splitlines()[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_text in STAGES.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            add_arguments = getattr(importlib.import_module(module), "add_arguments", None)
+            if add_arguments is not None:
+                add_arguments(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    args = build_parser(chosen).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    command = importlib.import_module(COMMANDS[args.command][0]).main
     try:
-        if args.command in STAGES:
-            importlib.import_module(f"umbrella.stages.{args.command}").main()
+        result = command(args) if inspect.signature(command).parameters.get("args") else command()
     except UmbrellaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return int(result or 0)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,26 @@ class Evaluate:
 
 
 @dataclass(frozen=True)
+class Monitor:
+    window_days: int  # the latest days compared with the reference
+    season_days: int  # reference: training days within this many days of the window's
+    psi_threshold: float  # numeric feature drift alarm
+    js_threshold: float  # 0/1 feature drift alarm (Jensen-Shannon distance)
+    skill_drop: float  # degraded: skill.cost in the window this much below the test period's
+    bias_shift: float  # drift: the model's relative bias in the window moved this much
+
+    def __post_init__(self) -> None:
+        _require(self.window_days >= 7, "monitor.window_days", "must be >= 7")
+        _require(self.season_days >= 0, "monitor.season_days", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class Gate:
+    min_skill_cost: float  # the model must save at least this share of the baseline's cost
+    service_level_tolerance: float  # |service level - tau*| at most this
+
+
+@dataclass(frozen=True)
 class Business:
     price: float
     unit_cost: float
@@ -173,6 +193,8 @@ class Params:
     split: Split
     train: Train
     evaluate: Evaluate
+    monitor: Monitor
+    gate: Gate
     business: Business
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from umbrella import plots
 from umbrella.evaluation import BASELINE, MODEL, ORACLE, evaluation_metrics
 from umbrella.features import FORECAST_FEATURES
+from umbrella.gate import check_gate
 from umbrella.interim import Interim, read_interim
 from umbrella.io import write_csv, write_json
 from umbrella.metrics import mase_scale, negative_binomial_quantile, to_order
@@ -138,6 +139,7 @@ def main(params: Params | None = None) -> None:
         "forecasts": "issued" if data.forecasts is not None else "observed weather",
         "model": params.train.model,
     }
+    metrics["gate"] = check_gate(metrics, params.gate, tau)
     write_json(metrics, METRICS / "evaluate.json")
     write_plots(table, metrics, forecasters, params.evaluate.plot_stores, params.base.seed)
     log.info(

@@ -1,0 +1,83 @@
+"""Drift and performance decay of the latest window against the training reference.
+
+Each feature of the window is compared with the same season of the training years (the
+same days of the year, +- `season_days`), so that a wet autumn is not mistaken for drift
+just because the reference is a whole year. Numeric features are scored by the
+population stability index (PSI) on the reference's deciles; 0/1 features by the
+Jensen-Shannon distance of their frequencies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import jensenshannon
+
+BINS = 10
+_EPS = 1e-4  # floor of a bin's share, so an empty bin does not make the PSI infinite
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = BINS) -> float:
+    """Population stability index of `current` against `reference` on its quantile bins."""
+    reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    if len(reference) == 0 or len(current) == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    ref = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
+    cur = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
+    ref = np.maximum(ref / ref.sum(), _EPS)
+    cur = np.maximum(cur / cur.sum(), _EPS)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def js_distance(reference: np.ndarray, current: np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2, 0..1) of the category frequencies."""
+    reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    if len(reference) == 0 or len(current) == 0:
+        return float("nan")
+    categories = np.union1d(reference, current)
+    ref = np.array([np.mean(reference == c) for c in categories])
+    cur = np.array([np.mean(current == c) for c in categories])
+    return float(jensenshannon(ref, cur, base=2))
+
+
+def same_season(dates: pd.Series, window: pd.Series, season_days: int) -> np.ndarray:
+    """True for dates whose day of the year lies within `season_days` of the window's."""
+    days = np.unique(window.dt.day_of_year.to_numpy())
+    doy = dates.dt.day_of_year.to_numpy()
+    gap = np.abs(doy[:, None] - days[None, :])
+    gap = np.minimum(gap, 366 - gap)  # the year wraps around
+    return (gap <= season_days).any(axis=1)
+
+
+def feature_drift(
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    numeric: list[str],
+    binary: list[str],
+    psi_threshold: float,
+    js_threshold: float,
+) -> dict[str, dict]:
+    """Score, threshold and flag of each feature present in both tables."""
+    scores = {}
+    for name in numeric + binary:
+        if name not in reference or name not in window:
+            continue
+        ref, cur = reference[name].to_numpy(float), window[name].to_numpy(float)
+        is_numeric = name in numeric
+        score = psi(ref, cur) if is_numeric else js_distance(ref, cur)
+        threshold = psi_threshold if is_numeric else js_threshold
+        scores[name] = {
+            "method": "psi" if is_numeric else "jensen_shannon",
+            "score": score,
+            "threshold": threshold,
+            "drift": bool(score > threshold),
+        }
+    return scores
+
+
+def status(drifted: bool, decayed: bool) -> str:
+    """degraded beats drift beats ok."""
+    if decayed:
+        return "degraded"
+    return "drift" if drifted else "ok"
