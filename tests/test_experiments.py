@@ -1,0 +1,40 @@
+"""Sweeps: queued experiments run in parallel and are compared with `dvc exp show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+
+def _flatten_exps(shown: list) -> list[dict]:
+    """The experiments of `dvc exp show --json`, each as its params and metrics files."""
+    exps = []
+    for baseline in shown:
+        for branch in baseline.get("experiments") or []:
+            for revision in branch.get("revs") or []:
+                data = revision.get("data") or {}
+                exps.append(data)
+    return exps
+
+
+def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "tiny"], repo_copy)
+    for model in ("seasonal_naive", "linear"):
+        run(["dvc", "exp", "run", "--queue", "-S", f"train.model={model}"], repo_copy)
+    run(["dvc", "exp", "run", "--run-all", "--jobs", "2"], repo_copy)
+
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo_copy).stdout)
+    exps = _flatten_exps(shown)
+    models = {
+        e["params"]["params.yaml"]["data"]["train"]["model"]: e["metrics"]["metrics/evaluate.json"][
+            "data"
+        ]["model"]["cost"]
+        for e in exps
+    }
+    assert set(models) == {"seasonal_naive", "linear"}, exps
+    assert models["seasonal_naive"] != models["linear"]

@@ -1,0 +1,37 @@
+"""A DVC remote shares the pipeline's outputs: push from one clone, pull into another, and the
+second clone is up to date without running a stage."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+
+
+def test_push_then_pull_into_a_fresh_clone(repo_copy: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"  # a local folder outside both repositories
+    remote = ["dvc", "remote", "add", "-d", "-f", "local", str(store)]
+    run(remote, repo_copy)
+    run(["dvc", "repro"], repo_copy)
+    run(["git", "add", "-A"], repo_copy)
+    run([*GIT, "commit", "-qm", "repro with a local remote"], repo_copy)
+    run(["dvc", "push"], repo_copy)
+    assert "in sync" in run(["dvc", "status", "--cloud"], repo_copy).stdout
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo_copy), str(clone)], check=True)
+    run(remote, clone)  # already in the committed .dvc/config; a teammate would run this
+    run(["dvc", "pull"], clone)
+
+    assert any((clone / "data" / "interim").glob("*.parquet"))
+    assert (clone / "models" / "model.skops").stat().st_size > 0
+    assert "up to date" in run(["dvc", "status"], clone).stdout
+    out = run(["dvc", "repro"], clone).stdout
+    assert "Running stage" not in out, out
+    assert run(["git", "status", "--porcelain"], clone).stdout == ""
