@@ -30,6 +30,19 @@ test: install ## run the test suite
 test-fast: install ## run the tests that do not run the real pipeline
 	pytest -m "not slow"
 
+.PHONY: sweep
+sweep: install ## queue a grid (3 models; gbm leaves x learning rate) and run it, 2 jobs at a time
+	dvc exp run --queue -S 'train.model=seasonal_naive,linear'
+	dvc exp run --queue -S 'train.model=gbm' -S 'train.gbm.max_leaf_nodes=7,15,31' \
+		-S 'train.gbm.learning_rate=0.05,0.1'
+	dvc exp run --run-all --jobs 2
+	$(MAKE) --no-print-directory exps
+
+.PHONY: exps
+exps: install ## the experiments' params and headline metrics, as a Markdown table
+	@dvc exp show --md --drop '.*' \
+		--keep '^(Experiment|model\.(cost|wape|service_level)|skill\.(cost|wape)|gate\.passed|train\.(model|gbm\..*))$$'
+
 .PHONY: lint
 lint: install ## ruff lint and format check
 	ruff check .

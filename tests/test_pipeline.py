@@ -41,17 +41,22 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
         assert (repo_copy / "plots" / f"{name}.csv").stat().st_size > 0
         assert (repo_copy / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     assert (repo_copy / "models" / "model.skops").exists()
+    orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
+    assert orders[0] == "store,date,horizon,forecast,order" and len(orders) == 1 + 3 * 7
+    monitor = json.loads((repo_copy / "metrics" / "monitor.json").read_text())
+    assert monitor["status"] in {"ok", "drift", "degraded"}
+    assert metrics["gate"]["passed"] in (True, False)
 
     # Reproduced means reproducible: nothing left to run, and a forced rerun gives the same bytes.
     assert "up to date" in run(["dvc", "status"], repo_copy).stdout
     lock = (repo_copy / "dvc.lock").read_text()
     run(["dvc", "repro", "--force"], repo_copy)
     assert (repo_copy / "dvc.lock").read_text() == lock
-    # A train param re-runs train and evaluate only.
+    # A train param re-runs train and what uses the model, nothing upstream.
     set_params(repo_copy, {"train": {"model": "linear"}})
     out = run(["dvc", "repro"], repo_copy).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate"}
+    assert ran == {"train", "evaluate", "predict", "monitor"}
 
 
 def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> None:
