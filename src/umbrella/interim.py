@@ -29,3 +29,9 @@ def read_interim(folder: Path = INTERIM, truth: bool = False) -> Interim:
         forecasts=_optional(folder / f"{FORECASTS}.parquet"),
         truth=_optional(folder / f"{TRUTH}.parquet") if truth else None,
     )
+
+
+def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last date of the validated sales."""
+    dates = pd.read_parquet(folder / f"{SALES}.parquet", columns=["date"])["date"]
+    return dates.min(), dates.max()

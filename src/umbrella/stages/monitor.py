@@ -14,13 +14,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from umbrella.evaluation import BASELINE, MODEL
+from umbrella.interim import sales_span
 from umbrella.io import write_csv, write_json
 from umbrella.metrics import forecast_metrics, skill, to_order
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive, store_scale
 from umbrella.monitoring import feature_drift, psi, same_season, status
 from umbrella.params import Params, load_params
-from umbrella.paths import INTERIM, METRICS, MODELS, PLOTS, PROCESSED, SALES
+from umbrella.paths import METRICS, MODELS, PLOTS, PROCESSED
 from umbrella.plots import save_figure
 from umbrella.split import test_start, training_rows
 
@@ -182,8 +183,7 @@ def plot(table: pd.DataFrame, result: dict) -> plt.Figure:
 def main(args: argparse.Namespace | None = None) -> int:
     params = load_params()
     features = pd.read_parquet(PROCESSED / "features.parquet")
-    dates = pd.read_parquet(INTERIM / f"{SALES}.parquet", columns=["date"])["date"]
-    result = monitor(params, features, dates.min(), dates.max(), load_model(MODELS / "model.skops"))
+    result = monitor(params, features, *sales_span(), load_model(MODELS / "model.skops"))
     write_json(result, METRICS / "monitor.json")
     table = alarm_table(result)
     write_csv(table, PLOTS / "monitor.csv", 4)

@@ -9,12 +9,13 @@ from importlib import metadata
 import pandas as pd
 from dvclive import Live
 
+from umbrella.interim import sales_span
 from umbrella.io import write_json
 from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import Params, load_params
-from umbrella.paths import INTERIM, METRICS, MODELS, PROCESSED, SALES
+from umbrella.paths import METRICS, MODELS, PROCESSED
 from umbrella.split import test_start, training_rows
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,7 @@ def log_training(live: Live, model: object, rows: pd.DataFrame) -> None:
 def main(params: Params | None = None) -> None:
     params = params or load_params()
     features = pd.read_parquet(PROCESSED / "features.parquet")
-    dates = pd.read_parquet(INTERIM / f"{SALES}.parquet", columns=["date"])["date"]
-    start = test_start(dates.min(), dates.max(), params.split)
+    start = test_start(*sales_span(), params.split)
     rows = training_rows(features, start, params.train.censored)
     model = make_model(params.train, params.business.service_level, params.base.seed)
     model.fit(rows, rows["units"].to_numpy())

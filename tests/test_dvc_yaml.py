@@ -1,0 +1,42 @@
+"""dvc.yaml declares, for every stage, the code it runs: a code change re-runs what it affects."""
+
+from __future__ import annotations
+
+import ast
+
+import yaml
+from conftest import REPO
+
+# Loaded by skops when a model file is read, so a runtime dependency without an import.
+MODEL_CLASSES = "src/umbrella/models.py"
+
+
+def module_imports(path: str, seen: set[str]) -> set[str]:
+    """The umbrella modules a module imports, transitively, as repository paths."""
+    if path in seen:
+        return seen
+    seen.add(path)
+    for node in ast.walk(ast.parse((REPO / path).read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("umbrella"):
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("umbrella")]
+        for name in names:
+            candidate = "src/" + name.replace(".", "/") + ".py"
+            if (REPO / candidate).exists() and not candidate.endswith("__init__.py"):
+                module_imports(candidate, seen)
+    return seen
+
+
+def test_every_stage_depends_on_exactly_the_code_it_runs() -> None:
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        assert stage["cmd"] == f"PYTHONPATH=src umbrella {name}", name
+        code = module_imports(f"src/umbrella/stages/{name}.py", set())
+        declared = {d for d in stage["deps"] if d.endswith(".py")}
+        assert code <= declared, f"{name}: missing deps {sorted(code - declared)}"
+        extra = declared - code
+        assert extra <= {MODEL_CLASSES}, f"{name}: deps it does not import {sorted(extra)}"
+        if extra:
+            assert "src/umbrella/model_io.py" in code, name
