@@ -51,6 +51,7 @@ def test_report_against_a_base_gives_the_money_verdict_and_the_diffs() -> None:
     assert "**Verdict:** cheaper than `main` by 100 in money (-12.5%); passes the gate." in text
     assert "| `train.model` | linear | gbm |" in text
     assert "`by_horizon.1.model.cost`" in text  # other changed metrics are listed
+    assert "as costly as `main`" in render(new, new, {}, {}, "main")
     dearer = render(old, new, {}, {}, "main")
     assert "dearer than `main` by 100" in dearer and "No param differs" in dearer
 

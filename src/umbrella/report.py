@@ -73,9 +73,13 @@ def verdict(new: dict, old: dict | None, base: str) -> str:
     else:
         cost, old_cost = new["model"]["cost"], old["model"]["cost"]
         delta = cost - old_cost
-        word = "cheaper" if delta < 0 else "dearer" if delta > 0 else "as costly"
         share = f" ({delta / old_cost:+.1%})" if old_cost else ""
-        money = f"{word} than `{base}` by {abs(delta):,.0f} in money{share}"
+        word = "cheaper" if delta < 0 else "dearer"
+        money = (
+            f"{word} than `{base}` by {abs(delta):,.0f} in money{share}"
+            if delta
+            else f"as costly as `{base}`"
+        )
     return f"**Verdict:** {money}; {gate_text[gate]}."
 
 
