@@ -49,12 +49,16 @@ def run(seed: int, weather: str, drift: dict | None, workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "monitor_rates.json")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (weather, drift) in SCENARIOS.items():
-            runs = [run(seed, weather, drift, Path(tmp)) for seed in range(1, args.seeds + 1)]
+            runs = [
+                run(seed, weather, drift, Path(tmp))
+                for seed in range(args.first_seed, args.first_seed + args.seeds)
+            ]
             alarms = sum(r["status"] != "ok" for r in runs)
             results[name] = {
                 "alarm_rate": alarms / len(runs),

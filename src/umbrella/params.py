@@ -144,6 +144,7 @@ class Monitor:
     js_threshold: float  # 0/1 feature drift alarm (Jensen-Shannon distance)
     skill_drop: float  # degraded: skill.cost in the window this much below the test period's
     bias_shift: float  # drift: the model's relative bias in the window moved this much
+    residual_threshold: float  # drift: PSI of the model's scaled residuals, window vs test
 
     def __post_init__(self) -> None:
         _require(self.window_days >= 7, "monitor.window_days", "must be >= 7")

@@ -79,12 +79,13 @@ def monitor(
     """Diagnostics and status of the latest `monitor.window_days` days.
 
     Status: `degraded` when the model's skill over seasonal naive fell by more than
-    `skill_drop` against the test period; `drift` when its relative bias in the window
-    moved by more than `bias_shift` from the test period's: demand no longer responds to its
-    inputs as it did (a changed level or rain effect). Feature drift, target drift and the
-    drift of the scaled residuals (PSI) are reported but do not set the status: in a 28-day
-    window the weather of one month differs from the same month of other years far more
-    than a model-breaking change does (benchmarks/monitor_rates.py measures it).
+    `skill_drop` against the test period; `drift` when the distribution of its scaled
+    residuals in the window moved from the test period's (PSI above `residual_threshold`)
+    or its relative bias moved by more than `bias_shift`: demand no longer responds to its
+    inputs as it did (a changed level or rain effect). Feature and target drift are
+    reported but do not set the status: in a 28-day window the weather of one month differs
+    from the same month of other years far more than a model-breaking change does
+    (benchmarks/monitor_rates.py measures it).
     """
     cfg = params.monitor
     start = test_start(first, last, params.split)
@@ -101,7 +102,7 @@ def monitor(
 
     before, latest = known[(known["date"] >= start) & ~in_window], known[in_window]
     residual = _psi_entry(
-        _scaled_residual(before, model), _scaled_residual(latest, model), cfg.psi_threshold
+        _scaled_residual(before, model), _scaled_residual(latest, model), cfg.residual_threshold
     )
     train = training_rows(features, start, params.train.censored)
     baseline = SeasonalNaive(quantile=params.business.service_level).fit(train, train["units"])
@@ -112,7 +113,7 @@ def monitor(
     bias_shift = window_perf["model_bias"] - test_perf["model_bias"]
     shifted = bool(abs(bias_shift) > cfg.bias_shift)
     return {
-        "status": status(shifted, decayed),
+        "status": status(residual["drift"] or shifted, decayed),
         "window": {
             "start": str(window_start.date()),
             "end": str(last.date()),
