@@ -7,10 +7,10 @@ modest modulation around that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
+
+from umbrella.params import Drift
 
 BASE_LEVEL_MEDIAN = 5.0  # umbrellas on a dry, mild, ordinary weekday
 BASE_LEVEL_SIGMA = 0.35  # store-to-store spread (log scale): most stores sell 3..9
@@ -28,15 +28,6 @@ PROMO_DISPLAY = 1.15  # the display sells on top of the price cut
 PROMO_WEEK_PROBABILITY = 0.08
 DISPERSION = 8.0  # negative binomial size: var = mean + mean^2 / 8
 STOCK_DAYS = 4.0  # daily stock is refilled to 4 times the store's base level
-
-
-@dataclass(frozen=True)
-class Drift:
-    """From `start` on, mean demand is scaled by `level` and the rain effect by `rain_effect`."""
-
-    start: pd.Timestamp
-    level: float = 1.0
-    rain_effect: float = 1.0
 
 
 def rain_multiplier(rain_mm: np.ndarray, effect: np.ndarray | float) -> np.ndarray:
@@ -73,7 +64,7 @@ def simulate_demand(
     rain_effect = np.full(days, RAIN_EFFECT)
     drift_level = np.ones(days)
     if drift is not None:
-        after = dates >= drift.start
+        after = dates >= pd.Timestamp(drift.start)
         rain_effect[after] *= drift.rain_effect
         drift_level[after] = drift.level
     mean = (

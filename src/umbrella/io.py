@@ -42,10 +42,6 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
-
-
 def write_csv(df: pd.DataFrame, path: Path, digits: int | None = None) -> None:
     out = df.round(digits) if digits is not None else df
     atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, lineterminator="\n"))

@@ -28,10 +28,14 @@ def public_holidays(dates: pd.DatetimeIndex) -> np.ndarray:
 
 
 def simulate_weather(
-    cfg: Simulate, dates: pd.DatetimeIndex, record: pd.DataFrame, rng: np.random.Generator
+    cfg: Simulate,
+    dates: pd.DatetimeIndex,
+    record: pd.DataFrame,
+    climate: WeatherGenerator,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """(regions, days, 4) weather; region 0 is the real record where `cfg.weather` is seattle."""
-    weather = WeatherGenerator.fit(record).sample(dates, cfg.regions, rng)
+    weather = climate.sample(dates, cfg.regions, rng)
     if cfg.weather == "seattle":
         real = record.set_index("date").reindex(dates)[WEATHER_COLUMNS].to_numpy()
         observed = ~np.isnan(real).any(axis=1)  # days after the record stay generated
@@ -48,21 +52,15 @@ def simulate_retailer(cfg: Simulate, horizon: int, seed: int) -> dict[str, pd.Da
     # Weather runs `horizon` days past the end: the forecasts issued on the last day see it.
     extended = pd.date_range(cfg.start, periods=len(dates) + horizon, freq="D")
     record = seattle_weather()
-    weather = simulate_weather(cfg, extended, record, rng_weather)
-    forecasts = issue_forecasts(
-        weather, extended, len(dates), horizon, WeatherGenerator.fit(record), rng_forecast
-    )
+    climate = WeatherGenerator.fit(record)
+    weather = simulate_weather(cfg, extended, record, climate, rng_weather)
+    forecasts = issue_forecasts(weather, extended, len(dates), horizon, climate, rng_forecast)
 
     stores = store_names(cfg.stores)
     region = np.arange(cfg.stores) % cfg.regions
     observed = weather[region, : len(dates)]  # (stores, days, 4)
-    drift = (
-        dm.Drift(pd.Timestamp(cfg.drift.start), cfg.drift.level, cfg.drift.rain_effect)
-        if cfg.drift is not None
-        else None
-    )
     sim = dm.simulate_demand(
-        dates, observed[..., 0], observed[..., 1], public_holidays(dates), drift, rng_demand
+        dates, observed[..., 0], observed[..., 1], public_holidays(dates), cfg.drift, rng_demand
     )
     if cfg.stockouts:
         units, in_stock = dm.stock_out(sim["demand"], sim["level"])
