@@ -38,3 +38,14 @@ def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
     }
     assert set(models) == {"seasonal_naive", "linear"}, exps
     assert models["seasonal_naive"] != models["linear"]
+
+    # the training curves of the experiments, side by side
+    names = [
+        line.split()[0]
+        for line in run(["dvc", "exp", "ls", "--name-only"], repo_copy).stdout.splitlines()
+        if line.strip() and not line.endswith(":")
+    ]
+    plots = json.loads(run(["dvc", "plots", "diff", *names, "--json", "--split"], repo_copy).stdout)
+    # both models log their in-sample quantile loss as a dvclive curve
+    curve = plots["data"]["metrics/train/plots/metrics/quantile/train_loss.tsv"]
+    assert set(curve[0]["revisions"]) == set(names) and len(names) == 2
