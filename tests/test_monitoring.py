@@ -9,8 +9,16 @@ from conftest import make_params
 
 from umbrella import split
 from umbrella.features import build_features
+from umbrella.interim import Interim
 from umbrella.models import LinearModel
-from umbrella.monitoring import feature_drift, js_distance, psi, same_season, status
+from umbrella.monitoring import (
+    demand_response_shift,
+    feature_drift,
+    js_distance,
+    psi,
+    same_season,
+    status,
+)
 from umbrella.simulate import simulate_retailer
 from umbrella.stages.monitor import monitor
 from umbrella.stages.validate import finalise
@@ -69,18 +77,16 @@ def _monitor_on(drift: dict | None, seed: int) -> dict:
         }
     )
     tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
-    sales = finalise(tables["sales"], "sales")
-    features = build_features(
-        sales,
-        finalise(tables["weather"], "weather"),
-        finalise(tables["weather_forecasts"], "weather_forecasts"),
-        params.base.horizon,
-        params.features,
+    data = Interim(
+        *(finalise(tables[n], n) for n in ("sales", "weather", "weather_forecasts")), truth=None
     )
-    first, last = sales["date"].min(), sales["date"].max()
+    features = build_features(
+        data.sales, data.weather, data.forecasts, params.base.horizon, params.features
+    )
+    first, last = data.sales["date"].min(), data.sales["date"].max()
     train = split.training_rows(features, split.test_start(first, last, params.split), "keep")
     model = LinearModel(quantile=params.business.service_level).fit(train, train["units"])
-    return monitor(params, features, first, last, model)
+    return monitor(params, features, data, model)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -89,7 +95,38 @@ def test_monitor_is_quiet_without_drift_and_alarms_with_it(seed: int) -> None:
     assert quiet["status"] == "ok", quiet["residual"]
     halved = _monitor_on({"start": "2014-12-10", "level": 0.5}, seed)
     assert halved["status"] in {"drift", "degraded"}
-    # fewer umbrellas than the model expects: it over-forecasts, its bias moves up
+    # fewer umbrellas than the model expects: it over-forecasts, its bias moves up, and
+    # sales fall below what the training years' demand response expects for that weather
     assert halved["bias_shift"]["score"] > 0.15 > abs(quiet["bias_shift"]["score"])
+    assert halved["demand_shift"]["score"] < -0.3 < -0.12 < quiet["demand_shift"]["score"]
     rainier = _monitor_on({"start": "2014-12-10", "rain_effect": 3.0}, seed)
     assert rainier["status"] in {"drift", "degraded"}
+
+
+def test_demand_shift_sees_a_level_change_but_not_a_wet_month() -> None:
+    """Sales 30 % lower in the window move the score towards log(0.7) = -0.36; a wet month
+    alone does not (rain above the top band is a little under-expected, hence -0.2)."""
+    rng = np.random.default_rng(5)
+    dates = pd.date_range("2013-01-01", "2014-12-31", freq="D")
+    rain = rng.gamma(0.6, 8.0, len(dates)) * (rng.random(len(dates)) < 0.5)
+    rain[-28:] *= 3  # a very wet last month
+    stores = [f"S{i}" for i in range(10)]
+    table = pd.DataFrame(
+        {
+            "date": np.tile(dates, 10),
+            "store": np.repeat(stores, len(dates)),
+            "rain_mm": np.tile(rain, 10),
+        }
+    ).assign(
+        weekday=lambda t: t["date"].dt.day_of_week, month=lambda t: t["date"].dt.month, holiday=0.0
+    )
+    level = np.repeat(rng.uniform(3, 12, 10), len(dates))
+    mean = level * (1 + 2 * (1 - np.exp(-table["rain_mm"].to_numpy() / 6)))
+    start, window = pd.Timestamp("2014-07-01"), dates[-28]
+    after = (table["date"] >= window).to_numpy()
+    steady = table.assign(units=rng.poisson(mean))
+    dropped = table.assign(units=rng.poisson(mean * np.where(after, 0.7, 1.0)))
+    quiet = demand_response_shift(steady, start, window, 0.12)
+    alarm = demand_response_shift(dropped, start, window, 0.12)
+    assert abs(quiet["score"]) < 0.06 and not quiet["drift"]
+    assert alarm["score"] < -0.2 and alarm["drift"]

@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import PoissonRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 BINS = 10
+RAIN_BANDS_MM = np.array([0.0, 1.0, 3.0, 6.0, 12.0, 25.0])  # band edges of the day's rain
 _EPS = 1e-4  # floor of a bin's share, so an empty bin does not make the PSI infinite
 
 
@@ -81,3 +86,61 @@ def status(drifted: bool, decayed: bool) -> str:
     if decayed:
         return "degraded"
     return "drift" if drifted else "ok"
+
+
+def demand_table(sales: pd.DataFrame, weather: pd.DataFrame, holidays: np.ndarray) -> pd.DataFrame:
+    """One row per store and day: sales with the day's observed weather and calendar."""
+    keys = [k for k in ("date", "store") if k in weather]
+    table = sales.merge(weather, on=keys, how="left")
+    table["weekday"] = table["date"].dt.day_of_week
+    table["month"] = table["date"].dt.month
+    table["holiday"] = holidays
+    return table
+
+
+def demand_response_shift(
+    table: pd.DataFrame, start: pd.Timestamp, window_start: pd.Timestamp, threshold: float
+) -> dict:
+    """Has demand stopped responding to the calendar and the weather as it used to?
+
+    A Poisson regression fitted on the training days explains each store's sales by its
+    store, weekday, month, holidays, price, promotion and the *observed* weather of the day
+    (known in hindsight, so it is far less noisy than any forecast). The score is
+    log(actual / expected sales) in the window minus the same in the test period before it:
+    a changed level or rain effect moves it; a wet month does not.
+    """
+    categorical = ["store", "weekday", "month", "rain_band"]
+    numeric = [c for c in ("holiday", "promo", "temp_max_c") if c in table]
+    # Rain in bands: any shape of response, and a downpour heavier than the training
+    # years' falls in the top band instead of being extrapolated.
+    frame = table.assign(
+        rain_band=np.searchsorted(RAIN_BANDS_MM, table["rain_mm"].fillna(0.0), side="right"),
+        **({"log_price": np.log(table["price"])} if "price" in table else {}),
+    )
+    numeric += ["log_price"] if "price" in table else []
+    model = make_pipeline(
+        ColumnTransformer(
+            [
+                ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+                ("num", StandardScaler(), numeric),
+            ]
+        ),
+        PoissonRegressor(alpha=1e-4, max_iter=1000),
+    )
+    train = frame[frame["date"] < start].dropna(subset=numeric)
+    model.fit(train[categorical + numeric], train["units"])
+    later = frame[frame["date"] >= start].fillna({c: train[c].median() for c in numeric})
+    expected = model.predict(later[categorical + numeric])
+    in_window = (later["date"] >= window_start).to_numpy()
+    units = later["units"].to_numpy(float)
+
+    def log_ratio(mask: np.ndarray) -> float:
+        return float(np.log(units[mask].sum() / expected[mask].sum())) if mask.any() else np.nan
+
+    score = log_ratio(in_window) - log_ratio(~in_window)
+    return {
+        "method": "log(actual/expected) shift",
+        "score": score,
+        "threshold": threshold,
+        "drift": bool(abs(score) > threshold),
+    }

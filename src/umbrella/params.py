@@ -145,6 +145,7 @@ class Monitor:
     skill_drop: float  # degraded: skill.cost in the window this much below the test period's
     bias_shift: float  # drift: the model's relative bias in the window moved this much
     residual_threshold: float  # drift: PSI of the model's scaled residuals, window vs test
+    demand_shift: float  # drift: log(actual/expected sales) moved this much, window vs test
 
     def __post_init__(self) -> None:
         _require(self.window_days >= 7, "monitor.window_days", "must be >= 7")

@@ -14,12 +14,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from umbrella.evaluation import BASELINE, MODEL
-from umbrella.interim import sales_span
+from umbrella.features import holiday_flags
+from umbrella.interim import Interim, read_interim
 from umbrella.io import write_csv, write_json
 from umbrella.metrics import forecast_metrics, skill, to_order
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive, store_scale
-from umbrella.monitoring import feature_drift, psi, same_season, status
+from umbrella.monitoring import (
+    demand_response_shift,
+    demand_table,
+    feature_drift,
+    psi,
+    same_season,
+    status,
+)
 from umbrella.params import Params, load_params
 from umbrella.paths import METRICS, MODELS, PLOTS, PROCESSED
 from umbrella.plots import save_figure
@@ -73,21 +81,22 @@ def performance(
     }
 
 
-def monitor(
-    params: Params, features: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, model: object
-) -> dict:
+def monitor(params: Params, features: pd.DataFrame, data: Interim, model: object) -> dict:
     """Diagnostics and status of the latest `monitor.window_days` days.
 
     Status: `degraded` when the model's skill over seasonal naive fell by more than
-    `skill_drop` against the test period; `drift` when the distribution of its scaled
-    residuals in the window moved from the test period's (PSI above `residual_threshold`)
-    or its relative bias moved by more than `bias_shift`: demand no longer responds to its
-    inputs as it did (a changed level or rain effect). Feature and target drift are
+    `skill_drop` against the test period; `drift` when demand no longer responds to its
+    inputs as it did (a changed level or rain effect): sales against what the training
+    years' response to the real weather and calendar expects moved by more than
+    `demand_shift` (log ratio), or the model's scaled residuals moved (PSI above
+    `residual_threshold`), or its relative bias moved by more than `bias_shift`, each
+    against the test period before the window. Feature and target drift are
     reported but do not set the status: in a 28-day window the weather of one month differs
     from the same month of other years far more than a model-breaking change does
     (benchmarks/monitor_rates.py measures it).
     """
     cfg = params.monitor
+    first, last = data.sales["date"].min(), data.sales["date"].max()
     start = test_start(first, last, params.split)
     window_start = last - pd.Timedelta(days=cfg.window_days - 1)
     known = features[features["units"].notna()]
@@ -112,14 +121,19 @@ def monitor(
     decayed = bool(len(before) > 0 and drop > cfg.skill_drop)
     bias_shift = window_perf["model_bias"] - test_perf["model_bias"]
     shifted = bool(abs(bias_shift) > cfg.bias_shift)
+    holidays = holiday_flags(data.sales["date"], params.features.holidays)
+    demand = demand_response_shift(
+        demand_table(data.sales, data.weather, holidays), start, window_start, cfg.demand_shift
+    )
     return {
-        "status": status(residual["drift"] or shifted, decayed),
+        "status": status(demand["drift"] or residual["drift"] or shifted, decayed),
         "window": {
             "start": str(window_start.date()),
             "end": str(last.date()),
             "reference": f"training days within {cfg.season_days} days of the "
             "window's days of the year",
         },
+        "demand_shift": demand,
         "residual": residual,
         "drifted_features": [n for n, d in drift.items() if d["drift"]],
         "features": drift,
@@ -151,7 +165,11 @@ def _psi_entry(reference: pd.Series, current: pd.Series, threshold: float) -> di
 def alarm_table(result: dict) -> pd.DataFrame:
     """Every score with its threshold: the two that set the status, then the features."""
     scores = {
-        "residual": result["residual"],
+        "demand shift (status)": {
+            **result["demand_shift"],
+            "score": abs(result["demand_shift"]["score"]),
+        },
+        "residual (status)": result["residual"],
         "bias shift (status)": {
             **result["bias_shift"],
             "score": abs(result["bias_shift"]["score"]),
@@ -184,15 +202,16 @@ def plot(table: pd.DataFrame, result: dict) -> plt.Figure:
 def main(args: argparse.Namespace | None = None) -> int:
     params = load_params()
     features = pd.read_parquet(PROCESSED / "features.parquet")
-    result = monitor(params, features, *sales_span(), load_model(MODELS / "model.skops"))
+    result = monitor(params, features, read_interim(), load_model(MODELS / "model.skops"))
     write_json(result, METRICS / "monitor.json")
     table = alarm_table(result)
     write_csv(table, PLOTS / "monitor.csv", 4)
     save_figure(plot(table, result), PLOTS / "monitor.png")
     log.info(
-        "monitor status: %s (residual psi %.3f, bias shift %+.3f, skill drop %+.3f; "
-        "features beyond their drift threshold: %s)",
+        "monitor status: %s (demand shift %+.3f, residual psi %.3f, bias shift %+.3f, "
+        "skill drop %+.3f; features beyond their drift threshold: %s)",
         result["status"],
+        result["demand_shift"]["score"],
         result["residual"]["score"],
         result["bias_shift"]["score"],
         result["performance"]["skill_drop"],
