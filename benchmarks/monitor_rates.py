@@ -63,6 +63,7 @@ def main() -> None:
             results[name] = {
                 "alarm_rate": alarms / len(runs),
                 "statuses": [r["status"] for r in runs],
+                "demand_shift": [round(r["demand_shift"]["score"], 3) for r in runs],
                 "bias_shift": [round(r["bias_shift"]["score"], 3) for r in runs],
                 "residual_psi": [round(r["residual"]["score"], 3) for r in runs],
                 "skill_drop": [round(r["performance"]["skill_drop"], 3) for r in runs],
