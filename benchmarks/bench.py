@@ -1,0 +1,120 @@
+"""Wall time and peak memory of each pipeline stage on generated data of growing size.
+
+    python benchmarks/bench.py [--stores 25 250 1000] [--out benchmarks/results]
+
+Each size runs in a fresh `git clone` of this repository's HEAD: the simulated retailer over
+3 years (2013..2015), one weather region per 25 stores, every stage as its own process
+(`python -m umbrella <stage>`), its peak resident memory read from the operating system.
+Writes <out>.json and <out>.md. Also times a `dvc repro` with nothing to do on the smallest
+size. Runs outside the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["pull", "validate", "features", "train", "evaluate", "predict", "monitor"]
+
+
+def clone(workdir: Path, stores: int) -> Path:
+    repo = workdir / f"stores{stores}"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["simulate"].update(
+        stores=stores, regions=max(1, stores // 25), start="2013-01-01", end="2015-12-31"
+    )
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return repo
+
+
+def environment(repo: Path) -> dict[str, str]:
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(
+        os.environ, PYTHONPATH=str(repo / "src"), PATH=f"{bin_dir}{os.pathsep}" + os.environ["PATH"]
+    )
+
+
+def measure(cmd: list[str], repo: Path) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        cmd, cwd=repo, env=environment(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{process.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def markdown(results: list[dict], sizes: list[int]) -> str:
+    lines = [
+        "| stage | " + " | ".join(f"{n} stores: s / MiB" for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for stage in [*STAGES, "total"]:
+        cells = []
+        for n in sizes:
+            row = next(r for r in results if r["stores"] == n and r["stage"] == stage)
+            cells.append(f"{row['seconds']:.1f} / {row['peak_mib']:.0f}")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, nargs="+", default=[25, 250, 1000])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    results: list[dict] = []
+    extra: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for stores in args.stores:
+            repo = clone(Path(tmp), stores)
+            total, peak = 0.0, 0.0
+            for stage in STAGES:
+                seconds, mib = measure([sys.executable, "-m", "umbrella", stage], repo)
+                total, peak = total + seconds, max(peak, mib)
+                results.append(
+                    {
+                        "stores": stores,
+                        "stage": stage,
+                        "seconds": round(seconds, 2),
+                        "peak_mib": round(mib),
+                    }
+                )
+                print(f"{stores:5d} stores  {stage:9s} {seconds:7.1f} s {mib:7.0f} MiB", flush=True)
+            results.append(
+                {
+                    "stores": stores,
+                    "stage": "total",
+                    "seconds": round(total, 2),
+                    "peak_mib": round(peak),
+                }
+            )
+            if stores == min(args.stores):
+                measure(["dvc", "repro", "-q"], repo)  # record the state in dvc.lock
+                extra["noop_repro_seconds"] = round(measure(["dvc", "repro", "-q"], repo)[0], 2)
+    totals = {r["stores"]: r["seconds"] for r in results if r["stage"] == "total"}
+    if {250, 1000} <= set(totals):
+        extra["total_ratio_1000_to_250"] = round(totals[1000] / totals[250], 2)
+    args.out.with_suffix(".json").write_text(
+        json.dumps({"results": results, **extra}, indent=2) + "\n"
+    )
+    text = markdown(results, args.stores) + "".join(f"\n{k}: {v}" for k, v in extra.items())
+    args.out.with_suffix(".md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
