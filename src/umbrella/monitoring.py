@@ -121,7 +121,8 @@ def demand_response_shift(
     model = make_pipeline(
         ColumnTransformer(
             [
-                ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+                # sparse: a thousand stores make a thousand columns
+                ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
                 ("num", StandardScaler(), numeric),
             ]
         ),
