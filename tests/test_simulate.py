@@ -255,3 +255,19 @@ def test_rain_multiplier_saturates() -> None:
     assert effect[0] == 1.0
     assert (np.diff(effect) > 0).all()
     assert effect[-1] == pytest.approx(1 + dm.RAIN_EFFECT)
+
+
+def test_generated_weather_and_forecasts_stay_within_the_contract() -> None:
+    """Even a climate of downpours never makes a value that validation would reject."""
+    from dataclasses import replace
+
+    from umbrella.limits import RAIN_MAX_MM
+
+    climate = WeatherGenerator.fit(seattle_weather())
+    stormy = replace(climate, rain_scale=climate.rain_scale * 100)  # means of ~500..1000 mm
+    dates = pd.date_range("2013-01-01", periods=400, freq="D")
+    weather = stormy.sample(dates, 5, np.random.default_rng(0))
+    assert (weather[..., 0] > 0.9 * RAIN_MAX_MM).any()  # the storms are really there
+    assert weather[..., 0].max() <= RAIN_MAX_MM
+    forecasts = issue_forecasts(weather, dates, 390, 7, stormy, np.random.default_rng(1))
+    assert forecasts[..., 0].max() <= RAIN_MAX_MM

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from umbrella.limits import RAIN_MAX_MM
 from umbrella.weather import WeatherGenerator
 
 FORECAST_COLUMNS = ["rain_mm", "rain_prob", "temp_max_c"]
@@ -50,7 +51,7 @@ def issue_forecasts(
     amount_noise = rng.lognormal(0.0, 0.25 + 0.08 * lead, size=shape)
     wet = np.where(informed, true_rain > 0, climate_wet)
     amount = np.where(informed, true_rain * amount_noise, climate_amount)
-    rain_mm = np.where(wet, np.maximum(amount, 0.1), 0.0)
+    rain_mm = np.where(wet, np.clip(amount, 0.1, RAIN_MAX_MM), 0.0)
 
     prob = skill(lead) * wet + (1 - skill(lead)) * climate.p_wet[month]
     prob = np.clip(prob + rng.normal(0.0, 0.04, size=shape), 0.0, 1.0)

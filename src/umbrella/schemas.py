@@ -12,13 +12,10 @@ from typing import Literal
 
 import pandera.pandas as pa
 
+from umbrella.limits import RAIN_MAX_MM, TEMP_RANGE_C, WIND_MAX
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 
 Kind = Literal["date", "string", "int", "float", "flag"]
-
-RAIN_MAX_MM = 500.0  # the world record daily rain is ~1800 mm; a store's data above 500 is an error
-TEMP_RANGE_C = (-60.0, 60.0)
-WIND_MAX = 100.0  # m/s
 
 
 @dataclass(frozen=True)

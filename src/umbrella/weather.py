@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from umbrella.limits import RAIN_MAX_MM
+
 WEATHER_COLUMNS = ["rain_mm", "temp_max_c", "temp_min_c", "wind"]
 _YEAR = 365.25
 
@@ -101,7 +103,7 @@ class WeatherGenerator:
             )
             wet[:, t] = u[:, t] < p
         amounts = rng.gamma(self.rain_shape[month], self.rain_scale[month], size=(regions, n))
-        rain = np.where(wet, amounts, 0.0)
+        rain = np.where(wet, np.minimum(amounts, RAIN_MAX_MM), 0.0)
 
         innovations = rng.normal(0.0, self.temp_sd, size=(regions, n))
         anomaly = np.zeros((regions, n))
