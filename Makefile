@@ -43,6 +43,10 @@ exps: install ## the experiments' params and headline metrics, as a Markdown tab
 	@dvc exp show --md --drop '.*' \
 		--keep '^(Experiment|model\.(cost|wape|service_level)|skill\.(cost|wape)|gate\.passed|train\.(model|gbm\..*))$$'
 
+.PHONY: bench
+bench: install ## time and peak memory of every stage at 25, 250 and 1000 stores (about 8 min)
+	$(BIN)/python benchmarks/bench.py
+
 .PHONY: lint
 lint: install ## ruff lint and format check
 	ruff check .
