@@ -20,6 +20,19 @@ from umbrella.simulate import simulate_retailer
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# The per-forecaster keys that DESIGN 5 requires in metrics/evaluate.json.
+REQUIRED_METRICS = {
+    "wape",
+    "mae",
+    "rmse",
+    "bias",
+    "mase",
+    "cost",
+    "service_level",
+    "stockout_rate",
+    "overstock_units",
+}
+
 TINY = {
     "simulate": {"stores": 3, "start": "2012-01-01", "end": "2012-09-30"},
     "split": {"test_days": 60},

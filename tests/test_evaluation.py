@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_params
+from conftest import REQUIRED_METRICS, make_params
 
 # Imported as a module: pytest would collect functions named test_* as tests.
 from umbrella import split as splitting
@@ -18,17 +18,7 @@ from umbrella.params import Split
 from umbrella.stages.validate import finalise
 
 FORECASTERS = ["model", "baseline", "oracle"]
-REQUIRED = {
-    "wape",
-    "mae",
-    "rmse",
-    "bias",
-    "mase",
-    "cost",
-    "service_level",
-    "stockout_rate",
-    "overstock_units",
-}
+REQUIRED = REQUIRED_METRICS
 SCALE = 2.0  # mase scale
 RAIN_MM = 1.0  # a day with at least this much rain is a rain day
 
