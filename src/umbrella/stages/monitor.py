@@ -11,6 +11,7 @@ import argparse
 import logging
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from umbrella.evaluation import BASELINE, MODEL
@@ -55,21 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def performance(
-    rows: pd.DataFrame, model: object, baseline: SeasonalNaive, params: Params
+    rows: pd.DataFrame, point: np.ndarray, model: object, baseline: SeasonalNaive, params: Params
 ) -> dict[str, float]:
-    """wape, bias and cost of the model against sales, and its skill over the baseline."""
+    """wape, bias and cost of the model (point forecast `point`) against sales, and its skill
+    over the baseline."""
     b = params.business
     y = rows["units"].to_numpy()
+    forecasts = {
+        MODEL: (point, model.predict_quantile(rows)),
+        BASELINE: (baseline.predict(rows), baseline.predict_quantile(rows)),
+    }
     scores = {
-        name: forecast_metrics(
-            y,
-            m.predict(rows),
-            to_order(m.predict_quantile(rows)),
-            b.underage_cost,
-            b.overage_cost,
-            1.0,
-        )
-        for name, m in ((MODEL, model), (BASELINE, baseline))
+        name: forecast_metrics(y, mean, to_order(q), b.underage_cost, b.overage_cost, 1.0)
+        for name, (mean, q) in forecasts.items()
     }
     return {
         "rows": len(rows),
@@ -110,13 +109,17 @@ def monitor(params: Params, features: pd.DataFrame, data: Interim, model: object
     drift["units"] = _psi_entry(reference["units"], window["units"], cfg.psi_threshold)
 
     before, latest = known[(known["date"] >= start) & ~in_window], known[in_window]
+    # The model's point forecasts, once: the residuals and the performance both use them.
+    point_before, point_latest = model.predict(before), model.predict(latest)
     residual = _psi_entry(
-        _scaled_residual(before, model), _scaled_residual(latest, model), cfg.residual_threshold
+        _scaled_residual(before, point_before),
+        _scaled_residual(latest, point_latest),
+        cfg.residual_threshold,
     )
     train = training_rows(features, start, params.train.censored)
     baseline = SeasonalNaive(quantile=params.business.service_level).fit(train, train["units"])
-    test_perf = performance(before, model, baseline, params)
-    window_perf = performance(latest, model, baseline, params)
+    test_perf = performance(before, point_before, model, baseline, params)
+    window_perf = performance(latest, point_latest, model, baseline, params)
     drop = test_perf["skill_cost"] - window_perf["skill_cost"]
     decayed = bool(len(before) > 0 and drop > cfg.skill_drop)
     bias_shift = window_perf["model_bias"] - test_perf["model_bias"]
@@ -148,8 +151,8 @@ def monitor(params: Params, features: pd.DataFrame, data: Interim, model: object
     }
 
 
-def _scaled_residual(rows: pd.DataFrame, model: object) -> pd.Series:
-    return (rows["units"] - model.predict(rows)) / store_scale(rows)
+def _scaled_residual(rows: pd.DataFrame, point: np.ndarray) -> pd.Series:
+    return (rows["units"] - point) / store_scale(rows)
 
 
 def _psi_entry(reference: pd.Series, current: pd.Series, threshold: float) -> dict:
