@@ -47,6 +47,14 @@ exps: install ## the experiments' params and headline metrics, as a Markdown tab
 bench: install ## time and peak memory of every stage at 25, 250 and 1000 stores (about 8 min)
 	$(BIN)/python benchmarks/bench.py
 
+$(BIN)/.peers: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers]'
+	touch $@
+
+.PHONY: bench-peers
+bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsforecast (about 2 min)
+	$(BIN)/python benchmarks/peers.py
+
 .PHONY: lint
 lint: install ## ruff lint and format check
 	ruff check .

@@ -26,9 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["pull", "validate", "features", "train", "evaluate", "predict", "monitor"]
 
 
-def clone(workdir: Path, stores: int) -> Path:
-    repo = workdir / f"stores{stores}"
+def clone(workdir: Path, stores: int | None) -> Path:
+    """A clone of HEAD; with `stores`, simulating that many stores over 3 years of generated
+    weather (one region per 25 stores), else on the default data."""
+    repo = workdir / f"stores{stores or 'default'}"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    if stores is None:
+        return repo
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["simulate"].update(
         stores=stores, regions=max(1, stores // 25), start="2013-01-01", end="2015-12-31"

@@ -34,7 +34,7 @@ def _trailing_mean(grid: np.ndarray, window: int) -> np.ndarray:
     return pd.DataFrame(grid.T).rolling(window, min_periods=1).mean().to_numpy().T
 
 
-def _per_store(table: pd.DataFrame, stores: pd.Index) -> pd.DataFrame:
+def per_store(table: pd.DataFrame, stores: pd.Index) -> pd.DataFrame:
     """Give a table without a store column one copy per store (weather shared by all)."""
     if "store" in table:
         return table.astype({"store": "string"})
@@ -110,7 +110,7 @@ def build_features(
         feats["sold_out_share_28"] = _trailing_mean(sold_out, 28)[s_idx, t_idx]
 
     # Observed weather up to the origin.
-    observed = _per_store(weather, stores)
+    observed = per_store(weather, stores)
     rain = _grid(observed, "rain_mm", stores, dates)
     feats["rain_origin"] = rain[s_idx, t_idx]
     feats["rain_mean_7"] = _trailing_mean(rain, 7)[s_idx, t_idx]
@@ -167,7 +167,7 @@ def _forecast_features(
             stand_in["temp_max_c"] = observed["temp_max_c"]
         table = rows[["store", "date"]].merge(stand_in, on=["store", "date"], how="left")
     else:
-        issued = _per_store(forecasts, stores).rename(columns={"issued": "origin"})
+        issued = per_store(forecasts, stores).rename(columns={"issued": "origin"})
         table = rows[["store", "origin", "date"]].merge(
             issued, on=["store", "origin", "date"], how="left"
         )

@@ -1,0 +1,245 @@
+"""Our gbm beside what a user would pick instead, on the same data and test period.
+
+    make bench-peers     # installs the `peers` extra, then runs this script (~5 min)
+    python benchmarks/peers.py [--stores N] [--out benchmarks/peers]
+
+The pipeline runs in a fresh `git clone` of HEAD: by default on the default data (the
+simulated retailer on Seattle's weather, as `make run`), or with --stores N on generated
+weather over 3 years as in bench.py. Then, on the same validated data and the same
+rolling-origin test period (every origin, horizons 1..H, targets up to the last day):
+
+- mlforecast + LightGBM: one global model on the same sales lags, rolling means and
+  same-weekday mean as ours, the calendar, price, promotion and the weather forecast;
+  LightGBM's defaults, a mean model for the point forecast and a quantile model at the
+  service level for the order. Forecasts are recursive (mlforecast's way); at each origin
+  the weather inputs are the forecasts issued at that origin, in training the forecast
+  issued the day before.
+- statsforecast AutoETS and SeasonalNaive (season 7), one per store, fitted on the training
+  period and updated at each origin without refitting; the order is the upper bound of the
+  central prediction interval whose upper end is the service-level quantile.
+
+Everyone is scored by umbrella's own metric functions against the true demand. Wall time:
+ours is the features, train and evaluate stages, each a process with its files and plots;
+a peer's is its fit and rolling forecasts in this process, after a warm-up on two stores
+that compiles numba code (so the peers are timed at their best).
+Writes <out>.json and <out>.md. Runs outside the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from bench import clone, measure
+
+from umbrella.features import FORECAST_FEATURES, holiday_flags, per_store
+from umbrella.interim import Interim, read_interim
+from umbrella.io import round_floats
+from umbrella.metrics import order_errors, point_errors, to_order
+from umbrella.params import load_params
+from umbrella.split import test_start
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = pd.Timedelta(days=1)
+OURS = ["features", "train", "evaluate"]
+# Keys of a forecast row: the store, the origin and the target day.
+KEYS = ["unique_id", "origin", "ds"]
+
+
+def weather_forecasts(data: Interim, stores: pd.Index) -> pd.DataFrame:
+    """Forecasts issued per (unique_id, issued, ds) with our feature names."""
+    forecasts = per_store(data.forecasts, stores).rename(
+        columns={"store": "unique_id", "date": "ds", **FORECAST_FEATURES}
+    )
+    return forecasts[["unique_id", "issued", "ds", *FORECAST_FEATURES.values()]]
+
+
+def mlforecast_lightgbm(
+    data: Interim, start: pd.Timestamp, horizon: int, tau: float, cfg, seed: int
+) -> pd.DataFrame:
+    """Rolling forecasts of a global LightGBM built with mlforecast."""
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
+
+    sales = data.sales.rename(columns={"store": "unique_id", "date": "ds", "units": "y"})
+    stores = pd.Index(sorted(sales["unique_id"].unique()))
+    known = [c for c in ("price", "promo") if c in sales]
+    frame = sales[["unique_id", "ds", "y", *known]].astype({"y": float})
+    frame["holiday"] = holiday_flags(frame["ds"], cfg.features.holidays)
+    forecasts = weather_forecasts(data, stores)
+    day_ahead = forecasts[forecasts["ds"] == forecasts["issued"] + DAY].drop(columns="issued")
+    train = frame[frame["ds"] < start].merge(day_ahead, on=["unique_id", "ds"], how="left")
+
+    model = MLForecast(
+        models={
+            "mean": LGBMRegressor(random_state=seed, verbose=-1),
+            "quantile": LGBMRegressor(
+                objective="quantile", alpha=tau, random_state=seed, verbose=-1
+            ),
+        },
+        freq="D",
+        lags=list(cfg.features.lags),
+        lag_transforms={
+            1: [RollingMean(window_size=w) for w in cfg.features.windows],
+            7: [SeasonalRollingMean(season_length=7, window_size=cfg.features.same_weekday_weeks)],
+        },
+        date_features=["dayofweek", "month", "dayofyear"],
+    )
+    model.fit(train, static_features=[])
+
+    history_days = pd.Timedelta(days=max(*cfg.features.lags, *cfg.features.windows, 35) + 7)
+    future = frame.drop(columns="y")
+    last = frame["ds"].max()
+    out = []
+    for origin in pd.date_range(start - DAY, last - DAY, freq="D"):
+        steps = min(horizon, (last - origin).days)
+        issued = forecasts[
+            (forecasts["issued"] == origin) & (forecasts["ds"] <= origin + steps * DAY)
+        ]
+        x_df = future[(future["ds"] > origin) & (future["ds"] <= origin + steps * DAY)].merge(
+            issued.drop(columns="issued"), on=["unique_id", "ds"], how="left"
+        )
+        history = frame[(frame["ds"] <= origin) & (frame["ds"] > origin - history_days)]
+        history = history.merge(day_ahead, on=["unique_id", "ds"], how="left")
+        predicted = model.predict(h=steps, new_df=history, X_df=x_df)
+        out.append(predicted.assign(origin=origin))
+    result = pd.concat(out, ignore_index=True)
+    return result.rename(columns={"mean": "forecast"})[[*KEYS, "forecast", "quantile"]]
+
+
+def statsforecast_local(
+    data: Interim, start: pd.Timestamp, horizon: int, tau: float, name: str
+) -> pd.DataFrame:
+    """Rolling forecasts of one statsforecast model per store (AutoETS or SeasonalNaive)."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive
+
+    series = data.sales.rename(columns={"store": "unique_id", "date": "ds", "units": "y"})
+    series = series[["unique_id", "ds", "y"]].astype({"y": float})
+    last = series["ds"].max()
+    # Pad each store with horizon - 1 days so the last origins (partial horizons) get a
+    # window; a window only ever sees data up to its origin, and padded targets are dropped.
+    pad = pd.date_range(last + DAY, periods=horizon - 1, freq="D")
+    padding = pd.MultiIndex.from_product(
+        [series["unique_id"].unique(), pad], names=["unique_id", "ds"]
+    )
+    series = pd.concat([series, padding.to_frame(index=False).assign(y=0.0)], ignore_index=True)
+    level = round(100 * (2 * tau - 1), 4)  # the central interval whose upper end is quantile tau
+    # AutoETS is fitted once and updated at each origin; SeasonalNaive has nothing to fit.
+    model, refit = {"AutoETS": (AutoETS, False), "SeasonalNaive": (SeasonalNaive, True)}[name]
+    cv = StatsForecast(models=[model(season_length=7)], freq="D").cross_validation(
+        df=series,
+        h=horizon,
+        n_windows=(last - start).days + 1,
+        step_size=1,
+        level=[level],
+        refit=refit,
+    )
+    cv = cv[cv["ds"] <= last].rename(columns={"cutoff": "origin"})
+    return cv[KEYS].assign(forecast=cv[name], quantile=cv[f"{name}-hi-{level}"])
+
+
+def scores(rows: pd.DataFrame, truth: pd.DataFrame, business) -> dict:
+    """Cost, service level, wape and bias of one forecaster's rows, against true demand."""
+    scored = rows.rename(columns={"unique_id": "store", "ds": "date"}).merge(
+        truth, on=["store", "date"], how="left", validate="many_to_one"
+    )
+    demand = scored["demand"].to_numpy(float)
+    order = to_order(scored["quantile"].to_numpy(float))
+    errors = point_errors(demand, scored["forecast"].to_numpy(float), mase_scale=float("nan"))
+    money = order_errors(demand, order, business.underage_cost, business.overage_cost)
+    return {
+        "cost": money["cost"],
+        "service_level": money["service_level"],
+        "wape": errors["wape"],
+        "bias": errors["bias"],
+    }
+
+
+def markdown(report: dict) -> str:
+    oracle = report["oracle_cost"]
+    lines = [
+        f"Data: {report['data']}; test {report['test_start']}..{report['test_end']}, "
+        f"{report['rows']} (store, origin, horizon) rows; scored against true demand; "
+        f"service level target {report['service_level_target']:.3f}.",
+        "",
+        "| forecaster | cost | cost / oracle | wape | service level | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in report["forecasters"].items():
+        seconds = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
+        lines.append(
+            f"| {name} | {row['cost']:,.0f} | {row['cost'] / oracle:.3f} | {row['wape']:.3f} "
+            f"| {row['service_level']:.3f} | {seconds} |"
+        )
+    lines.append(f"| oracle (true demand distribution) | {oracle:,.0f} | 1.000 | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=None, help="generated data of N stores")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "peers")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = clone(Path(tmp), args.stores)
+        ours = 0.0
+        for stage in ["pull", "validate", *OURS]:
+            seconds, _ = measure([sys.executable, "-m", "umbrella", stage], repo)
+            ours += seconds if stage in OURS else 0.0
+            print(f"umbrella {stage:9s} {seconds:6.1f} s", flush=True)
+        params = load_params(repo / "params.yaml")
+        data = read_interim(repo / "data" / "interim", truth=True)
+        evaluation = json.loads((repo / "metrics" / "evaluate.json").read_text())
+
+    last = data.sales["date"].max()
+    start = test_start(data.sales["date"].min(), last, params.split)
+    horizon, tau, seed = params.base.horizon, params.business.service_level, params.base.seed
+    two = data.sales["store"].isin(sorted(data.sales["store"].unique())[:2])
+    warm = Interim(data.sales[two], data.weather, data.forecasts, None)
+    peers = {
+        "mlforecast + LightGBM": lambda d, s: mlforecast_lightgbm(d, s, horizon, tau, params, seed),
+        "statsforecast AutoETS": lambda d, s: statsforecast_local(d, s, horizon, tau, "AutoETS"),
+        "statsforecast SeasonalNaive": lambda d, s: statsforecast_local(
+            d, s, horizon, tau, "SeasonalNaive"
+        ),
+    }
+    forecasters = {
+        f"umbrella {params.train.model}": evaluation["model"] | {"seconds": ours},
+        "umbrella seasonal naive (baseline)": evaluation["baseline"] | {"seconds": None},
+    }
+    for name, peer in peers.items():
+        peer(warm, last - 20 * DAY)  # compiles numba code; not timed
+        begin = time.perf_counter()
+        rows = peer(data, start)
+        seconds = time.perf_counter() - begin
+        print(f"{name:28s} {seconds:6.1f} s", flush=True)
+        if len(rows) != evaluation["test"]["rows"]:
+            raise SystemExit(f"{name}: {len(rows)} test rows, ours {evaluation['test']['rows']}")
+        forecasters[name] = scores(rows, data.truth, params.business) | {"seconds": seconds}
+    report = {
+        "data": f"{args.stores} stores, generated weather" if args.stores else "default data",
+        "test_start": evaluation["test"]["start"],
+        "test_end": evaluation["test"]["end"],
+        "rows": evaluation["test"]["rows"],
+        "service_level_target": tau,
+        "oracle_cost": evaluation["oracle"]["cost"],
+        "forecasters": {
+            name: {k: row[k] for k in ("cost", "wape", "service_level", "seconds")}
+            for name, row in forecasters.items()
+        },
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(round_floats(report, 4), indent=2) + "\n")
+    text = markdown(report)
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
