@@ -51,8 +51,8 @@ def middle_date(sales: pd.DataFrame) -> pd.Timestamp:
 
 
 def perturb_after(sales, weather, forecasts, t, seed=0):
-    """New tables: every value after the end of day t changed, and every forecast not
-    issued at t. Inputs are left alone."""
+    """New tables: every value after the end of day t changed, forecasts issued after t
+    included. Inputs are left alone."""
     rng = np.random.default_rng(seed)
     sales, weather, forecasts = sales.copy(), weather.copy(), forecasts.copy()
     late = sales["date"] > t
@@ -63,10 +63,10 @@ def perturb_after(sales, weather, forecasts, t, seed=0):
     late = weather["date"] > t
     for column in ("rain_mm", "temp_max_c", "temp_min_c", "wind"):
         weather.loc[late, column] = rng.uniform(0, 80, late.sum())
-    other = forecasts["issued"] != t
+    late = forecasts["issued"] > t
     for column in ("rain_mm", "temp_max_c"):
-        forecasts.loc[other, column] = rng.uniform(0, 80, other.sum())
-    forecasts.loc[other, "rain_prob"] = rng.uniform(0, 1, other.sum())
+        forecasts.loc[late, column] = rng.uniform(0, 80, late.sum())
+    forecasts.loc[late, "rain_prob"] = rng.uniform(0, 1, late.sum())
     return sales, weather, forecasts
 
 
@@ -131,6 +131,27 @@ def test_the_forecast_issued_at_the_origin_is_used(typed, cfg):
     moved = before["fc_rain_mm"] != after["fc_rain_mm"]
     assert moved.tolist() == (before["horizon"] == 3).tolist()
     assert (after.loc[moved, "fc_rain_mm"] == 123.0).all()
+
+
+def test_the_lagged_ensemble_averages_every_forecast_of_the_day_issued_by_the_origin(typed, cfg):
+    sales, weather, forecasts = tables(typed)
+    t = middle_date(sales)
+    target = t + pd.Timedelta(days=3)
+    changed = forecasts.copy()
+    of_target = (changed["date"] == target) & (changed["issued"] <= t)
+    leads = (target - changed.loc[of_target, "issued"]).dt.days.sort_values()
+    assert leads.tolist() == list(range(3, HORIZON + 1))  # issued at t, t-1, ...
+    rain = np.array([0.0, 2.0, 0.0, 5.0, 10.0])[: len(leads)]
+    prob = np.linspace(0.1, 0.9, len(leads))
+    changed.loc[leads.index, "rain_mm"] = rain
+    changed.loc[leads.index, "rain_prob"] = prob
+
+    row = at_origin(build_features(sales, weather, changed, HORIZON, cfg), t)
+    row = row[row["horizon"] == 3].iloc[0]
+    assert row["fc_rain_mm"] == 0.0  # the latest forecast alone says dry
+    assert row["fc_wet_ens"] == pytest.approx(np.mean(rain > 0))
+    assert row["fc_rain_mm_ens"] == pytest.approx(np.mean(np.log1p(rain)), rel=1e-6)
+    assert row["fc_rain_prob_ens"] == pytest.approx(np.mean(prob), rel=1e-6)
 
 
 def test_the_sales_of_the_origin_day_are_used(typed, cfg):

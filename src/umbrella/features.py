@@ -126,8 +126,9 @@ def build_features(
         if column in sales:
             feats[column] = _at(_grid(sales, column, stores, dates), s_idx, d_idx)
 
-    # The weather forecast of the target day, as issued at the origin.
-    feats.update(_forecast_features(rows, forecasts, observed, stores))
+    # The weather forecasts of the target day issued up to the origin.
+    issued = None if forecasts is None else per_store(forecasts, stores)
+    feats.update(_forecast_features(issued, observed, stores, dates, s_idx, d_idx, h))
 
     out = pd.concat([rows, pd.DataFrame(feats).astype(np.float32)], axis=1)
     out[TARGET] = _at(units, s_idx, d_idx).astype(np.float32)
@@ -154,25 +155,50 @@ FORECAST_FEATURES = {
 
 
 def _forecast_features(
-    rows: pd.DataFrame,
     forecasts: pd.DataFrame | None,
     observed: pd.DataFrame,
     stores: pd.Index,
+    dates: pd.DatetimeIndex,
+    s_idx: np.ndarray,
+    d_idx: np.ndarray,
+    h: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    """The forecast of the target day issued at the origin (lead h), and the lagged ensemble:
+    the mean of every forecast of that day issued on or before the origin (leads h and
+    longer). Forecasts issued on different days err differently, so together they tell more
+    than the latest one alone (README "Features").
+    """
     if forecasts is None:
         # Stand-in: the observed weather of the target day (a perfect forecast; flatters).
-        stand_in = observed[["store", "date", "rain_mm"]].copy()
-        stand_in["rain_prob"] = (stand_in["rain_mm"] > 0).astype(float)
+        rain = _at(_grid(observed, "rain_mm", stores, dates), s_idx, d_idx)
+        out = {"fc_rain_mm": rain, "fc_rain_prob": np.where(np.isnan(rain), np.nan, rain > 0)}
         if "temp_max_c" in observed:
-            stand_in["temp_max_c"] = observed["temp_max_c"]
-        table = rows[["store", "date"]].merge(stand_in, on=["store", "date"], how="left")
-    else:
-        issued = per_store(forecasts, stores).rename(columns={"issued": "origin"})
-        table = rows[["store", "origin", "date"]].merge(
-            issued, on=["store", "origin", "date"], how="left"
-        )
-    return {
-        name: table[column].to_numpy(dtype=np.float64)
-        for column, name in FORECAST_FEATURES.items()
-        if column in table
-    }
+            out["fc_temp_max"] = _at(_grid(observed, "temp_max_c", stores, dates), s_idx, d_idx)
+        return out
+
+    columns = [c for c in FORECAST_FEATURES if c in forecasts]
+    out = {FORECAST_FEATURES[c]: np.full(len(s_idx), np.nan) for c in columns}
+    totals: dict[str, np.ndarray] = {}
+    counts: dict[str, np.ndarray] = {}
+    lead = (forecasts["date"] - forecasts["issued"]).dt.days.to_numpy()
+    for days in np.unique(lead):
+        values = {
+            c: _at(_grid(forecasts[lead == days], c, stores, dates), s_idx, d_idx) for c in columns
+        }
+        at_origin = h == days
+        for column, value in values.items():
+            out[FORECAST_FEATURES[column]][at_origin] = value[at_origin]
+        rain = values["rain_mm"]
+        ensemble = {
+            "fc_rain_mm_ens": np.log1p(rain),
+            "fc_wet_ens": np.where(np.isnan(rain), np.nan, rain > 0),
+        }
+        if "rain_prob" in values:
+            ensemble["fc_rain_prob_ens"] = values["rain_prob"]
+        for name, value in ensemble.items():
+            usable = (days >= h) & ~np.isnan(value)
+            totals[name] = totals.get(name, 0.0) + np.where(usable, value, 0.0)
+            counts[name] = counts.get(name, 0) + usable
+    with np.errstate(invalid="ignore", divide="ignore"):  # no forecast issued: NaN
+        out.update({name: totals[name] / counts[name] for name in totals})
+    return out

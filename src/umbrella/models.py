@@ -165,12 +165,18 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
-        self.features_ = feature_columns(X)
+        self.fit_mean(X, y)
         ratio = np.asarray(y, dtype=float) / store_scale(X)
-        self.mean_model_ = self._booster(loss="poisson").fit(X[self.features_], ratio)
         self.quantile_model_ = self._booster(loss="quantile", quantile=self.quantile).fit(
             X[self.features_], ratio
         )
+        return self
+
+    def fit_mean(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
+        """Fit the mean model alone (enough for `predict`)."""
+        self.features_ = feature_columns(X)
+        ratio = np.asarray(y, dtype=float) / store_scale(X)
+        self.mean_model_ = self._booster(loss="poisson").fit(X[self.features_], ratio)
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

@@ -125,7 +125,7 @@ class Gbm:
 @dataclass(frozen=True)
 class Train:
     model: Literal["seasonal_naive", "linear", "gbm"]
-    censored: Literal["drop", "keep"]
+    censored: Literal["impute", "keep", "drop"]
     linear: Linear
     gbm: Gbm
 

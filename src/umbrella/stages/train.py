@@ -6,9 +6,11 @@ import dataclasses
 import logging
 from importlib import metadata
 
+import numpy as np
 import pandas as pd
 from dvclive import Live
 
+from umbrella.censoring import impute_censored
 from umbrella.interim import sales_span
 from umbrella.io import write_json
 from umbrella.metrics import pinball_loss
@@ -22,15 +24,13 @@ log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
 
 
-def log_training(live: Live, model: object, rows: pd.DataFrame) -> None:
+def log_training(live: Live, model: object, rows: pd.DataFrame, targets: np.ndarray) -> None:
     """Training curves for `dvc plots diff`: the loss per boosting iteration, or for a model
     without iterations its one in-sample quantile loss; both on the store's scale."""
     live.summary["train_rows"] = len(rows)
     if not isinstance(model, GradientBoosting):
         scale = store_scale(rows)
-        loss = pinball_loss(
-            rows["units"] / scale, model.predict_quantile(rows) / scale, model.quantile
-        )
+        loss = pinball_loss(targets / scale, model.predict_quantile(rows) / scale, model.quantile)
         live.log_metric("quantile/train_loss", loss)
         return
     curves = {"mean": model.mean_model_, "quantile": model.quantile_model_}
@@ -45,13 +45,28 @@ def log_training(live: Live, model: object, rows: pd.DataFrame) -> None:
                 live.log_metric(f"{name}/validation_loss", -booster.validation_score_[step])
 
 
+def imputed_targets(rows: pd.DataFrame, params: Params) -> np.ndarray:
+    """Sales, with each sold-out day's replaced by its expected demand; the mean model is
+    the gbm's Poisson booster, whatever `train.model` is."""
+    booster = GradientBoosting(
+        random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
+    )
+    return impute_censored(
+        rows["units"].to_numpy(dtype=float),
+        rows["censored"].to_numpy(dtype=bool),
+        lambda targets: booster.fit_mean(rows, targets).predict(rows),
+    )
+
+
 def main(params: Params | None = None) -> None:
     params = params or load_params()
     features = pd.read_parquet(PROCESSED / "features.parquet")
     start = test_start(*sales_span(), params.split)
     rows = training_rows(features, start, params.train.censored)
+    sales = rows["units"].to_numpy(dtype=float)
+    targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales
     model = make_model(params.train, params.business.service_level, params.base.seed)
-    model.fit(rows, rows["units"].to_numpy())
+    model.fit(rows, targets)
     dump_model(model, MODELS / "model.skops")
     write_json(
         {
@@ -66,6 +81,13 @@ def main(params: Params | None = None) -> None:
                 "test_start": str(start.date()),
             },
             "rows": len(rows),
+            "censored": {
+                "handling": params.train.censored,
+                "rows": int(rows["censored"].sum()),
+                "mean_imputed_uplift": float(np.mean((targets - sales)[rows["censored"]]))
+                if rows["censored"].any()
+                else 0.0,
+            },
             "features": feature_columns(rows),
             "packages": {name: metadata.version(name) for name in PACKAGES},
         },
@@ -73,5 +95,5 @@ def main(params: Params | None = None) -> None:
     )
     with Live(str(METRICS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
-        log_training(live, model, rows)
+        log_training(live, model, rows, targets)
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())
