@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from umbrella import censoring
 from umbrella.censoring import impute_censored, nb_dispersion, truncated_nb_mean
 
 
@@ -45,7 +46,9 @@ def test_dispersion_is_recovered_from_draws() -> None:
     assert nb_dispersion(poisson, mean, nothing_censored) > 50  # (almost) no overdispersion
 
 
-def test_imputation_recovers_the_demand_of_sold_out_days() -> None:
+@pytest.mark.parametrize("dispersion_rows", [200_000, 5_000])  # all rows, or every 10th
+def test_imputation_recovers_the_demand_of_sold_out_days(monkeypatch, dispersion_rows) -> None:
+    monkeypatch.setattr(censoring, "DISPERSION_ROWS", dispersion_rows)
     rng = np.random.default_rng(1)
     mean = rng.uniform(2, 12, 50_000)
     demand = nb_draws(mean, 6.0, rng)

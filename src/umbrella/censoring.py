@@ -16,6 +16,7 @@ from scipy import optimize, stats
 IMPUTE_ROUNDS = 2  # 1, 2, 3 rounds: 2.700 M, 2.694 M, 2.689 M on the 2014 validation
 MIN_DISPERSION, POISSON_DISPERSION = 0.01, 1e6  # the range of NB sizes searched
 MIN_MEAN = 1e-6
+DISPERSION_ROWS = 200_000  # one number to fit: a regular sample of rows is plenty
 
 
 def nb_dispersion(y: np.ndarray, mean: np.ndarray, censored: np.ndarray) -> float:
@@ -62,15 +63,17 @@ def impute_censored(
     """Targets with every censored one replaced by its expected demand.
 
     fit_mean(targets) fits a mean model to the training rows' targets and returns its
-    in-sample forecasts; the dispersion is then fitted by maximum likelihood.
+    in-sample forecasts; the dispersion is then fitted by maximum likelihood on at most
+    DISPERSION_ROWS of them.
     """
     y = np.asarray(y, dtype=float).copy()
     censored = np.asarray(censored, dtype=bool)
     if not censored.any():
         return y
     sales = y.copy()
+    sample = slice(None, None, -(-len(y) // DISPERSION_ROWS))  # every k-th row, k >= 1
     for _ in range(rounds):
         mean = fit_mean(y)
-        dispersion = nb_dispersion(sales, mean, censored)
+        dispersion = nb_dispersion(sales[sample], mean[sample], censored[sample])
         y[censored] = truncated_nb_mean(mean[censored], dispersion, sales[censored])
     return y

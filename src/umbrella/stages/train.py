@@ -60,9 +60,11 @@ def imputed_targets(rows: pd.DataFrame, params: Params) -> np.ndarray:
 
 def main(params: Params | None = None) -> None:
     params = params or load_params()
-    features = pd.read_parquet(PROCESSED / "features.parquet")
     start = test_start(*sales_span(), params.split)
-    rows = training_rows(features, start, params.train.censored)
+    # The full feature table is dropped as soon as the training rows are taken (memory).
+    rows = training_rows(
+        pd.read_parquet(PROCESSED / "features.parquet"), start, params.train.censored
+    )
     sales = rows["units"].to_numpy(dtype=float)
     targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales
     model = make_model(params.train, params.business.service_level, params.base.seed)
