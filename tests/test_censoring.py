@@ -78,3 +78,24 @@ def test_without_sold_out_days_nothing_is_fitted() -> None:
         raise AssertionError("no censored rows: no mean model needed")
 
     np.testing.assert_array_equal(impute_censored(sales, np.zeros(3, bool), fit_mean), sales)
+
+
+def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -> None:
+    from conftest import TINY, make_params
+
+    from umbrella.features import build_features
+    from umbrella.stages.train import imputed_targets
+    from umbrella.stages.validate import finalise
+
+    params = make_params(TINY)
+    tables = {n: finalise(tiny_tables[n], n) for n in ("sales", "weather", "weather_forecasts")}
+    rows = build_features(*tables.values(), params.base.horizon, params.features)
+    rows = rows[rows["units"].notna()]
+    assert rows["censored"].sum() > 10  # the tiny retailer sells out
+
+    targets = imputed_targets(rows, params)
+    sold_out = rows["censored"].to_numpy()
+    np.testing.assert_array_equal(targets[~sold_out], rows["units"].to_numpy()[~sold_out])
+    assert (targets[sold_out] > rows["units"].to_numpy()[sold_out]).all()
+    per_day = rows[["store", "date"]].assign(target=targets).groupby(["store", "date"])["target"]
+    assert (per_day.nunique() == 1).all()  # every horizon's row of a day gets the same demand

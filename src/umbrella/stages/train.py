@@ -46,16 +46,24 @@ def log_training(live: Live, model: object, rows: pd.DataFrame, targets: np.ndar
 
 
 def imputed_targets(rows: pd.DataFrame, params: Params) -> np.ndarray:
-    """Sales, with each sold-out day's replaced by its expected demand; the mean model is
-    the gbm's Poisson booster, whatever `train.model` is."""
+    """Sales, with each sold-out day's replaced by its expected demand.
+
+    One demand per (store, target day), imputed on the day's row with the shortest horizon
+    (the best informed) and given to every row of that day. The mean model is the gbm's
+    Poisson booster, whatever `train.model` is.
+    """
+    keys = ["store", "date"]
+    days = rows.sort_values("horizon", kind="stable").drop_duplicates(keys)
     booster = GradientBoosting(
         random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
     )
-    return impute_censored(
-        rows["units"].to_numpy(dtype=float),
-        rows["censored"].to_numpy(dtype=bool),
-        lambda targets: booster.fit_mean(rows, targets).predict(rows),
+    demand = impute_censored(
+        days["units"].to_numpy(dtype=float),
+        days["censored"].to_numpy(dtype=bool),
+        lambda targets: booster.fit_mean(days, targets).predict(days),
     )
+    imputed = rows[keys].merge(days[keys].assign(demand=demand), on=keys, how="left")
+    return imputed["demand"].to_numpy()
 
 
 def main(params: Params | None = None) -> None:
