@@ -41,7 +41,7 @@ from umbrella.features import FORECAST_FEATURES, holiday_flags, per_store
 from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
 from umbrella.metrics import order_errors, point_errors, to_order
-from umbrella.params import load_params
+from umbrella.params import Params, load_params
 from umbrella.split import test_start
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def weather_forecasts(data: Interim, stores: pd.Index) -> pd.DataFrame:
 
 
 def mlforecast_lightgbm(
-    data: Interim, start: pd.Timestamp, horizon: int, tau: float, cfg, seed: int
+    data: Interim, start: pd.Timestamp, horizon: int, tau: float, params: Params, seed: int
 ) -> pd.DataFrame:
     """Rolling forecasts of a global LightGBM built with mlforecast."""
     from lightgbm import LGBMRegressor
@@ -71,7 +71,7 @@ def mlforecast_lightgbm(
     stores = pd.Index(sorted(sales["unique_id"].unique()))
     known = [c for c in ("price", "promo") if c in sales]
     frame = sales[["unique_id", "ds", "y", *known]].astype({"y": float})
-    frame["holiday"] = holiday_flags(frame["ds"], cfg.features.holidays)
+    frame["holiday"] = holiday_flags(frame["ds"], params.features.holidays)
     forecasts = weather_forecasts(data, stores)
     day_ahead = forecasts[forecasts["ds"] == forecasts["issued"] + DAY].drop(columns="issued")
     train = frame[frame["ds"] < start].merge(day_ahead, on=["unique_id", "ds"], how="left")
@@ -84,16 +84,22 @@ def mlforecast_lightgbm(
             ),
         },
         freq="D",
-        lags=list(cfg.features.lags),
+        lags=list(params.features.lags),
         lag_transforms={
-            1: [RollingMean(window_size=w) for w in cfg.features.windows],
-            7: [SeasonalRollingMean(season_length=7, window_size=cfg.features.same_weekday_weeks)],
+            1: [RollingMean(window_size=w) for w in params.features.windows],
+            7: [
+                SeasonalRollingMean(season_length=7, window_size=params.features.same_weekday_weeks)
+            ],
         },
         date_features=["dayofweek", "month", "dayofyear"],
     )
     model.fit(train, static_features=[])
 
-    history_days = pd.Timedelta(days=max(*cfg.features.lags, *cfg.features.windows, 35) + 7)
+    # Enough history at each origin for every lag and rolling window above.
+    features = params.features
+    history_days = pd.Timedelta(
+        days=max(features.lags) + 7 * features.same_weekday_weeks + max(features.windows)
+    )
     future = frame.drop(columns="y")
     last = frame["ds"].max()
     out = []
