@@ -200,3 +200,13 @@ def test_training_and_test_targets_never_overlap(tiny_tables):
     known = features[features["units"].notna()]
     assert len(train) == (known["date"] < start).sum()
     assert len(test) == (known["origin"] >= start - pd.Timedelta(days=1)).sum()
+
+
+def test_sample_rows_is_seeded_ordered_and_all_when_small() -> None:
+    np.testing.assert_array_equal(splitting.sample_rows(5, None, 0), np.arange(5))
+    np.testing.assert_array_equal(splitting.sample_rows(5, 5, 0), np.arange(5))
+    some = splitting.sample_rows(10_000, 1_000, seed=3)
+    assert len(some) == len(np.unique(some)) == 1_000
+    assert (np.diff(some) > 0).all() and some.min() >= 0 and some.max() < 10_000
+    np.testing.assert_array_equal(some, splitting.sample_rows(10_000, 1_000, seed=3))
+    assert not np.array_equal(some, splitting.sample_rows(10_000, 1_000, seed=4))

@@ -84,6 +84,8 @@ def test_missing_key(key: str) -> None:
         ({"train": {"gbm": {"max_iter": 1.5}}}, "train.gbm.max_iter"),
         ({"train": {"gbm": "fast"}}, "train.gbm"),
         ({"train": {"model": "prophet"}}, "train.model"),
+        ({"train": {"max_rows": 10}}, "train.max_rows"),
+        ({"train": {"max_rows": "all"}}, "train.max_rows"),
         ({"simulate": {"weather": "rainy"}}, "simulate.weather"),
         ({"simulate": {"stockouts": 1}}, "simulate.stockouts"),
         ({"simulate": {"stores": 0}}, "simulate.stores"),

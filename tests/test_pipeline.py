@@ -40,11 +40,13 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     lock = (repo_copy / "dvc.lock").read_text()
     run(["dvc", "repro", "--force"], repo_copy)
     assert (repo_copy / "dvc.lock").read_text() == lock
-    # A train param re-runs train and what uses the model, nothing upstream.
-    set_params(repo_copy, {"train": {"model": "linear"}})
+    # Train params re-run train and what uses the model, nothing upstream.
+    set_params(repo_copy, {"train": {"model": "linear", "max_rows": 1000}})
     out = run(["dvc", "repro"], repo_copy).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert ran == {"train", "evaluate", "predict", "monitor"}
+    model = json.loads((repo_copy / "models" / "model.json").read_text())
+    assert model["fitted_rows"] == 1000 < model["rows"]
 
 
 def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> None:

@@ -54,6 +54,14 @@ def test_one_order_per_store_and_day_after_the_data(typed, model) -> None:
     assert (orders["order"] >= orders["forecast"].round()).mean() > 0.5
 
 
+def test_forecasts_issued_on_the_last_day_alone_get_a_warning(typed, caplog) -> None:
+    forecasts, last = typed["weather_forecasts"], typed["sales"]["date"].max()
+    check_forecasts(typed["sales"], forecasts, last, HORIZON, "f.csv")
+    assert "no forecasts issued" not in caplog.text
+    check_forecasts(typed["sales"], forecasts[forecasts["issued"] == last], last, HORIZON, "f.csv")
+    assert "f.csv: no forecasts issued in the 6 days before" in caplog.text
+
+
 def test_forecasts_for_an_unknown_store_are_refused(typed) -> None:
     forecasts = typed["weather_forecasts"].assign(store="S9999")
     with pytest.raises(DataError, match="column store: stores without sales history: S9999"):

@@ -2,7 +2,7 @@
 
 One function builds the rows for training, evaluation and prediction, so there is no
 train/serve skew. A row uses only what is known at the end of day t: sales and observed
-weather up to t, the weather forecast for t+h issued at t, the calendar of t+h and the
+weather up to t, the weather forecasts of t+h issued up to t, the calendar of t+h and the
 planned price and promotion of t+h. Everything is vectorised over a dense store x date grid.
 """
 
@@ -166,7 +166,7 @@ def _forecast_features(
     """The forecast of the target day issued at the origin (lead h), and the lagged ensemble:
     the mean of every forecast of that day issued on or before the origin (leads h and
     longer). Forecasts issued on different days err differently, so together they tell more
-    than the latest one alone (README "Features").
+    than the latest one alone (README "Forecasts and orders").
     """
     if forecasts is None:
         # Stand-in: the observed weather of the target day (a perfect forecast; flatters).

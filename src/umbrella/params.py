@@ -126,8 +126,14 @@ class Gbm:
 class Train:
     model: Literal["seasonal_naive", "linear", "gbm"]
     censored: Literal["impute", "keep", "drop"]
+    max_rows: int | None  # fit on a random sample of at most this many rows; null: all
     linear: Linear
     gbm: Gbm
+
+    def __post_init__(self) -> None:
+        _require(
+            self.max_rows is None or self.max_rows >= 1000, "train.max_rows", "must be >= 1000"
+        )
 
 
 @dataclass(frozen=True)

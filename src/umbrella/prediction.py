@@ -5,6 +5,8 @@ Uses the same feature function as training, at one origin: the last day of the s
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,7 @@ from umbrella.features import build_features
 from umbrella.metrics import to_order
 from umbrella.params import Features
 
+log = logging.getLogger(__name__)
 MAX_LISTED = 5
 
 
@@ -24,7 +27,21 @@ def _listing(values: list[str]) -> str:
 def check_forecasts(
     sales: pd.DataFrame, forecasts: pd.DataFrame, origin: pd.Timestamp, horizon: int, label: str
 ) -> None:
-    """The forecasts issued at the origin must cover every store and day 1..horizon."""
+    """The forecasts issued at the origin must cover every store and day 1..horizon.
+
+    Warns when none were issued in the days before: the lagged-ensemble features then see
+    only the latest forecast, where training saw up to `horizon` of them.
+    """
+    before = origin - pd.Timedelta(days=max(horizon - 1, 1))
+    if horizon > 1 and not forecasts["issued"].between(before, origin, inclusive="left").any():
+        log.warning(
+            "%s: no forecasts issued in the %d days before %s; the orders use the latest "
+            'forecast alone, without the earlier ones training saw (README "Forecasts and '
+            'orders")',
+            label,
+            horizon - 1,
+            origin.date(),
+        )
     issued = forecasts[forecasts["issued"] == origin]
     if issued.empty:
         latest = forecasts["issued"].max()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from umbrella.params import Split
@@ -29,6 +30,14 @@ def training_rows(features: pd.DataFrame, start: pd.Timestamp, censored: str) ->
     if censored == "drop":
         rows = rows[~rows["censored"]]
     return rows
+
+
+def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """Positions of a seeded random sample of at most `max_rows` of n rows, in order; all
+    of them when max_rows is None or n <= max_rows."""
+    if max_rows is None or n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
 
 
 def test_rows(features: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:

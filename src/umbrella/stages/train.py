@@ -18,7 +18,7 @@ from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import Params, load_params
 from umbrella.paths import METRICS, MODELS, PROCESSED
-from umbrella.split import test_start, training_rows
+from umbrella.split import sample_rows, test_start, training_rows
 
 log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
@@ -75,8 +75,9 @@ def main(params: Params | None = None) -> None:
     )
     sales = rows["units"].to_numpy(dtype=float)
     targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales
+    fitted = sample_rows(len(rows), params.train.max_rows, params.base.seed)
     model = make_model(params.train, params.business.service_level, params.base.seed)
-    model.fit(rows, targets)
+    model.fit(rows.iloc[fitted], targets[fitted])
     dump_model(model, MODELS / "model.skops")
     write_json(
         {
@@ -91,6 +92,7 @@ def main(params: Params | None = None) -> None:
                 "test_start": str(start.date()),
             },
             "rows": len(rows),
+            "fitted_rows": len(fitted),
             "censored": {
                 "handling": params.train.censored,
                 "rows": int(rows["censored"].sum()),
@@ -105,5 +107,5 @@ def main(params: Params | None = None) -> None:
     )
     with Live(str(METRICS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
-        log_training(live, model, rows, targets)
+        log_training(live, model, rows.iloc[fitted], targets[fitted])
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())
