@@ -154,6 +154,11 @@ FORECAST_FEATURES = {
 }
 
 
+def _wet(rain: np.ndarray) -> np.ndarray:
+    """1.0 where it rains, 0.0 where it does not, NaN where unknown."""
+    return np.where(np.isnan(rain), np.nan, rain > 0)
+
+
 def _forecast_features(
     forecasts: pd.DataFrame | None,
     observed: pd.DataFrame,
@@ -171,7 +176,7 @@ def _forecast_features(
     if forecasts is None:
         # Stand-in: the observed weather of the target day (a perfect forecast; flatters).
         rain = _at(_grid(observed, "rain_mm", stores, dates), s_idx, d_idx)
-        out = {"fc_rain_mm": rain, "fc_rain_prob": np.where(np.isnan(rain), np.nan, rain > 0)}
+        out = {"fc_rain_mm": rain, "fc_rain_prob": _wet(rain)}
         if "temp_max_c" in observed:
             out["fc_temp_max"] = _at(_grid(observed, "temp_max_c", stores, dates), s_idx, d_idx)
         return out
@@ -191,7 +196,7 @@ def _forecast_features(
         rain = values["rain_mm"]
         ensemble = {
             "fc_rain_mm_ens": np.log1p(rain),
-            "fc_wet_ens": np.where(np.isnan(rain), np.nan, rain > 0),
+            "fc_wet_ens": _wet(rain),
         }
         if "rain_prob" in values:
             ensemble["fc_rain_prob_ens"] = values["rain_prob"]

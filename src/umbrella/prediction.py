@@ -32,7 +32,7 @@ def check_forecasts(
     Warns when none were issued in the days before: the lagged-ensemble features then see
     only the latest forecast, where training saw up to `horizon` of them.
     """
-    before = origin - pd.Timedelta(days=max(horizon - 1, 1))
+    before = origin - pd.Timedelta(days=horizon - 1)
     if horizon > 1 and not forecasts["issued"].between(before, origin, inclusive="left").any():
         log.warning(
             "%s: no forecasts issued in the %d days before %s; the orders use the latest "
