@@ -76,8 +76,9 @@ def main(params: Params | None = None) -> None:
     sales = rows["units"].to_numpy(dtype=float)
     targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales
     fitted = sample_rows(len(rows), params.train.max_rows, params.base.seed)
+    fit_rows, fit_targets = rows.iloc[fitted], targets[fitted]
     model = make_model(params.train, params.business.service_level, params.base.seed)
-    model.fit(rows.iloc[fitted], targets[fitted])
+    model.fit(fit_rows, fit_targets)
     dump_model(model, MODELS / "model.skops")
     write_json(
         {
@@ -107,5 +108,5 @@ def main(params: Params | None = None) -> None:
     )
     with Live(str(METRICS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
-        log_training(live, model, rows.iloc[fitted], targets[fitted])
+        log_training(live, model, fit_rows, fit_targets)
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())
