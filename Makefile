@@ -30,6 +30,10 @@ test: install ## run the test suite
 test-fast: install ## run the tests that do not run the real pipeline
 	pytest -m "not slow"
 
+.PHONY: fuzz
+fuzz: install ## the fuzz suite (tests/test_fuzz.py) with many more examples, a few minutes
+	HYPOTHESIS_PROFILE=fuzz pytest tests/test_fuzz.py --hypothesis-show-statistics
+
 .PHONY: sweep
 sweep: install ## queue a grid (3 models; gbm leaves x learning rate) and run it, 2 jobs at a time
 	dvc exp run --queue -S 'train.model=seasonal_naive,linear'

@@ -85,7 +85,7 @@ def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -
 
     from umbrella.features import build_features
     from umbrella.stages.train import imputed_targets
-    from umbrella.stages.validate import finalise
+    from umbrella.validation import finalise
 
     params = make_params(TINY)
     tables = {n: finalise(tiny_tables[n], n) for n in ("sales", "weather", "weather_forecasts")}

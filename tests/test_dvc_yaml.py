@@ -23,10 +23,20 @@ def module_imports(path: str, seen: set[str]) -> set[str]:
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names if a.name.startswith("umbrella")]
         for name in names:
-            candidate = "src/" + name.replace(".", "/") + ".py"
-            if (REPO / candidate).exists() and not candidate.endswith("__init__.py"):
-                module_imports(candidate, seen)
-    return seen
+            candidate = "src/" + name.replace(".", "/")
+            if (REPO / candidate / "__init__.py").exists() and candidate != "src/umbrella":
+                # A subpackage is one dep, its folder; the modules it imports count too.
+                seen.add(candidate)
+                for module in sorted((REPO / candidate).glob("*.py")):
+                    module_imports(str(module.relative_to(REPO)), seen)
+            elif (REPO / f"{candidate}.py").exists():
+                module_imports(f"{candidate}.py", seen)
+    packages = {p for p in seen if not p.endswith(".py")}
+    return {
+        p
+        for p in seen
+        if not p.endswith("__init__.py") and not any(p.startswith(f"{d}/") for d in packages)
+    }
 
 
 def test_every_stage_depends_on_exactly_the_code_it_runs() -> None:

@@ -15,7 +15,7 @@ from umbrella import split as splitting
 from umbrella.evaluation import evaluation_metrics
 from umbrella.features import build_features
 from umbrella.params import Split
-from umbrella.stages.validate import finalise
+from umbrella.validation import finalise
 
 FORECASTERS = ["model", "baseline", "oracle"]
 REQUIRED = REQUIRED_METRICS

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_params
 
 from umbrella.features import build_features
-from umbrella.stages.validate import finalise
+from umbrella.validation import finalise
 
 HORIZON = 7
 # The target of a row, and whether it sold out: known only after the origin.

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, umbrella
+from conftest import REPO, copy_repo, umbrella
 
 from umbrella.gate import check_gate
 from umbrella.params import Gate
-from umbrella.report import flatten, render
+from umbrella.report import Side, flatten, number, render
 
 GATE = Gate(min_skill_cost=0.2, service_level_tolerance=0.03)
+TEST = {"start": "2015-01-01", "end": "2015-12-31", "rows": 63350, "scored_against": "true demand"}
 
 
-def metrics(cost: float, skill: float, service: float, gate: dict | None = None) -> dict:
+def metrics(
+    cost: float, skill: float, service: float, gate: dict | None = None, test: dict | None = None
+) -> dict:
     out = {
         "model": {"cost": cost, "wape": 0.5, "service_level": service},
         "baseline": {"cost": 1000.0},
         "skill": {"cost": skill, "wape": 0.3},
         "by_horizon": {"1": {"model": {"cost": cost / 2}}},
+        "test": {**TEST, "service_level_target": 0.631579, "forecasts": "issued"},
     }
+    out["test"].update(test or {})
     out["gate"] = gate if gate is not None else check_gate(out, GATE, 0.63)
     return out
+
+
+def side(label: str, evaluate: dict | None, params: dict | None = None, **more) -> Side:
+    return Side(label, evaluate, params, more.get("monitor"), more.get("lock"))
 
 
 @pytest.mark.parametrize(
@@ -39,7 +50,8 @@ def test_gate_criteria(skill: float, service: float, passed: bool) -> None:
 
 
 def test_report_without_base_metrics_says_so() -> None:
-    text = render(metrics(700, 0.3, 0.64), None, {"train": {"model": "gbm"}}, None, "main")
+    work = side("workspace", metrics(700, 0.3, 0.64), {"train": {"model": "gbm"}})
+    text = render(side("`main`", None), work, "`main`")
     assert "no metrics at `main` to compare with (first report)" in text
     assert "passes the gate" in text
     assert "| `model.cost` |" in text
@@ -47,40 +59,154 @@ def test_report_without_base_metrics_says_so() -> None:
 
 def test_report_against_a_base_gives_the_money_verdict_and_the_diffs() -> None:
     new, old = metrics(700, 0.3, 0.64), metrics(800, 0.2, 0.64)
-    text = render(new, old, {"train": {"model": "gbm"}}, {"train": {"model": "linear"}}, "main")
-    assert "**Verdict:** cheaper than `main` by 100 in money (-12.5%); passes the gate." in text
+    text = render(
+        side("`main`", old, {"train": {"model": "linear"}}),
+        side("workspace", new, {"train": {"model": "gbm"}}),
+        "`main`",
+    )
+    assert "**Verdict:** cheaper than `main` by 100 in money (-12.5 %); passes the gate." in text
     assert "| `train.model` | linear | gbm |" in text
     assert "`by_horizon.1.model.cost`" in text  # other changed metrics are listed
-    assert "as costly as `main`" in render(new, new, {}, {}, "main")
-    dearer = render(old, new, {}, {}, "main")
+    same = render(side("b", new, {}), side("w", new, {}), "`main`")
+    assert "as costly as `main`" in same
+    dearer = render(side("b", new, {}), side("w", old, {}), "`main`")
     assert "dearer than `main` by 100" in dearer and "No param differs" in dearer
+
+
+def test_report_numbers_are_for_people() -> None:
+    """Money with thousands separators and no decimals, shares with three decimals,
+    percentages with one, and no exponent notation anywhere (it printed +2.065e+05)."""
+    old = metrics(2_527_201.0, 0.349, 0.658)
+    new = metrics(2_733_670.0, 0.330, 0.654)
+    new["model"]["bias"] = 0.000012
+    old["model"]["bias"] = -0.00003
+    text = render(side("b", old, {}), side("w", new, {}), "`main`")
+    assert "dearer than `main` by 206,469 in money (+8.2 %)" in text
+    assert "| `model.cost` | money lost by the model's orders | 2,527,201 | 2,733,670 | " in text
+    assert "+206,469 (+8.2 %)" in text
+    assert (
+        "| `skill.cost` | share of seasonal naive's cost saved | 0.349 | 0.330 | -0.019 |" in text
+    )
+    assert "| `model.bias` | -0.000 | 0.000 | +0.000 |" in text
+    assert not re.search(r"\de[+-]\d", text), re.findall(r".*\de[+-]\d.*", text)
+    assert number(1_000_000.0, "test.rows") == "1,000,000"
+    assert number(2_527_201.4, "oracle.cost") == "2,527,201"
+    assert number(0.65789, "model.service_level") == "0.658"
+
+
+def test_report_on_other_data_does_not_compare_money() -> None:
+    """After switching data sets the verdict said "cheaper than HEAD by 2,336,966 (-92.5 %)"."""
+    base = metrics(2_527_201.0, 0.349, 0.658)
+    work = metrics(
+        190_235.0,
+        0.21,
+        0.70,
+        test={"start": "2013-09-03", "end": "2013-12-31", "rows": 4000, "scored_against": "sales"},
+    )
+    text = render(
+        side("`HEAD`", base, {"data": {"source": "simulate"}}),
+        side("workspace", work, {"data": {"source": "csv", "sales": "shop/sales.csv"}}),
+        "`HEAD`",
+    )
+    verdict = text.splitlines()[2]
+    assert "cheaper" not in verdict and "2,336,966" not in verdict, verdict
+    assert verdict.startswith(
+        "**Verdict:** costs are **not comparable** with `HEAD` (other data, other test period, "
+        "other number of test rows, scored against another target), so money is not compared; "
+        "on skill and calibration it is **worse**: skill.cost 0.210 (`HEAD` 0.349, -0.139); "
+        "skill.wape 0.300 (`HEAD` 0.300, +0.000); "
+        "calibration |service level − τ*| 0.068 (`HEAD` 0.026, +0.042)"
+    ), verdict
+    assert (
+        "| `model.cost` | money lost by the model's orders | 2,527,201 | 190,235 | not comparable |"
+        in text
+    )
+
+
+def test_report_judges_skill_when_only_the_test_period_moved() -> None:
+    """The weekly retrain moves the test window: skill and calibration, not money."""
+    base = metrics(2_527_201.0, 0.30, 0.70)
+    work = metrics(2_700_000.0, 0.35, 0.64, test={"start": "2015-01-08", "end": "2016-01-07"})
+    text = render(side("b", base, {}), side("w", work, {}), "`main`")
+    assert "not comparable** with `main` (other test period)" in text
+    assert "on skill and calibration it is **better**" in text
+    assert "dearer" not in text
+
+
+def test_report_states_data_test_period_rows_and_monitor_of_both_sides() -> None:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["base"]["seed"] = 42
+    params["simulate"].update(stores=25, regions=1, weather="seattle", stockouts=True)
+    params["simulate"].update(start="2012-01-01", end="2015-12-31", drift=None)
+    csv = copy.deepcopy(params)
+    csv["data"].update(source="csv", sales="shop/sales.csv", weather="shop/weather.csv")
+    lock = {"stages": {"pull": {"outs": [{"path": "data/raw", "md5": "0123456789abcdef.dir"}]}}}
+    monitor = {
+        "status": "drift",
+        "window": {"start": "2015-12-04", "end": "2015-12-31"},
+        "demand_shift": {"score": -0.192, "threshold": 0.12, "drift": True},
+        "residual": {"score": 0.05, "threshold": 0.35},
+        "performance": {"skill_drop": 0.02, "threshold": 0.15},
+        "drifted_features": ["fc_rain_mm"],
+    }
+    work_metrics = metrics(700, 0.3, 0.64, test={"rows": 1197, "start": "2012-08-02"})
+    text = render(
+        side("`main` (abc1234)", metrics(800, 0.2, 0.64), params, monitor={"status": "ok"}),
+        side("workspace", work_metrics, csv, monitor=monitor, lock=lock),
+        "`main`",
+    )
+    assert "| | `main` (abc1234) | workspace |" in text
+    assert re.search(
+        r"\| data source \| simulate \(25 stores, 1 region, seattle weather, "
+        r"2012-01-01\.\.2015-12-31, seed 42, stock-outs\) \| csv \(sales shop/sales\.csv, "
+        r"weather shop/weather\.csv\) \|",
+        text,
+    ), text
+    assert "| raw data (dvc.lock md5) | — | `01234567` |" in text
+    assert "| test period | 2015-01-01..2015-12-31 | 2012-08-02..2015-12-31 |" in text
+    assert "| test rows | 63,350 | 1,197 |" in text
+    assert "| status | **ok** | **drift** |" in text
+    assert "| demand shift | — | -0.192 (limit 0.120) |" in text
+    assert "| drifted features (do not set the status) | none | 1: fc_rain_mm |" in text
 
 
 def test_flatten_names_keys_like_dvc() -> None:
     assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
+# --- the command in temporary repositories -------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
         cwd=root,
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout
+
+
+def _repository(root: Path, evaluate: dict | None = None) -> Path:
+    """A repository whose `main` has the project's params and, if given, metrics."""
+    (root / "metrics").mkdir(parents=True)
+    (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    if evaluate is not None:
+        (root / "metrics" / "evaluate.json").write_text(json.dumps(evaluate))
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "--allow-empty", "-m", "base")
+    return root
 
 
 def test_cli_report_and_gate_in_a_repository(tmp_path: Path) -> None:
-    (tmp_path / "metrics").mkdir()
-    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    _git(tmp_path, "init", "-q", "-b", "main")
-    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "empty")
-
+    _repository(tmp_path)
     (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(metrics(800, 0.25, 0.64)))
     first = umbrella(["report", "--base", "main"], tmp_path)
     assert first.returncode == 0, first.stderr
     assert "first report" in first.stdout
     _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-q", "-m", "base")
+    _git(tmp_path, "commit", "-q", "-m", "metrics")
 
     failing = metrics(900, 0.1, 0.64)
     (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(failing))
@@ -98,6 +224,115 @@ def test_cli_report_and_gate_in_a_repository(tmp_path: Path) -> None:
     assert gate.returncode == 1 and "FAIL skill_cost" in gate.stderr
     (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(metrics(700, 0.3, 0.64)))
     assert umbrella(["gate"], tmp_path).returncode == 0
+
+
+def _one_clear_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_cli_report_on_an_unknown_base_is_an_error_that_says_how_to_fetch(tmp_path: Path) -> None:
+    """`--base mian` (a typo) said "no metrics at `mian` ... (first report)" and exited 0."""
+    _repository(tmp_path, metrics(800, 0.25, 0.64))
+    typo = _one_clear_line(umbrella(["report", "--base", "mian"], tmp_path))
+    assert typo == (
+        "error: revision `mian` does not exist in this repository (a typo, or not fetched): "
+        "fetch it with `git fetch origin mian`; on GitHub Actions check out with "
+        "actions/checkout and `fetch-depth: 0`"
+    )
+    # An existing revision without metrics stays a normal, first report.
+    _git(tmp_path, "checkout", "-q", "--orphan", "empty")
+    _git(tmp_path, "rm", "-rq", "--cached", ".")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "nothing yet")
+    first = umbrella(["report", "--base", "empty", "--images", "none"], tmp_path)
+    assert first.returncode == 0 and "(first report)" in first.stdout, first.stderr
+
+
+def test_cli_report_on_an_unfetched_base_branch_is_an_error(tmp_path: Path) -> None:
+    """A shallow, single-branch clone (actions/checkout's default) has no origin/main."""
+    origin = _repository(tmp_path / "origin", metrics(800, 0.25, 0.64))
+    _git(origin, "checkout", "-qb", "feature")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "feature")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", origin.as_uri(), "clone")
+    line = _one_clear_line(umbrella(["report", "--base", "origin/main"], clone))
+    assert "revision `origin/main` does not exist in this repository" in line
+    assert "`git fetch origin main`" in line and "`fetch-depth: 0`" in line
+    _git(clone, "fetch", "-q", "origin", "main:refs/remotes/origin/main")
+    fetched = umbrella(["report", "--base", "origin/main"], clone)
+    assert fetched.returncode == 0 and "as costly as `origin/main`" in fetched.stdout, (
+        fetched.stderr
+    )
+
+
+def test_cli_report_base_is_never_an_option_of_git(tmp_path: Path) -> None:
+    """`--base=--output=/tmp/x` made `git show` write `/tmp/x:params.yaml`."""
+    root = _repository(tmp_path / "repo", metrics(800, 0.25, 0.64))
+    target = tmp_path / "x"
+    before = sorted(tmp_path.rglob("*"))
+    line = _one_clear_line(umbrella(["report", f"--base=--output={target}"], root))
+    assert line.startswith(f"error: revision `--output={target}` does not exist"), line
+    assert sorted(tmp_path.rglob("*")) == before  # no x:params.yaml, nothing else either
+    assert not Path(f"{target}:params.yaml").exists()
+
+
+def test_cli_report_after_switching_data_sets(tmp_path: Path) -> None:
+    """The repository's own files at HEAD; then another data set in the workspace."""
+    root = copy_repo(tmp_path)
+    evaluate = json.loads((root / "metrics" / "evaluate.json").read_text())
+    evaluate["model"]["cost"] = 190_235.0
+    evaluate["test"].update(start="2013-09-03", end="2013-12-31", rows=4000)
+    evaluate["test"]["scored_against"] = "sales"
+    (root / "metrics" / "evaluate.json").write_text(json.dumps(evaluate))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(source="csv", sales="shop/sales.csv", weather="shop/weather.csv")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    result = umbrella(["report", "--base", "HEAD"], root)
+    assert result.returncode == 0, result.stderr
+    verdict = result.stdout.splitlines()[2]
+    assert "costs are **not comparable** with `HEAD` (other data, other test period" in verdict
+    assert "cheaper" not in verdict and "in money (" not in verdict, verdict
+    assert "| test rows | 63,350 | 4,000 |" in result.stdout
+    assert "| status | **" in result.stdout  # the monitor of both sides
+
+
+def _images(text: str) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
+
+
+def test_cli_report_images_for_cml_and_none_for_the_summary(tmp_path: Path) -> None:
+    """links: both sides' plots as files beside the report (what `cml comment create`
+    uploads), the base's written from Git; none: no image at all."""
+    root = _repository(tmp_path / "repo", metrics(800, 0.25, 0.64))
+    (root / "plots").mkdir()
+    (root / "plots" / "cost.png").write_bytes(b"\x89PNG base cost")
+    (root / "plots" / "horizon.png").write_bytes(b"\x89PNG horizon")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "plots")
+    (root / "plots" / "cost.png").write_bytes(b"\x89PNG workspace cost")
+    out = tmp_path / "review" / "report.md"
+    out.parent.mkdir()
+    result = umbrella(["report", "--base", "main", "--out", str(out)], root)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    links = _images(text)
+    assert links == [
+        "report_plots/base_cost.png",
+        "../repo/plots/cost.png",
+        "../repo/plots/horizon.png",
+    ], text
+    assert (out.parent / links[0]).read_bytes() == b"\x89PNG base cost"
+    assert all((out.parent / link).is_file() for link in links)
+    assert "| `main` (" in text and "(unchanged)" in text  # cost side by side, horizon once
+
+    stdout = umbrella(["report", "--base", "main"], root)  # writes no file
+    assert "| (written beside the report with `--out`) | ![cost in the workspace](" in stdout.stdout
+
+    none = umbrella(["report", "--base", "main", "--images", "none"], root)
+    assert none.returncode == 0 and not _images(none.stdout), none.stdout
+    assert "Not shown here" in none.stdout
 
 
 def test_cli_gate_without_metrics_is_a_clear_error(tmp_path: Path) -> None:

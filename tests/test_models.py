@@ -247,7 +247,7 @@ def test_gbm_is_reproducible_with_a_seed(train, test):
 
 def test_linear_model_fits_a_long_horizon(tiny_tables):
     from umbrella.features import build_features
-    from umbrella.stages.validate import finalise
+    from umbrella.validation import finalise
 
     sales = finalise(tiny_tables["sales"], "sales")
     weather = finalise(tiny_tables["weather"], "weather")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, make_params, raw_params
+from inprocess import umbrella_in
 
 from umbrella.errors import ParamsError
 from umbrella.params import Drift, Params, load_params, parse_params
@@ -132,3 +133,122 @@ def test_load_missing_and_broken_files(tmp_path: Path) -> None:
     broken.write_text("base: {seed: 1\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(broken)
+
+
+# Values that load but would crash a later stage after minutes of work, or mean nothing:
+# refused at load time, the message naming the key and the allowed range.
+BAD_VALUES = [
+    ("base.seed", -1, "must be in 0..4294967295"),
+    ("base.seed", 4294967296, "must be in 0..4294967295"),
+    ("base.horizon", 400, "must be in 1..7"),
+    ("base.horizon", 0, "must be in 1..7"),
+    ("validate.min_history_days", -1, "must be >= 0"),
+    ("features.lags", [], "must not be empty"),
+    ("features.lags", [5000], "must all be in 1..366 (days)"),
+    ("features.windows", [], "must not be empty"),
+    ("features.windows", [0, 7], "must all be in 1..366 (days)"),
+    ("features.same_weekday_weeks", 0, "must be in 1..52"),
+    ("features.holidays", "Narnia", "'Narnia' is not a country code the holidays package knows"),
+    ("split.test_start", "2015-02-30", "expected an ISO date (YYYY-MM-DD), got '2015-02-30'"),
+    ("split.test_days", 0, "must be >= 1"),
+    ("train.max_rows", 10, "must be >= 1000"),
+    ("train.linear.alpha", -1, "must be >= 0"),
+    ("train.gbm.learning_rate", -0.1, "must be > 0 and <= 1"),
+    ("train.gbm.learning_rate", 2, "must be > 0 and <= 1"),
+    ("train.gbm.max_iter", 0, "must be in 1..10000"),
+    ("train.gbm.max_leaf_nodes", 1, "must be >= 2"),
+    ("train.gbm.min_samples_leaf", 0, "must be >= 1"),
+    ("train.gbm.l2_regularization", -1.0, "must be >= 0"),
+    ("train.gbm.l2_regularization", float("nan"), "must be a finite number, got nan"),
+    ("evaluate.rain_threshold_mm", -1.0, "must be >= 0"),
+    ("evaluate.plot_stores", 0, "must be >= 1"),
+    ("monitor.window_days", 3, "must be >= 7"),
+    ("monitor.season_days", -1, "must be >= 0"),
+    ("monitor.psi_threshold", -0.25, "must be > 0"),
+    ("monitor.js_threshold", 1.5, "must be > 0 and <= 1"),
+    ("monitor.skill_drop", -0.15, "must be > 0"),
+    ("monitor.bias_shift", 0, "must be > 0"),
+    ("monitor.residual_threshold", -1, "must be > 0"),
+    ("monitor.demand_shift", float("inf"), "must be a finite number, got inf"),
+    ("gate.min_skill_cost", -0.2, "must be >= 0 and < 1"),
+    ("gate.min_skill_cost", 1.5, "must be >= 0 and < 1"),
+    ("gate.service_level_tolerance", -0.03, "must be > 0 and <= 0.5"),
+    ("business.price", 1.0e20, "must be > 0 and <= 1e+06"),
+    ("business.price", 7.0, "must exceed business.unit_cost"),
+    ("business.unit_cost", -8.0, "must be in 0..1e+06"),
+    ("business.holding", -1.0, "must be in 0..1e+06"),
+    ("business.salvage", -1.0e9, "must be in ±1e+06"),
+    ("simulate.stores", 0, "must be >= 1"),
+]
+
+
+def set_key(raw: dict, key: str, value: object) -> dict:
+    block = raw
+    *parents, last = key.split(".")
+    for name in parents:
+        block = block[name]
+    block[last] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"), BAD_VALUES, ids=[f"{k}={v!r}" for k, v, _ in BAD_VALUES]
+)
+def test_bad_value_names_key_and_range(key: str, value: object, rule: str) -> None:
+    message = assert_names_key(set_key(raw_params(), key, value), key)
+    assert rule in message, message
+
+
+def test_every_number_has_a_bad_value_case() -> None:
+    """Each numeric or list param of params.yaml is covered by BAD_VALUES (data and
+    open_meteo have their own tests)."""
+
+    def leaves(block: dict, prefix: str = "") -> set[str]:
+        out = set()
+        for name, value in block.items():
+            if isinstance(value, dict):
+                out |= leaves(value, f"{prefix}{name}.")
+            elif isinstance(value, int | float | list) and not isinstance(value, bool):
+                out.add(f"{prefix}{name}")
+        return out
+
+    raw = raw_params()
+    numbers = leaves({k: v for k, v in raw.items() if k not in ("data", "open_meteo")})
+    covered = {key for key, _, _ in BAD_VALUES}
+    assert numbers - covered - {"simulate.regions"} == set()  # regions: tested above
+
+
+def test_service_level_must_leave_room() -> None:
+    """price 1e5 with costs near zero: tau* rounds to 1, every order would be unbounded."""
+    raw = raw_params({"business": {"price": 1.0e5, "unit_cost": 0.0, "salvage": 0.0}})
+    raw["business"]["holding"] = 0.01
+    message = assert_names_key(raw, "business")
+    assert "tau* = (price - unit_cost) / (price - salvage + holding) = 1.0000" in message
+    assert "must be in 0.01..0.99" in message
+
+
+def test_impossible_unquoted_date_names_the_key(tmp_path: Path) -> None:
+    """YAML itself raised a bare ValueError on an unquoted 2015-02-30: a traceback."""
+    path = tmp_path / "params.yaml"
+    text = yaml.safe_dump(raw_params(), sort_keys=False)
+    path.write_text(text.replace("test_start: null", "test_start: 2015-02-30"))
+    assert "test_start: 2015-02-30\n" in path.read_text()
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    assert str(info.value) == (
+        f"{path}: split.test_start: expected an ISO date (YYYY-MM-DD), got '2015-02-30'"
+    )
+    good = tmp_path / "good.yaml"
+    good.write_text(text.replace("test_start: null", "test_start: 2015-02-01"))
+    assert load_params(good).split.test_start == dt.date(2015, 2, 1)
+
+
+def test_cli_prints_a_clean_params_error(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(raw_params(), sort_keys=False).replace(
+            "test_start: null", "test_start: 2015-02-30"
+        )
+    )
+    result = umbrella_in(tmp_path, ["validate"])
+    assert (result.code, result.error) == (2, None)
+    assert result.stderr.startswith("error: ") and "split.test_start:" in result.stderr

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -148,3 +153,87 @@ def test_problems_name_where_the_file_came_from(
     (tmp_path / "raw" / "weather.csv").write_text("date,rain_mm\n")
     _, problems = validate(params, tmp_path / "raw")
     assert [p.file for p in problems] == [f"data/raw/weather.csv (from {user_files[WEATHER]})"]
+
+
+# Network reads: bounded waits and errors that say what happened (a local server only).
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path == "/hang":  # accepts, never answers
+            self.release.wait(30)
+            return
+        if self.path == "/trickle":  # answers the headers, then stops sending
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"date,store,units\n")
+            self.wfile.flush()
+            self.release.wait(30)
+            return
+        status = {"/ok.csv": 200, "/boom": 500, "/forbidden": 403}.get(self.path, 404)
+        body = b"date,store,units\n2012-01-01,S1,3\n" if status == 200 else b"no"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    _Handler.release.clear()
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    _Handler.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_http_url_is_copied(tmp_path: Path, server: str) -> None:
+    sources.fetch(f"{server}/ok.csv", tmp_path / "sales.csv", "data.sales", timeout_s=5)
+    assert (tmp_path / "sales.csv").read_bytes() == b"date,store,units\n2012-01-01,S1,3\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/hang", "no answer within 0.5 s (timed out; see data.timeout_s)"),
+        ("/trickle", "no answer within 0.5 s (timed out; see data.timeout_s)"),
+        ("/boom", "server error (HTTP 500 Internal Server Error)"),
+        ("/missing.csv", "file not found (HTTP 404 Not Found)"),
+        ("/forbidden", "request refused (HTTP 403 Forbidden)"),
+    ],
+)
+def test_http_errors_say_what_happened(
+    tmp_path: Path, server: str, path: str, message: str
+) -> None:
+    """A server that never answered used to hang for 10 minutes, then say "file not found";
+    so did HTTP 500. Now the wait is bounded and the message says what happened."""
+    url = f"{server}{path}"
+    started = time.monotonic()
+    with pytest.raises(DataError) as info:
+        sources.fetch(url, tmp_path / "sales.csv", "data.sales", timeout_s=0.5)
+    assert time.monotonic() - started < 5
+    assert str(info.value) == f"data.sales: {message}: {url}"
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_refused_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("http_proxy", raising=False)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/sales.csv"
+    with pytest.raises(DataError) as info:
+        sources.fetch(url, tmp_path / "sales.csv", "data.sales", timeout_s=0.5)
+    assert str(info.value) == f"data.sales: connection refused: {url}"

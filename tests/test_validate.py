@@ -95,7 +95,21 @@ BAD_VALUES = [
     (SALES, 19, "store", "", "value is missing"),
     (SALES, 600, "date", "", "value is missing"),
     (SALES, 20, "date", "2012-01-19T10:00", "not an ISO date"),  # a time of day
-    (SALES, 21, "units", "1e20", "not a whole number"),  # too large to be a count
+    (SALES, 21, "units", "1e20", "too large for a count"),  # beyond int64
+    (SALES, 25, "units", "1e300", "too large for a count"),
+    (SALES, 26, "units", "1e14", "must be <= 1,000,000 (plausibility limit)"),
+    (SALES, 27, "price", "1e300", "must be <= 100,000 (plausibility limit)"),
+    (SALES, 28, "in_stock", "-1e19", "too large for a count"),
+    # One date format, YYYY-MM-DD: no time (not even midnight), no time zone, no other format.
+    (SALES, 29, "date", "2012/01/14", "not an ISO date (expected YYYY-MM-DD"),
+    (SALES, 30, "date", "20120113", "not an ISO date"),
+    (SALES, 31, "date", "2012-1-5", "not an ISO date"),
+    (SALES, 32, "date", "2012-01-31T00:00:00Z", "without a time or time zone"),
+    (SALES, 33, "date", "2012-02-01T00:00:00+02:00", "without a time or time zone"),
+    (SALES, 34, "date", "2012-02-02 00:00:00", "not an ISO date"),
+    (SALES, 35, "date", "9999-12-31", "outside the plausible range 1900-01-01..2199-12-31"),
+    (WEATHER, 14, "date", "2012-01-13T00:00:00+01:00", "not an ISO date"),
+    (FORECASTS, 27, "issued", "2012-01-05Z", "not an ISO date"),
     (SALES, 22, "units", "inf", "not a whole number"),
     (SALES, 23, "in_stock", "-inf", "not a whole number"),
     (SALES, 24, "price", "inf", "not a number"),
@@ -182,8 +196,65 @@ def test_unparsed_keys_are_not_duplicates(raw: Path) -> None:
 def test_surrounding_blanks_are_tolerated(raw: Path) -> None:
     set_cell(csv_path(raw, SALES), 5, "units", " 4 ")
     set_cell(csv_path(raw, WEATHER), 5, "rain_mm", "3.5 ")
-    set_cell(csv_path(raw, WEATHER), 6, "date", "2012-01-05 00:00:00")  # a midnight time is fine
+    set_cell(csv_path(raw, WEATHER), 6, "date", " 2012-01-05 ")
     assert problems_in(raw) == []
+
+
+@pytest.mark.parametrize("suffix", ["T00:00:00+01:00", "T00:00:00Z", " 00:00:00"])
+def test_every_date_with_a_time_or_zone_is_reported(raw: Path, suffix: str) -> None:
+    """All rows with a time zone (or a midnight time) used to crash with a traceback (mixed
+    time zones) or pass; now the file and column are named with the expected format."""
+    path = csv_path(raw, SALES)
+    lines = read_lines(path)
+    at = lines[0].split(",").index("date")
+    for n, line in enumerate(lines[1:], start=1):
+        if line:
+            cells = line.split(",")
+            cells[at] += suffix
+            lines[n] = ",".join(cells)
+    path.write_text("\n".join(lines))
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[SALES], "date")
+    assert problem.rule == "not an ISO date (expected YYYY-MM-DD, without a time or time zone)"
+    assert problem.count == 3 * 274 and problem.rows == [2, 3, 4, 5, 6]
+    assert problem.examples[0] == f"2012-01-01{suffix}".strip()
+
+
+def test_duplicate_column_name_is_refused(raw: Path) -> None:
+    """pandas renames a repeated `units` to `units.1`: the file was silently accepted."""
+    path = csv_path(raw, SALES)
+    lines = read_lines(path)
+    lines = [f"{line},{line.split(',')[2]}" if line else line for line in lines]
+    path.write_text("\n".join(lines))
+    assert read_lines(path)[0] == "date,store,units,price,promo,in_stock,units"
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[SALES], "units")
+    assert str(problem) == (
+        "data/raw/sales.csv, column units: duplicate column name: 2 columns in the header (line 1)"
+    )
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_other_separators_are_named(raw: Path, sep: str) -> None:
+    path = csv_path(raw, WEATHER)
+    path.write_text(path.read_text().replace(",", sep))
+    problem = only(problems_in(raw))
+    assert problem.file == LABEL[WEATHER]
+    assert f"columns are separated by {sep!r}, not by commas (header, line 1" in problem.rule
+
+
+def test_forecasts_shorter_than_the_horizon(raw: Path, tiny_tables: dict) -> None:
+    """Leads 1..3 for base.horizon 7: predict used to fail after features and train ran."""
+    forecasts = tiny_tables[FORECASTS]
+    short = forecasts[(forecasts["date"] - forecasts["issued"]).dt.days <= 3]
+    write_tables({FORECASTS: short}, raw)
+    problem = only(problems_in(raw))
+    assert str(problem) == (
+        "data/raw/weather_forecasts.csv, column date, issued: forecasts do not reach "
+        "base.horizon = 7 days ahead: no lead (date - issued) of 4, 5, 6, 7 days; "
+        "leads found: 1..3"
+    )
+    assert problems_in(raw, {"base": {"horizon": 3}}) == []
 
 
 def test_blank_lines_keep_line_numbers(raw: Path) -> None:
@@ -527,3 +598,35 @@ def test_cli_bad_params(root: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "simulate.stores" in result.stderr
+
+
+def write_stores(raw: Path, text: str) -> None:
+    (raw / "stores.csv").write_text(text)
+
+
+def test_store_locations_pass(raw: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
+    stores = sorted(tiny_tables[SALES]["store"].unique())
+    zones = ["America/Los_Angeles", "", "Europe/Berlin"]
+    rows = [f"{s},{47.6 + i},{-122.3 + i},{zones[i % 3]}" for i, s in enumerate(stores)]
+    write_stores(raw, "store,latitude,longitude,timezone\n" + "\n".join(rows) + "\n")
+    assert problems_in(raw) == []
+
+
+def test_bad_store_locations_are_all_reported(
+    raw: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    first, second, *_ = sorted(tiny_tables[SALES]["store"].unique())
+    write_stores(
+        raw,
+        "store,latitude,longitude,timezone\n"
+        f"{first},95.0,-122.3,America/Los_Angeles\n"
+        f"{first},47.6,-190.0,Mars/Olympus\n",
+    )
+    found = {(p.column, p.rule): p for p in problems_in(raw)}
+    assert found["latitude", "must be between -90 and 90"].rows == [2]
+    assert found["longitude", "must be between -180 and 180"].rows == [3]
+    assert found["timezone", "must be an IANA time zone (e.g. Europe/Berlin)"].rows == [3]
+    assert found["store", "duplicate key"].rows == [2, 3]
+    unlocated = found["store", "stores with sales but no location"]
+    assert second in unlocated.examples and first not in unlocated.examples
+    assert unlocated.file == "data/raw/stores.csv"

@@ -1,5 +1,7 @@
 """The GitHub workflows: valid against GitHub's schema, no high findings from zizmor, actions
-pinned to commit SHAs, least privilege, and the test workflow runs the README's test command."""
+pinned to commit SHAs, least privilege, the test workflow runs the README's test command, and
+every workflow's steps run, in order, in a temporary clone with GitHub's environment stood in
+(`workflow_runner.py` says what runs for real and what is replaced)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import TINY, copy_repo, deep_merge, set_params
+from workflow_runner import (
+    PROJECT_REPLACE,
+    Runner,
+    cml_calls,
+    machine_env,
+    project_actions,
+    substitute,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -161,8 +172,9 @@ def test_cml_workflow_reports_and_gates_pull_requests() -> None:
         ".venv/bin/dvc pull",
         ".venv/bin/dvc repro",
         '.venv/bin/umbrella report --base "origin/$BASE_REF" --out report.md',
-        'cat report.md >> "$GITHUB_STEP_SUMMARY"',
-        "cml comment create --watermark-title=umbrella report.md",
+        '.venv/bin/umbrella report --base "origin/$BASE_REF" --images none --out summary.md',
+        'cat summary.md >> "$GITHUB_STEP_SUMMARY"',
+        "cml comment create --publish --watermark-title=umbrella report.md",
         ".venv/bin/umbrella gate",
     ]
     positions = [runs.find(command) for command in order]
@@ -192,3 +204,175 @@ def test_retrain_workflow_opens_a_pull_request_only_after_the_gate() -> None:
     assert inputs["branch"] == "retrain/${{ github.run_id }}"
     assert inputs["body-path"] == "report.md"
     assert set(inputs["add-paths"].split()) == {"dvc.lock", "metrics/", "plots/"}
+
+
+# --- the runner itself ---------------------------------------------------------------------
+
+GITHUB = {
+    "repository": "example/umbrella-forecast",
+    "run_id": "4242",
+    "event_name": "pull_request",
+    "ref": "refs/pull/7/merge",
+    "base_ref": "main",
+    "head_ref": "feature",
+    "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": ""}}}},
+}
+
+
+def context(**github: Any) -> dict[str, Any]:
+    out = json.loads(json.dumps({"github": GITHUB}))
+    out["github"].update(github)
+    head = out["github"]["event"]["pull_request"]["head"]["repo"]
+    head["full_name"] = head["full_name"] or out["github"]["repository"]
+    return out
+
+
+def test_expressions_are_substituted_from_the_context() -> None:
+    ctx = context()
+    assert substitute("retrain/${{ github.run_id }}", ctx) == "retrain/4242"
+    assert substitute("${{ secrets.GITHUB_TOKEN }}", ctx) == "dummy-github_token"
+    assert (
+        substitute("${{ github.event.pull_request.head.repo.full_name == github.repository }}", ctx)
+        == "true"
+    )
+    assert substitute("${{ github.event_name == 'schedule' || !success() }}", ctx) == "false"
+    with pytest.raises(KeyError, match=r"github\.nothing"):
+        substitute("${{ github.nothing }}", ctx)
+
+
+def test_the_runner_runs_steps_as_github_does(tmp_path: Path) -> None:
+    """GITHUB_PATH and GITHUB_ENV reach later steps, `if:` is evaluated, a failing step (here
+    a command not on PATH, exit 127) fails the job and skips the rest but `always()` steps,
+    and an action without a local stand-in fails."""
+    workflow = tmp_path / "w.yaml"
+    workflow.write_text(
+        yaml.safe_dump(
+            {
+                "on": "push",
+                "jobs": {
+                    "j": {
+                        "runs-on": "ubuntu-latest",
+                        "steps": [
+                            {
+                                "run": "mkdir -p bin && printf '#!/bin/sh\\necho hi\\n' > bin/hi"
+                                " && chmod +x bin/hi\n"
+                                'echo "$PWD/bin" >> "$GITHUB_PATH"\n'
+                                'echo "FOO=bar" >> "$GITHUB_ENV"\n'
+                            },
+                            {
+                                "env": {"RUN": "${{ github.run_id }}"},
+                                "run": 'test "$(hi)" = hi && test "$FOO" = bar\n'
+                                'echo "run $RUN" >> "$GITHUB_STEP_SUMMARY"',
+                            },
+                            {"if": "github.event_name == 'schedule'", "run": "exit 1"},
+                            {"name": "missing", "run": "not-a-command-here"},
+                            {"name": "skipped", "run": "true"},
+                            {"name": "cleanup", "if": "${{ always() }}", "run": "true"},
+                        ],
+                    }
+                },
+            }
+        )
+    )
+    runner = Runner(
+        workflow, tmp_path / "ws", tmp_path / "temp", context(), {}, env=machine_env([BIN])
+    )
+    runner.run()
+    statuses = [r.status for r in runner.results]
+    assert statuses == ["success", "success", "skipped", "failure", "skipped", "success"], (
+        runner.report()
+    )
+    assert runner.results[3].returncode == 127 and "not found" in runner.results[3].output
+    assert runner.summaries == ["run 4242\n"]
+
+    workflow.write_text(
+        "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: someone/something@v1\n"
+    )
+    runner = Runner(workflow, tmp_path / "ws2", tmp_path / "temp2", context(), {})
+    runner.env = machine_env([BIN])
+    assert runner.run()[0].status == "failure" and "no local stand-in" in runner.results[0].output
+
+
+# --- every workflow, run -------------------------------------------------------------------
+
+# The tiny data's model is weak: the gate is loosened so that the workflows can pass on it.
+TINY_PASSING = deep_merge(TINY, {"gate": {"min_skill_cost": 0.0, "service_level_tolerance": 0.2}})
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository on "GitHub": the working tree with the tiny params on `main`, and a
+    pull request's branch `feature` with one more commit (a train param)."""
+    root = copy_repo(tmp_path_factory.mktemp("origin"))
+    git(root, "branch", "-M", "main")
+    set_params(root, TINY_PASSING)
+    git(root, "commit", "-qam", "tiny params")
+    git(root, "checkout", "-qb", "feature")
+    set_params(root, {"train": {"gbm": {"max_iter": 40}}})
+    git(root, "commit", "-qam", "a change to review")
+    git(root, "checkout", "-q", "main")
+    return root
+
+
+def run_workflow(
+    name: str, origin: Path, tmp_path: Path, ref: str, ctx: dict, env: dict | None = None
+) -> Runner:
+    runner = Runner(
+        workflow=WORKFLOWS / name,
+        workspace=tmp_path / "work",
+        temp=tmp_path / "runner_temp",
+        context=ctx,
+        actions=project_actions(origin, ref),
+        replace=PROJECT_REPLACE,
+        env={**machine_env([BIN]), **(env or {})},
+        timeout_s=600,
+    )
+    runner.run()
+    return runner
+
+
+@pytest.mark.slow
+def test_the_cml_workflow_runs_on_a_pull_request(origin: Path, tmp_path: Path) -> None:
+    runner = run_workflow("cml.yaml", origin, tmp_path, "feature", context())
+    assert not runner.failed, runner.report()
+    assert all(r.status == "success" for r in runner.results), runner.report()
+    report = (runner.workspace / "report.md").read_text()
+    assert report.startswith("# Model report") and "**Verdict:**" in report
+    # main's committed metrics are the full data's, the branch's the tiny data's: not comparable.
+    assert "costs are **not comparable** with `origin/main`" in report
+    (call,) = cml_calls(runner)
+    assert call["args"][-1] == "report.md" and call["images"], call  # images CML can upload
+    (summary,) = runner.summaries
+    assert summary.startswith("# Model report") and "![" not in summary
+
+
+@pytest.mark.slow
+def test_the_retrain_workflow_runs_and_opens_a_pull_request(origin: Path, tmp_path: Path) -> None:
+    ctx = context(event_name="schedule", ref="refs/heads/main", base_ref="", head_ref="")
+    runner = run_workflow("retrain.yaml", origin, tmp_path, "main", ctx)
+    assert not runner.failed, runner.report()
+    request = runner.records["pull_request"]
+    assert request["branch"] == "retrain/4242"
+    assert request["body"].startswith("# Model report") and "![" not in request["body"]
+    assert any("metrics/evaluate.json" in line for line in request["changed"]), request
+
+
+@pytest.mark.slow
+def test_the_test_workflow_runs(origin: Path, tmp_path: Path) -> None:
+    # `make test` runs for real; pytest is narrowed to one quick file (not this one, which
+    # would run itself).
+    narrow = {"PYTEST_ADDOPTS": "-q -p no:cacheprovider -m 'not slow' tests/test_gate_report.py"}
+    ctx = context(event_name="push", ref="refs/heads/feature", base_ref="", head_ref="")
+    runner = run_workflow("test.yaml", origin, tmp_path, "feature", ctx, narrow)
+    assert not runner.failed, runner.report()
+    assert " passed" in runner.results[-1].output, runner.results[-1].tail()

@@ -11,10 +11,15 @@ import importlib
 import inspect
 import logging
 import sys
+from pathlib import Path
 
-from umbrella.errors import UmbrellaError
+from umbrella.errors import STORAGE_ERRORS, UmbrellaError, WriteError
 
 COMMANDS = {
+    "sources": (
+        "umbrella.stages.sources",
+        "fingerprint the data sources (run by every dvc repro; pull re-runs when they change)",
+    ),
     "pull": ("umbrella.stages.pull", "write the raw data (simulated retailer or csv) to data/raw/"),
     "validate": ("umbrella.stages.validate", "check the raw data; write data/interim/"),
     "features": ("umbrella.stages.features", "build the feature table in data/processed/"),
@@ -55,7 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     except UmbrellaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRORS:
+            raise
+        # Disk full, quota, read-only or permission: one line, and (writes being atomic)
+        # no half-written output.
+        where = _shown(exc.filename) if exc.filename else "a file"
+        what = f"writing {where}" if isinstance(exc, WriteError) else where
+        reason = STORAGE_ERRORS[exc.errno]
+        print(f"error: umbrella {args.command}: {what}: {reason}", file=sys.stderr)
+        return 2
     return int(result or 0)
+
+
+def _shown(filename: object) -> str:
+    """A path relative to the repository root when inside it."""
+    from umbrella.paths import ROOT
+
+    path = Path(str(filename))
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Errors that mean bad input, not a bug: the CLI prints them without a traceback."""
 
+import errno
+
 
 class UmbrellaError(Exception):
     """Base class: the message is meant for the user and exits the CLI with status 2."""
@@ -11,3 +13,17 @@ class ParamsError(UmbrellaError):
 
 class DataError(UmbrellaError):
     """An input file is missing, unreadable or breaks the data contract."""
+
+
+# Errors of the storage, not of the program: the CLI says them in one line, no traceback.
+STORAGE_ERRORS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+class WriteError(OSError):
+    """A storage error (STORAGE_ERRORS) while writing an output; `filename` is the output."""

@@ -13,23 +13,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from umbrella.errors import STORAGE_ERRORS, WriteError
+
 FLOAT_DIGITS = 6  # metrics and plot data are rounded so reruns give the same bytes
 
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds.
+
+    A storage error inside (disk full, read-only, permission) is raised as WriteError naming
+    `path`: the write call itself (pyarrow's, say) does not say which file it was writing.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary files
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        _raise_write_error(exc, path)
+        raise
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary files
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        _raise_write_error(exc, path)
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _raise_write_error(exc: OSError, path: Path) -> None:
+    """Raise a storage error as WriteError naming `path`; return on any other error."""
+    if exc.errno in STORAGE_ERRORS and not isinstance(exc, WriteError):
+        raise WriteError(exc.errno, STORAGE_ERRORS[exc.errno], str(path)) from exc
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 from scipy.spatial.distance import jensenshannon
+from scipy.stats import nbinom
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import PoissonRegressor
 from sklearn.pipeline import make_pipeline
@@ -19,6 +21,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 BINS = 10
 RAIN_BANDS_MM = np.array([0.0, 1.0, 3.0, 6.0, 12.0, 25.0])  # band edges of the day's rain
+MODE = 'bin'
+WET_MM = 1.0  # a day with at least this much observed rain is wet
 _EPS = 1e-4  # floor of a bin's share, so an empty bin does not make the PSI infinite
 
 
@@ -98,21 +102,18 @@ def demand_table(sales: pd.DataFrame, weather: pd.DataFrame, holidays: np.ndarra
     return table
 
 
-def demand_response_shift(
-    table: pd.DataFrame, start: pd.Timestamp, window_start: pd.Timestamp, threshold: float
-) -> dict:
-    """Has demand stopped responding to the calendar and the weather as it used to?
+def expected_sales(table: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """The days from `start` on, each with the sales the training days' response expects.
 
-    A Poisson regression fitted on the training days explains each store's sales by its
-    store, weekday, month, holidays, price, promotion and the *observed* weather of the day
-    (known in hindsight, so it is far less noisy than any forecast). The score is
-    log(actual / expected sales) in the window minus the same in the test period before it:
-    a changed level or rain effect moves it; a wet month does not.
+    A Poisson regression fitted on the training days (before `start`) explains each store's
+    sales by its store, weekday, month, holidays, price, promotion and the *observed* weather
+    of the day (known in hindsight, so it is far less noisy than any forecast). Rain enters in
+    bands: any shape of response, and a downpour heavier than the training years' falls in
+    the top band instead of being extrapolated. Returns the later rows with `rain_band` and
+    `expected` columns.
     """
     categorical = ["store", "weekday", "month", "rain_band"]
     numeric = [c for c in ("holiday", "promo", "temp_max_c") if c in table]
-    # Rain in bands: any shape of response, and a downpour heavier than the training
-    # years' falls in the top band instead of being extrapolated.
     frame = table.assign(
         rain_band=np.searchsorted(RAIN_BANDS_MM, table["rain_mm"].fillna(0.0), side="right"),
         **({"log_price": np.log(table["price"])} if "price" in table else {}),
@@ -131,7 +132,27 @@ def demand_response_shift(
     train = frame[frame["date"] < start].dropna(subset=numeric)
     model.fit(train[categorical + numeric], train["units"])
     later = frame[frame["date"] >= start].fillna({c: train[c].median() for c in numeric})
-    expected = model.predict(later[categorical + numeric])
+    dry = later.assign(rain_band=1)[categorical + numeric]
+    return later.assign(
+        expected=model.predict(later[categorical + numeric]), expected_dry=model.predict(dry)
+    )
+
+
+def demand_response_shift(
+    table: pd.DataFrame,
+    start: pd.Timestamp,
+    window_start: pd.Timestamp,
+    threshold: float,
+    later: pd.DataFrame | None = None,
+) -> dict:
+    """Has demand stopped responding to the calendar and the weather as it used to?
+
+    The score is log(actual / expected sales) in the window minus the same in the test
+    period before it (`expected_sales`; `later` is its result when already computed): a
+    changed level moves it; a wet month does not.
+    """
+    later = expected_sales(table, start) if later is None else later
+    expected = later["expected"].to_numpy(float)
     in_window = (later["date"] >= window_start).to_numpy()
     units = later["units"].to_numpy(float)
 
@@ -144,4 +165,68 @@ def demand_response_shift(
         "score": score,
         "threshold": threshold,
         "drift": bool(abs(score) > threshold),
+    }
+
+
+def rain_response_shift(
+    later: pd.DataFrame, window_start: pd.Timestamp, threshold: float, wet_mm: float = WET_MM
+) -> dict:
+    """Has demand on wet days changed against dry days, stock-outs seen through?
+
+    On the days after the training years (`expected_sales`), demand is negative binomial
+    around the expected sales times exp(band_b + window x (level + wet x rain_shift)): a
+    correction per rain band (the expected sales of a busy wet day are biased low, as the
+    training sales of sold-out days were), a change of the whole level in the window, and
+    `rain_shift`, the change of wet days' demand against dry days' in the window. Sold-out
+    days (in_stock = 0) count as "demand at least the sales" (a censored likelihood), so a
+    stronger rain response shows even where the shelves cap the sales of rainy days: as
+    more of them selling out than the expected demand and its spread allow. Fitted by
+    maximum likelihood (the spread too). A changed level moves `level`, not the score.
+    """
+    y = later["units"].to_numpy(float)
+    mu = np.maximum(later["expected"].to_numpy(float), 1e-6)
+    censored = (later["in_stock"] == 0).to_numpy() if "in_stock" in later else np.zeros(len(y), bool)
+    in_window = (later["date"] >= window_start).to_numpy(float)
+    wet = (later["rain_mm"].fillna(0.0) >= wet_mm).to_numpy(float)
+    if MODE == "cont":
+        wet = np.maximum(np.log(mu / later["expected_dry"].to_numpy(float)), 0.0)
+    bands = later["rain_band"].to_numpy()
+    present = np.unique(bands)
+    design = np.column_stack(
+        [(bands == b).astype(float) for b in present] + [in_window, in_window * wet]
+    )
+    log_mu = np.log(mu)
+
+    def loss(theta: np.ndarray) -> float:
+        mean = np.exp(log_mu + design @ theta[:-1])
+        size = np.exp(theta[-1])
+        p = size / (size + mean)
+        ll = np.where(
+            censored,
+            nbinom.logsf(y - 1, size, p),
+            nbinom.logpmf(y, size, p),
+        )
+        return -float(np.sum(ll))
+
+    start = np.zeros(design.shape[1] + 1)
+    start[-1] = np.log(5.0)
+    fit = minimize(loss, start, method="L-BFGS-B")
+    level, score = float(fit.x[-3]), float(fit.x[-2])
+    window = in_window.astype(bool)
+    wet_window = window & wet.astype(bool)
+    return {
+        "method": "censored negative-binomial fit: log change of wet-day demand against dry "
+        "days, window vs test period",
+        "score": score,
+        "threshold": threshold,
+        "drift": bool(abs(score) > threshold),
+        "level_shift": level,
+        "dispersion": float(np.exp(fit.x[-1])),
+        "wet_days_mm": wet_mm,
+        "wet_store_days_in_window": int(wet_window.sum()),
+        "sold_out_share_wet_window": float(censored[wet_window].mean()) if wet_window.any() else None,
+        "sold_out_share_wet_before": float(censored[~window & wet.astype(bool)].mean())
+        if (~window & wet.astype(bool)).any()
+        else None,
+        "converged": bool(fit.success),
     }

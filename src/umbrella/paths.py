@@ -16,8 +16,12 @@ MODELS = ROOT / "models"
 METRICS = ROOT / "metrics"
 PLOTS = ROOT / "plots"
 
-# File names shared by the csv source, the simulator and validation (DESIGN 3.2).
+# File names shared by the csv source, the simulator and validation (docs/data.md).
 SALES = "sales"
 WEATHER = "weather"
 FORECASTS = "weather_forecasts"
 TRUTH = "truth"
+STORES = "stores"
+
+# Written by the `sources` stage: what the configured sources look like now (dvc.yaml).
+SOURCES = DATA / "sources"

@@ -17,6 +17,15 @@ from umbrella.params import Features
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
+# The file and column a model feature comes from, when it is an optional column.
+SOURCE_COLUMN = {
+    "price": "sales column price",
+    "promo": "sales column promo",
+    "sold_out_share_28": "sales column in_stock",
+    "fc_rain_prob": "weather_forecasts column rain_prob",
+    "fc_rain_prob_ens": "weather_forecasts column rain_prob",
+    "fc_temp_max": "weather_forecasts column temp_max_c",
+}
 
 
 def _listing(values: list[str]) -> str:
@@ -94,7 +103,11 @@ def predict_orders(
     )
     missing = sorted(set(getattr(model, "features_", [])) - set(rows.columns))
     if missing:
-        raise DataError(f"the model needs columns the data lacks: {', '.join(missing)}")
+        sources = sorted({SOURCE_COLUMN.get(f, f) for f in missing})
+        raise DataError(
+            f"the model was trained with columns the data lacks: {', '.join(sources)} "
+            f"(features {', '.join(missing)})"
+        )
     return pd.DataFrame(
         {
             "store": rows["store"],

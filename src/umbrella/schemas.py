@@ -1,4 +1,4 @@
-"""The data contract (DESIGN 3.2 and 3.3) as data: columns, their types and their rules.
+"""The data contract (docs/data.md) as data: columns, their types and their rules.
 
 Types are parsed by `validation.parse_columns` (so a text value in a numeric column is
 reported with its rows, not as a pandas exception); value rules are pandera checks, run
@@ -7,13 +7,14 @@ lazily so that every broken rule is reported at once; keys by `validation.check_
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from typing import Literal
 
 import pandera.pandas as pa
 
-from umbrella.limits import RAIN_MAX_MM, TEMP_RANGE_C, WIND_MAX
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.limits import PRICE_MAX, RAIN_MAX_MM, TEMP_RANGE_C, UNITS_MAX, WIND_MAX
+from umbrella.paths import FORECASTS, SALES, STORES, TRUTH, WEATHER
 
 Kind = Literal["date", "string", "int", "float", "flag"]
 
@@ -24,6 +25,7 @@ class ColumnSpec:
     kind: Kind
     required: bool
     checks: tuple[pa.Check, ...] = ()
+    may_be_empty: bool = False  # an optional measurement may have gaps without being float
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,13 @@ def _between(low: float, high: float) -> pa.Check:
 FLAG = pa.Check.isin([0, 1], error="must be 0 or 1")
 NON_NEGATIVE = pa.Check.ge(0, error="must be >= 0")
 POSITIVE = pa.Check.gt(0, error="must be > 0")
+UNITS_PLAUSIBLE = pa.Check.le(UNITS_MAX, error=f"must be <= {UNITS_MAX:,} (plausibility limit)")
+PRICE_PLAUSIBLE = pa.Check.le(PRICE_MAX, error=f"must be <= {PRICE_MAX:,.0f} (plausibility limit)")
 RAIN = _between(0.0, RAIN_MAX_MM)
 TEMP = _between(*TEMP_RANGE_C)
+TIMEZONE = pa.Check.isin(
+    sorted(zoneinfo.available_timezones()), error="must be an IANA time zone (e.g. Europe/Berlin)"
+)
 
 TABLES: dict[str, TableSpec] = {
     SALES: TableSpec(
@@ -52,8 +59,8 @@ TABLES: dict[str, TableSpec] = {
         (
             ColumnSpec("date", "date", True),
             ColumnSpec("store", "string", True),
-            ColumnSpec("units", "int", True, (NON_NEGATIVE,)),
-            ColumnSpec("price", "float", False, (POSITIVE,)),
+            ColumnSpec("units", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
+            ColumnSpec("price", "float", False, (POSITIVE, PRICE_PLAUSIBLE)),
             ColumnSpec("promo", "flag", False, (FLAG,)),
             ColumnSpec("in_stock", "flag", False, (FLAG,)),
         ),
@@ -83,6 +90,16 @@ TABLES: dict[str, TableSpec] = {
         ),
         key=("issued", "date", "store"),
     ),
+    STORES: TableSpec(
+        STORES,
+        (
+            ColumnSpec("store", "string", True),
+            ColumnSpec("latitude", "float", True, (_between(-90.0, 90.0),)),
+            ColumnSpec("longitude", "float", True, (_between(-180.0, 180.0),)),
+            ColumnSpec("timezone", "string", False, (TIMEZONE,), may_be_empty=True),
+        ),
+        key=("store",),
+    ),
     TRUTH: TableSpec(
         TRUTH,
         (
@@ -102,7 +119,11 @@ def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             # Only optional measurements may have gaps; a present key or flag may not.
-            c.name: pa.Column(None, list(c.checks), nullable=c.kind == "float" and not c.required)
+            c.name: pa.Column(
+                None,
+                list(c.checks),
+                nullable=c.may_be_empty or (c.kind == "float" and not c.required),
+            )
             for c in table.columns
             if c.name in present
         },

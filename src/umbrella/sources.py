@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
+import urllib.error
 from pathlib import Path
 
 import fsspec
 
-from umbrella.errors import DataError
+from umbrella.errors import DataError, WriteError
 from umbrella.io import atomic_path
+from umbrella.network import connection_problem, http_status, is_http, open_url
 from umbrella.paths import ROOT
 
 
@@ -19,13 +22,41 @@ def resolve(location: str) -> str:
     return str((ROOT / location).resolve())
 
 
-def fetch(location: str, dest: Path, key: str) -> None:
-    """Copy a local path or URL (anything fsspec opens) to `dest`."""
+def fetch(location: str, dest: Path, key: str, timeout_s: float) -> None:
+    """Copy a local path or URL to `dest`, or raise DataError saying what went wrong.
+
+    http(s) URLs are read with urllib: connecting, and every read, gives up when the server
+    has not answered for `timeout_s` seconds (a slow but steady download goes on); the error
+    says whether it timed out, was refused, or which HTTP status the server answered. Other
+    URLs (file://, s3://, ...) and local paths are opened with fsspec.
+    """
     source = resolve(location)
+    if is_http(source):
+        _fetch_http(source, dest, key, timeout_s)
+        return
     try:
         with fsspec.open(source, "rb") as src, atomic_path(dest) as tmp, open(tmp, "wb") as out:
             shutil.copyfileobj(src, out)
     except FileNotFoundError:
         raise DataError(f"{key}: file not found: {location}") from None
+    except WriteError:
+        raise
     except (OSError, ValueError, ImportError) as exc:
         raise DataError(f"{key}: cannot read {location}: {exc}") from None
+
+
+def _fetch_http(url: str, dest: Path, key: str, timeout_s: float) -> None:
+    try:
+        with (
+            open_url(url, timeout_s) as response,
+            atomic_path(dest) as tmp,
+            open(tmp, "wb") as out,
+        ):
+            shutil.copyfileobj(response, out)
+    except urllib.error.HTTPError as exc:
+        raise DataError(f"{key}: {http_status(exc.code, exc.reason)}: {url}") from None
+    except WriteError:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        problem = connection_problem(exc, timeout_s, "data.timeout_s")
+        raise DataError(f"{key}: {problem}: {url}") from None

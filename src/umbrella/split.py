@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,28 @@ def training_rows(features: pd.DataFrame, start: pd.Timestamp, censored: str) ->
     if censored == "drop":
         rows = rows[~rows["censored"]]
     return rows
+
+
+def canonical_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows in an order that depends neither on the order of the files' rows nor on the
+    names of the stores: stores by a fingerprint of their rows' values (the store column left
+    out), then origin and horizon.
+
+    Every fit sees the rows in this order, so the seeded sample of `train.max_rows`, the
+    gbm's seeded validation split and the floating-point sums of every fit are the same
+    whatever the stores are called. Stores whose rows are identical are interchangeable.
+    """
+    if rows.empty:
+        return rows
+    rows = rows.sort_values(["store", "origin", "horizon"], kind="stable")
+    hashes = pd.util.hash_pandas_object(rows.drop(columns="store"), index=False).to_numpy()
+    fingerprint = {
+        store: hashlib.blake2b(hashes[at].tobytes(), digest_size=16).hexdigest()
+        for store, at in rows.groupby("store", sort=False, observed=True).indices.items()
+    }
+    rank = rows["store"].map(fingerprint).to_numpy(dtype=object)
+    order = np.lexsort((rows["horizon"].to_numpy(), rows["origin"].to_numpy(), rank))
+    return rows.iloc[order]
 
 
 def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:

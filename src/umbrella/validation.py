@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from umbrella.schemas import TableSpec, pandera_schema
+from umbrella.limits import DATE_RANGE
+from umbrella.schemas import TABLES, TableSpec, pandera_schema
 
 MAX_LISTED = 5  # rows and examples listed per problem
+INT_LIMIT = 2.0**63  # a count at or above this does not fit an int64
+# One date format: ISO YYYY-MM-DD. A time of day, even midnight (2012-01-05 00:00:00, or
+# 2012-01-05T00:00:00Z), a time zone, 2012/01/14, 20120113 or 2012-1-5 is not a date.
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+DATE_RULE = "not an ISO date (expected YYYY-MM-DD, without a time or time zone)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,17 @@ def _text(value: object) -> str:
     return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
 
 
+def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates of the text values in the one accepted format, YYYY-MM-DD, and where a date is
+    outside DATE_RANGE (the plausibility limit). Anything else (a time of day, even
+    midnight, a time zone, another format, an impossible day) is NaT."""
+    iso = text.where(text.str.fullmatch(DATE_PATTERN, na=False))
+    value = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+    low, high = (pd.Timestamp(d) for d in DATE_RANGE)
+    out_of_range = value.notna() & ((value < low) | (value > high))
+    return value.where(~out_of_range).astype("datetime64[ns]"), out_of_range
+
+
 def _line_numbers(path: Path, rows: int) -> pd.Index:
     """The line of each row in the file: pandas skips blank lines, so skip them here too."""
     with open(path, encoding="utf-8") as file:
@@ -71,16 +88,50 @@ def _line_numbers(path: Path, rows: int) -> pd.Index:
     return pd.Index(filled[1:])
 
 
+def _header(path: Path) -> tuple[int, list[str]]:
+    """The header's line number and its column names as written (pandas renames a repeated
+    name `units` to `units.1`, which would hide it)."""
+    with open(path, encoding="utf-8-sig") as file:
+        number = next((n for n, text in enumerate(file, start=1) if text.strip()), 1)
+    names = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return number, [str(c).strip() for c in names.iloc[0]]
+
+
+def _header_problems(header: tuple[int, list[str]], label: str) -> list[Problem]:
+    """A repeated column name (which column holds the data?) or a file that is not separated
+    by commas (one column whose name holds the others)."""
+    line, names = header
+    if len(names) == 1 and any(sep in names[0] for sep in (";", "\t", "|")):
+        sep = next(s for s in (";", "\t", "|") if s in names[0])
+        rule = (
+            f"columns are separated by {sep!r}, not by commas (header, line {line}: "
+            f"{names[0][:60]!r})"
+        )
+        return [_problem(label, None, rule)]
+    counts = pd.Series(names).value_counts(sort=False)
+    return [
+        _problem(label, name, f"duplicate column name: {n} columns in the header (line {line})")
+        for name, n in counts.items()
+        if n > 1 and name
+    ]
+
+
 def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a CSV file with every value as text, so that typing errors can be located."""
     if not Path(path).exists():
         return None, [_problem(label, None, "file not found")]
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        header = _header(path)
     except pd.errors.EmptyDataError:
         return None, [_problem(label, None, "file is empty")]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
         return None, [_problem(label, None, f"not a readable CSV file: {exc}".strip())]
+    except OSError as exc:  # a folder, no permission to read
+        return None, [_problem(label, None, f"cannot read the file: {exc.strerror or exc}")]
+    problems = _header_problems(header, label)
+    if problems:
+        return None, problems
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
         return None, [_problem(label, None, "file has a header but no rows")]
@@ -103,9 +154,13 @@ def parse_columns(
             continue
         text = raw[spec.name].str.strip()
         if spec.kind == "date":
-            value = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
-            value = value.where(value == value.dt.normalize())  # a time of day is not a date
-            rule = "not an ISO date (YYYY-MM-DD)"
+            value, out_of_range = parse_dates(text)
+            if out_of_range.any():
+                rule = f"date outside the plausible range {DATE_RANGE[0]}..{DATE_RANGE[1]}"
+                index, examples = raw.index[out_of_range], text[out_of_range]
+                problems.append(_problem(label, spec.name, rule, index, examples))
+                text = text.where(~out_of_range)  # reported once
+            rule = DATE_RULE
         elif spec.kind == "string":
             value, rule = text, ""
         else:
@@ -113,8 +168,14 @@ def parse_columns(
             value = value.where(np.isfinite(value))  # inf parses, but measures nothing
             rule = "not a number"
             if spec.kind in ("int", "flag"):
-                # Above 2**53 a float is not exact: no count is that large.
-                whole = value.isna() | ((value == np.round(value)) & (value.abs() < 2**53))
+                too_large = value.abs() >= INT_LIMIT
+                if too_large.any():
+                    rule = f"too large for a count (at least {INT_LIMIT:.3g}, the int64 limit)"
+                    index, examples = raw.index[too_large], text[too_large]
+                    problems.append(_problem(label, spec.name, rule, index, examples))
+                    text = text.where(~too_large)  # reported once
+                    value = value.where(~too_large)
+                whole = value.isna() | (value == np.round(value))
                 value = value.where(whole)
                 rule = "not a whole number"
             value = value.astype("Int64" if spec.kind in ("int", "flag") else "float64")
@@ -227,6 +288,31 @@ def check_forecast_dates(forecasts: pd.DataFrame, label: str) -> list[Problem]:
     ]
 
 
+def check_forecast_leads(forecasts: pd.DataFrame, horizon: int, label: str) -> list[Problem]:
+    """The forecasts must reach base.horizon days ahead: every lead (date - issued, in days)
+    1..horizon occurs, or the later stages fail after minutes of work."""
+    both = forecasts["date"].notna() & forecasts["issued"].notna()
+    lead = (forecasts.loc[both, "date"] - forecasts.loc[both, "issued"]).dt.days
+    found = sorted(int(d) for d in lead.unique() if d >= 1)
+    missing = sorted(set(range(1, horizon + 1)) - set(found))
+    if not missing or lead.empty:
+        return []
+    if found and found == list(range(found[0], found[-1] + 1)):
+        shown = f"{found[0]}..{found[-1]}"
+    else:
+        shown = _listed(found) or "none"
+    rule = (
+        f"forecasts do not reach base.horizon = {horizon} days ahead: no lead (date - issued) "
+        f"of {_listed(missing)} days; leads found: {shown}"
+    )
+    return [Problem(label, "date, issued", rule, 0, [], [])]
+
+
+def _listed(values: list) -> str:
+    more = ", ..." if len(values) > MAX_LISTED else ""
+    return ", ".join(map(str, values[:MAX_LISTED])) + more
+
+
 def check_history(
     sales: pd.DataFrame, start: pd.Timestamp, min_days: int, horizon: int, label: str
 ) -> list[Problem]:
@@ -275,3 +361,36 @@ def typed_table(
     if any(p.rule == "required column is missing" for p in problems):
         return None, problems
     return typed, problems
+
+
+def check_located(sales: pd.DataFrame, stores: pd.DataFrame, label: str) -> list[Problem]:
+    """Every store with sales needs a location in stores.csv (the weather is pulled there)."""
+    missing = sorted(set(sales["store"].dropna()) - set(stores["store"].dropna()))
+    if not missing:
+        return []
+    rule = "stores with sales but no location"
+    return [Problem(label, "store", rule, len(missing), [], missing[:MAX_LISTED])]
+
+
+def summary(problems: list[Problem]) -> str:
+    """The short human report of a failed validation."""
+    lines = [f"validation failed: {len(problems)} problem(s), also in metrics/validation.json"]
+    lines += [f"  - {p}" for p in problems]
+    return "\n".join(lines)
+
+
+def finalise(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Lean dtypes for a table that passed validation, sorted by its key."""
+    spec = TABLES[name]
+    out = table.copy()
+    for column in spec.columns:
+        if column.name not in out:
+            continue
+        if column.kind == "int":
+            out[column.name] = out[column.name].astype("int64")
+        elif column.kind == "flag":
+            out[column.name] = out[column.name].astype("int8")
+        elif column.kind == "string":
+            out[column.name] = out[column.name].astype("string")
+    key = [k for k in spec.key if k in out]
+    return out.sort_values(key, ignore_index=True)

@@ -18,7 +18,7 @@ from umbrella import plots
 from umbrella.evaluation import BASELINE, MODEL, ORACLE, evaluation_metrics
 from umbrella.features import FORECAST_FEATURES
 from umbrella.gate import check_gate
-from umbrella.interim import Interim, read_interim
+from umbrella.interim import Interim, forecasts_used, read_interim
 from umbrella.io import write_csv, write_json
 from umbrella.metrics import mase_scale, negative_binomial_quantile, to_order
 from umbrella.model_io import load_model
@@ -136,7 +136,7 @@ def main(params: Params | None = None) -> None:
         "censored_share": float(np.mean(table["censored"])),
         "scored_against": "true demand" if data.truth is not None else "sales",
         "service_level_target": tau,
-        "forecasts": "issued" if data.forecasts is not None else "observed weather",
+        "forecasts": forecasts_used(data.forecasts, start),
         "model": params.train.model,
     }
     metrics["gate"] = check_gate(metrics, params.gate, tau)

@@ -19,8 +19,7 @@ from umbrella.params import load_params
 from umbrella.paths import FORECASTS, MODELS, PREDICTIONS, SALES, WEATHER
 from umbrella.prediction import check_forecasts, predict_orders
 from umbrella.schemas import TABLES
-from umbrella.stages.validate import finalise, report
-from umbrella.validation import typed_table
+from umbrella.validation import finalise, summary, typed_table
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,11 @@ def read_files(sales: Path, weather: Path, forecasts: Path) -> Interim:
         table, found = typed_table(path, TABLES[name], str(path))
         problems += found
         if table is not None:
-            tables[name] = finalise(table, name)
+            tables[name] = table
     if problems:
-        raise DataError(report(problems).replace("validation failed", "invalid input", 1))
+        raise DataError(summary(problems).replace("validation failed", "invalid input", 1))
+    # Only a table without problems can take the lean dtypes (an unparsed count is NA).
+    tables = {name: finalise(table, name) for name, table in tables.items()}
     return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], truth=None)
 
 

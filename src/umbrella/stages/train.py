@@ -18,7 +18,7 @@ from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import Params, load_params
 from umbrella.paths import METRICS, MODELS, PROCESSED
-from umbrella.split import sample_rows, test_start, training_rows
+from umbrella.split import canonical_order, sample_rows, test_start, training_rows
 
 log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
@@ -70,8 +70,9 @@ def main(params: Params | None = None) -> None:
     params = params or load_params()
     start = test_start(*sales_span(), params.split)
     # The full feature table is dropped as soon as the training rows are taken (memory).
-    rows = training_rows(
-        pd.read_parquet(PROCESSED / "features.parquet"), start, params.train.censored
+    # In canonical order: the fit must not depend on the stores' names or the rows' order.
+    rows = canonical_order(
+        training_rows(pd.read_parquet(PROCESSED / "features.parquet"), start, params.train.censored)
     )
     sales = rows["units"].to_numpy(dtype=float)
     targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales

@@ -12,23 +12,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from umbrella.errors import DataError
+from umbrella.errors import DataError, WriteError
+from umbrella.interim import forecasts_used
 from umbrella.io import write_json, write_parquet
 from umbrella.params import Params, load_params
-from umbrella.paths import FORECASTS, INTERIM, METRICS, RAW, SALES, TRUTH, WEATHER
+from umbrella.paths import FORECASTS, INTERIM, METRICS, RAW, SALES, STORES, TRUTH, WEATHER
 from umbrella.schemas import TABLES
 from umbrella.split import test_start
 from umbrella.validation import (
     Problem,
     check_coverage,
     check_forecast_dates,
+    check_forecast_leads,
     check_gaps,
     check_history,
+    check_located,
+    finalise,
+    summary,
     typed_table,
 )
 
 log = logging.getLogger(__name__)
-OPTIONAL = (FORECASTS, TRUTH)
+OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 
 def label(name: str, params: Params) -> str:
@@ -64,8 +69,13 @@ def validate(params: Params, raw: Path = RAW) -> tuple[dict[str, pd.DataFrame], 
         )
         if weather is not None and keys_parsed(weather, WEATHER):
             problems += check_coverage(sales, weather, label(WEATHER, params))
+        if STORES in tables and keys_parsed(tables[STORES], STORES):
+            problems += check_located(sales, tables[STORES], label(STORES, params))
     if FORECASTS in tables:
         problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params))
+        problems += check_forecast_leads(
+            tables[FORECASTS], params.base.horizon, label(FORECASTS, params)
+        )
     return tables, problems
 
 
@@ -73,12 +83,6 @@ def keys_parsed(table: pd.DataFrame, name: str) -> bool:
     """True when every key value of the table is present and parsed."""
     key = [k for k in TABLES[name].key if k in table]
     return bool(table[key].notna().all(axis=None))
-
-
-def report(problems: list[Problem]) -> str:
-    lines = [f"validation failed: {len(problems)} problem(s), also in metrics/validation.json"]
-    lines += [f"  - {p}" for p in problems]
-    return "\n".join(lines)
 
 
 def main(params: Params | None = None) -> None:
@@ -89,35 +93,29 @@ def main(params: Params | None = None) -> None:
             "ok": not problems,
             "problems": len(problems),
             "rows": {name: len(t) for name, t in tables.items()},
-            "forecasts": "issued" if FORECASTS in tables else "observed weather (flatters results)",
+            "forecasts": forecasts_used(tables.get(FORECASTS)),
             "details": [p.to_dict() for p in problems],
         },
         METRICS / "validation.json",
     )
     if problems:
-        raise DataError(report(problems))
+        raise DataError(summary(problems))
     if FORECASTS not in tables:
         log.warning(
             "no weather forecasts file: observed weather stands in for the forecast, "
             "which flatters every result"
         )
-    shutil.rmtree(INTERIM, ignore_errors=True)
-    for name, table in tables.items():
-        write_parquet(finalise(table, name), INTERIM / f"{name}.parquet")
-
-
-def finalise(table: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Lean dtypes for a table that passed validation, sorted by its key."""
-    spec = TABLES[name]
-    out = table.copy()
-    for column in spec.columns:
-        if column.name not in out:
-            continue
-        if column.kind == "int":
-            out[column.name] = out[column.name].astype("int64")
-        elif column.kind == "flag":
-            out[column.name] = out[column.name].astype("int8")
-        elif column.kind == "string":
-            out[column.name] = out[column.name].astype("string")
-    key = [k for k in spec.key if k in out]
-    return out.sort_values(key, ignore_index=True)
+    # Written beside the old folder and swapped in when complete: a failed write (disk full)
+    # leaves the previous tables as they were, never half of the new ones.
+    staging = INTERIM.with_name(".interim.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for name, table in tables.items():
+            write_parquet(finalise(table, name), staging / f"{name}.parquet")
+        shutil.rmtree(INTERIM, ignore_errors=True)
+        staging.rename(INTERIM)
+    except WriteError as exc:  # name the file as the user knows it
+        where = INTERIM / Path(exc.filename).name
+        raise WriteError(exc.errno, exc.strerror, str(where)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

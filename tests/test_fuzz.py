@@ -1,0 +1,509 @@
+"""Fuzz suite: malformed and legitimate variants of the three csv files and of params.yaml.
+
+The invariant, whatever the input: `umbrella <stage>` either exits 0 with consistent outputs,
+or exits 2 with a one-line-per-problem message naming the file (or the params key), never
+with a traceback (an exception escaping `cli.main`, exit 1), and a failed run leaves the
+outputs of the previous run as they were (byte for byte).
+
+Profiles (registered here; `HYPOTHESIS_PROFILE=fuzz` or `make fuzz` selects the long one):
+`default` keeps this file within about a minute on 2 cores; `fuzz` runs many more examples.
+The runs are in-process (`inprocess.umbrella_in`), not the dvc pipeline, so they are fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, TINY, deep_merge, make_params, raw_params, set_params
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from inprocess import umbrella_in
+
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.schemas import TABLES
+from umbrella.simulate import simulate_retailer
+
+COMMON = {
+    "deadline": None,
+    "database": None,  # no .hypothesis/ folder in the checkout
+    "print_blob": True,  # a failure prints the @reproduce_failure line
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    # No explain phase: it re-runs a failing case hundreds of times to point at lines.
+    "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+}
+settings.register_profile("default", max_examples=200, **COMMON)
+settings.register_profile("fuzz", max_examples=2000, **COMMON)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+EXAMPLES = settings.default.max_examples
+
+# Two stores in two weather regions (weather and forecasts per store) over four months.
+SHAPE = deep_merge(
+    TINY,
+    {"simulate": {"stores": 2, "regions": 2, "end": "2012-04-30"}, "split": {"test_days": 30}},
+)
+FILES = (SALES, WEATHER, FORECASTS)
+LABELS = {name: f"data/raw/{name}.csv" for name in FILES}
+
+
+# The files, as cells: mutated by the strategies, then written with a separator and an
+# encoding.
+
+
+@dataclass
+class CsvFile:
+    header: list[str]
+    rows: list[list[str]]
+    sep: str = ","
+    encoding: str = "utf-8"
+    bom: bool = False
+    newline: str = "\n"
+    raw: bytes | None = None  # replaces everything (truncated, empty, NUL bytes...)
+    blanks: set[int] = field(default_factory=set)  # blank lines before these rows
+
+    def __repr__(self) -> str:
+        return f"CsvFile({self.header}, {len(self.rows)} rows)"
+
+    def to_bytes(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        lines = [self.sep.join(self.header)]
+        for n, row in enumerate(self.rows):
+            lines += [""] * (n in self.blanks) + [self.sep.join(row)]
+        data = (self.newline.join(lines) + self.newline).encode(self.encoding, "replace")
+        return (b"\xef\xbb\xbf" if self.bom else b"") + data
+
+
+@dataclass
+class Variant:
+    files: dict[str, CsvFile]
+    legit: bool = True  # only legitimate changes: the run must succeed
+    applied: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def good_files() -> dict[str, CsvFile]:
+    params = make_params(SHAPE)
+    tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+    out = {}
+    for name in FILES:
+        text = tables[name].to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+        header, *rows = [line.split(",") for line in text.strip("\n").split("\n")]
+        out[name] = CsvFile(header, rows)
+    return out
+
+
+def copy_files(files: dict[str, CsvFile]) -> dict[str, CsvFile]:
+    return {
+        name: CsvFile(list(f.header), [list(r) for r in f.rows], f.sep, f.encoding, f.bom)
+        for name, f in files.items()
+    }
+
+
+def column(file: CsvFile, data: st.DataObject, required: bool | None = None) -> str:
+    names = [c for c in file.header if c]
+    if required is not None:
+        names = [c for c in names if _required(file, c) == required] or names
+    return data.draw(st.sampled_from(names), label="column")
+
+
+def _required(file: CsvFile, name: str) -> bool:
+    table = next(t for t, f in _CURRENT.items() if f is file)
+    spec = next((c for c in TABLES[table].columns if c.name == name), None)
+    return spec is not None and (spec.required or name == "store")
+
+
+_CURRENT: dict[str, CsvFile] = {}
+ROWS = st.integers(min_value=0, max_value=10_000)
+
+
+def pick_rows(file: CsvFile, data: st.DataObject) -> list[int]:
+    if not file.rows:
+        return []
+    count = data.draw(st.integers(1, 3), label="rows")
+    return sorted({data.draw(ROWS) % len(file.rows) for _ in range(count)})
+
+
+def set_cells(file: CsvFile, name: str, rows: list[int], value: str) -> None:
+    if name in file.header:
+        at = file.header.index(name)
+        for row in rows:
+            if at < len(file.rows[row]):
+                file.rows[row][at] = value
+
+
+# Each mutation changes one file and says whether the change is legitimate.
+
+BAD_DATES = [
+    "2012/01/14",
+    "20120113",
+    "2012-1-5",
+    "2012-01-01T00:00:00Z",
+    "2012-01-01T00:00:00+02:00",
+    "2012-01-01 00:00:00",
+    "2012-02-30",
+    "9999-12-31",
+    "0001-01-01",
+    "1899-12-31",
+    "01/02/2012",
+    "",
+    "yesterday",
+]
+BAD_NUMBERS = [
+    "abc",
+    "NaN",
+    "nan",
+    "-1",
+    "-0.5",
+    "1e300",
+    "-1e300",
+    "1e14",
+    "1.5",
+    "inf",
+    "-inf",
+    "0x10",
+    "1_000",
+    "",
+    "١٢",
+    "9223372036854775807",
+    "9223372036854775808",
+    "1e-320",
+]
+
+
+def reorder_columns(file: CsvFile, data: st.DataObject) -> bool:
+    order = data.draw(st.permutations(range(len(file.header))), label="order")
+    file.header = [file.header[i] for i in order]
+    file.rows = [[row[i] for i in order] for row in file.rows]
+    return True
+
+
+def extra_column(file: CsvFile, data: st.DataObject) -> bool:
+    name = data.draw(st.sampled_from(["note", "region", "Units", "units.1"]), label="extra")
+    legit = name not in [c.strip() for c in file.header]  # else a repeated column name
+    file.header.append(name)
+    for row in file.rows:
+        row.append("café")
+    return legit
+
+
+def drop_column(file: CsvFile, data: st.DataObject) -> bool:
+    name = column(file, data)
+    legit = not _required(file, name)
+    at = file.header.index(name)
+    del file.header[at]
+    for row in file.rows:
+        del row[at]
+    return legit
+
+
+def duplicate_column(file: CsvFile, data: st.DataObject) -> bool:
+    name = column(file, data)
+    at = file.header.index(name)
+    file.header.append(name)
+    for row in file.rows:
+        row.append(row[at])
+    return False
+
+
+def rename_column(file: CsvFile, data: st.DataObject) -> bool:
+    name = column(file, data)
+    new = data.draw(st.sampled_from([f" {name} ", name.upper(), "qty", "", f"{name}.1"]))
+    file.header[file.header.index(name)] = new
+    return new.strip() == name or not _required(file, name)
+
+
+def encoding(file: CsvFile, data: st.DataObject) -> bool:
+    kind = data.draw(st.sampled_from(["bom", "crlf", "utf-16", "latin-1"]), label="encoding")
+    if kind == "bom":
+        file.bom = True
+    elif kind == "crlf":
+        file.newline = "\r\n"
+    else:
+        file.encoding = kind
+        extra_column(file, data)  # a non-ASCII character
+        return False
+    return True
+
+
+def delimiter(file: CsvFile, data: st.DataObject) -> bool:
+    file.sep = data.draw(st.sampled_from([";", "\t", "|"]), label="sep")
+    return False
+
+
+def bad_dates(file: CsvFile, data: st.DataObject) -> bool:
+    names = [c for c in ("date", "issued") if c in file.header]
+    if not names:
+        return False
+    name = data.draw(st.sampled_from(names))
+    if data.draw(st.booleans(), label="every row"):
+        suffix = data.draw(st.sampled_from(["T00:00:00+01:00", "Z", " 00:00:00", "T12:00"]))
+        at = file.header.index(name)
+        for row in file.rows:
+            row[at] += suffix
+        return False
+    value = data.draw(st.sampled_from(BAD_DATES), label="date")
+    set_cells(file, name, pick_rows(file, data), value)
+    return False
+
+
+def bad_numbers(file: CsvFile, data: st.DataObject) -> bool:
+    names = [c for c in file.header if c not in ("date", "issued", "store")]
+    if not names:
+        return False
+    name = data.draw(st.sampled_from(names), label="column")
+    value = data.draw(st.sampled_from(BAD_NUMBERS) | st.text(max_size=6), label="number")
+    if "," in value or "\n" in value or "\r" in value or '"' in value:
+        value = value.replace(",", "").replace("\n", "").replace("\r", "").replace('"', "")
+    set_cells(file, name, pick_rows(file, data), value)
+    return False
+
+
+def padded_values(file: CsvFile, data: st.DataObject) -> bool:
+    name = column(file, data)
+    at = file.header.index(name)
+    for row in file.rows:
+        if row[at].startswith('"'):  # blanks go inside the quotes
+            row[at] = f'" {row[at][1:-1]} "'
+        elif row[at]:
+            row[at] = f" {row[at]} "
+    return True
+
+
+def quoted_values(file: CsvFile, data: st.DataObject) -> bool:
+    name = column(file, data)
+    at = file.header.index(name)
+    for row in file.rows:
+        row[at] = row[at] if row[at].startswith('"') else f'"{row[at]}"'
+    return True
+
+
+def rows_changed(file: CsvFile, data: st.DataObject) -> bool:
+    kind = data.draw(st.sampled_from(["duplicate", "delete", "shuffle", "blank"]), label="rows")
+    rows = pick_rows(file, data)
+    if kind == "shuffle":
+        order = data.draw(st.randoms(use_true_random=False)).sample(
+            range(len(file.rows)), len(file.rows)
+        )
+        file.rows = [file.rows[i] for i in order]
+        return True
+    if kind == "blank":
+        file.blanks |= set(rows)
+        return True
+    if kind == "duplicate":
+        for row in reversed(rows):
+            file.rows.insert(row, list(file.rows[row]))
+        return not rows
+    for row in reversed(rows):
+        del file.rows[row]
+    return not rows
+
+
+def broken_bytes(file: CsvFile, data: st.DataObject) -> bool:
+    content = file.to_bytes()
+    kind = data.draw(st.sampled_from(["truncate", "empty", "header", "nul", "quote", "junk"]))
+    if kind == "truncate":
+        cut = data.draw(st.integers(0, len(content)), label="cut")
+        file.raw = content[:cut]
+    elif kind == "empty":
+        file.raw = b""
+    elif kind == "header":
+        file.raw = content.split(b"\n")[0] + b"\n"
+    elif kind == "nul":
+        at = data.draw(st.integers(0, len(content)), label="at")
+        file.raw = content[:at] + b"\x00" + content[at:]
+    elif kind == "quote":
+        at = data.draw(st.integers(0, len(content)), label="at")
+        file.raw = content[:at] + b'"' + content[at:]
+    else:
+        file.raw = data.draw(st.binary(max_size=200), label="junk")
+    return False
+
+
+MUTATIONS = [
+    reorder_columns,
+    extra_column,
+    drop_column,
+    duplicate_column,
+    rename_column,
+    encoding,
+    delimiter,
+    bad_dates,
+    bad_numbers,
+    padded_values,
+    quoted_values,
+    rows_changed,
+    broken_bytes,
+]
+
+
+def variant(good: dict[str, CsvFile], data: st.DataObject, most: int = 3) -> Variant:
+    files = copy_files(good)
+    _CURRENT.clear()
+    _CURRENT.update(files)
+    out = Variant(files)
+    for _ in range(data.draw(st.integers(0, most), label="mutations")):
+        name = data.draw(st.sampled_from(FILES), label="file")
+        mutate = data.draw(st.sampled_from(MUTATIONS), label="mutation")
+        if files[name].raw is not None:
+            continue  # already bytes
+        out.legit &= mutate(files[name], data)
+        out.applied.append(f"{name}: {mutate.__name__}")
+    return out
+
+
+def write_variant(v: Variant, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, file in v.files.items():
+        paths[name] = folder / f"{name}.csv"
+        paths[name].write_bytes(file.to_bytes())
+    return paths
+
+
+def snapshot(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not str(p.relative_to(folder)).startswith(skip)
+    }
+
+
+def assert_clean_failure(result, names: list[str]) -> None:
+    assert result.error is None, f"traceback: {result.error!r}"
+    assert result.code == 2, result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    assert any(n in result.stderr for n in names), result.stderr
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory, good_files: dict[str, CsvFile]) -> Path:
+    """A repository root with the good files validated, featured and a model trained."""
+    folder = tmp_path_factory.mktemp("fuzz") / "repo"
+    folder.mkdir()
+    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
+    set_params(folder, SHAPE)
+    write_variant(Variant(good_files), folder / "data" / "raw")
+    for stage in ("validate", "features", "train"):
+        result = umbrella_in(folder, [stage])
+        assert (result.code, result.error) == (0, None), result.stderr
+    return folder
+
+
+@given(data=st.data())
+def test_validate_and_features(root: Path, good_files: dict, data: st.DataObject) -> None:
+    v = variant(good_files, data)
+    write_variant(v, root / "data" / "raw")
+    before = snapshot(root, skip=("data/raw", "metrics/validation.json"))
+    result = umbrella_in(root, ["validate"])
+    if result.code != 0 or v.legit:
+        assert result.code == 0 or not v.legit, (v.applied, result.stderr)
+    if result.code != 0:
+        assert_clean_failure(result, list(LABELS.values()))
+        assert snapshot(root, skip=("data/raw", "metrics/validation.json")) == before
+        report = json.loads((root / "metrics" / "validation.json").read_text())
+        assert report["ok"] is False and report["problems"] >= 1
+        return
+    report = json.loads((root / "metrics" / "validation.json").read_text())
+    assert report["ok"] is True
+    interim = root / "data" / "interim"
+    sales = pd.read_parquet(interim / f"{SALES}.parquet")
+    assert report["rows"][SALES] == len(sales) > 0
+    assert not sales.duplicated(["date", "store"]).any()
+    assert (sales["units"] >= 0).all() and str(sales["date"].dtype) == "datetime64[ns]"
+    assert sorted(p.name for p in interim.iterdir()) == sorted(
+        f"{n}.parquet" for n in report["rows"]
+    )
+    result = umbrella_in(root, ["features"])
+    assert (result.code, result.error) == (0, None), (v.applied, result.stderr)
+    assert len(pd.read_parquet(root / "data" / "processed" / "features.parquet")) > 0
+
+
+@given(data=st.data())
+@settings(max_examples=max(5, EXAMPLES // 3))
+def test_predict_on_files(root: Path, good_files: dict, data: st.DataObject) -> None:
+    """`umbrella predict --sales --weather --forecasts` validates the files by the contract."""
+    v = variant(good_files, data, most=2)
+    folder = root.parent / "predict"
+    shutil.rmtree(folder, ignore_errors=True)
+    paths = write_variant(v, folder / "in")
+    out = folder / "orders.csv"
+    out.write_bytes(b"the previous orders")
+    args = ["predict", "--out", str(out)]
+    for name, flag in ((SALES, "--sales"), (WEATHER, "--weather"), (FORECASTS, "--forecasts")):
+        args += [flag, str(paths[name])]
+    result = umbrella_in(root, args)
+    if result.code != 0:
+        names = [str(p) for p in paths.values()]
+        assert_clean_failure(result, [*names, *(f"{n} column" for n in FILES)])
+        assert out.read_bytes() == b"the previous orders"
+        return
+    orders = pd.read_csv(out)
+    assert list(orders.columns) == ["store", "date", "horizon", "forecast", "order"]
+    assert (orders["order"] >= 0).all() and len(orders) > 0
+
+
+# params.yaml: a random bad value at a random key.
+
+
+def _leaves(block: dict, prefix: str = "") -> list[str]:
+    out = []
+    for name, value in block.items():
+        if isinstance(value, dict):
+            out += _leaves(value, f"{prefix}{name}.")
+        out.append(f"{prefix}{name}")
+    return out
+
+
+KEYS = _leaves(raw_params())
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 1, 2**32, 400, 5000, 10**9]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.1, 1.0e20, 1.0e-300, 0.5, 0.99]),
+    st.text(max_size=12),
+    st.sampled_from(["2015-02-30", "2015-02-01", "Narnia", "US", "csv", "simulate", "gbm", "-"]),
+    st.lists(st.integers(-10, 6000), max_size=3),
+    st.dictionaries(st.sampled_from(["start", "level", "x"]), st.integers(-2, 3), max_size=2),
+)
+
+
+@given(key=st.sampled_from(KEYS), value=VALUES, unquoted=st.booleans())
+def test_params(root: Path, good_files: dict, key: str, value: object, unquoted: bool) -> None:
+    write_variant(Variant(good_files), root / "data" / "raw")
+    raw = raw_params(SHAPE)
+    block = raw
+    *parents, last = key.split(".")
+    for name in parents:
+        block = block[name]
+    block[last] = value
+    text = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    if unquoted:  # a date as a user types it, not as a string
+        text = text.replace("'2015-02-30'", "2015-02-30").replace("'2015-02-01'", "2015-02-01")
+    original = (root / "params.yaml").read_bytes()
+    (root / "params.yaml").write_text(text)
+    try:
+        before = snapshot(root, skip=("data/raw", "metrics/validation.json", "params.yaml"))
+        result = umbrella_in(root, ["validate"])
+    finally:
+        (root / "params.yaml").write_bytes(original)
+    if result.code == 0:
+        return
+    top = key.split(".")[0]
+    assert_clean_failure(result, [f"{top}.", f"{top}:", "data.", "params.yaml: top level"])
+    assert snapshot(root, skip=("data/raw", "metrics/validation.json", "params.yaml")) == before
+
+
+def test_profiles_are_registered() -> None:
+    assert settings.get_profile("fuzz").max_examples > settings.get_profile("default").max_examples
+    assert TRUTH not in FILES
