@@ -145,7 +145,9 @@ class FakeOpenMeteo:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> FakeOpenMeteo:

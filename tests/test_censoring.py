@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -29,6 +31,7 @@ def test_truncated_mean_is_the_mean_from_zero_and_at_least_the_bound_in_a_far_ta
     assert got[1] >= 10_000
 
 
+@pytest.mark.slow
 def test_dispersion_is_recovered_from_draws() -> None:
     rng = np.random.default_rng(0)
     mean = rng.uniform(2, 20, 200_000)
@@ -80,11 +83,13 @@ def test_without_sold_out_days_nothing_is_fitted() -> None:
     np.testing.assert_array_equal(impute_censored(sales, np.zeros(3, bool), fit_mean), sales)
 
 
+@pytest.mark.slow
 def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -> None:
     from conftest import TINY, make_params
 
+    from umbrella.censoring import imputed_targets
     from umbrella.features import build_features
-    from umbrella.stages.train import imputed_targets
+    from umbrella.models import GradientBoosting
     from umbrella.validation import finalise
 
     params = make_params(TINY)
@@ -93,7 +98,8 @@ def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -
     rows = rows[rows["units"].notna()]
     assert rows["censored"].sum() > 10  # the tiny retailer sells out
 
-    targets = imputed_targets(rows, params)
+    booster = GradientBoosting(random_state=0, **dataclasses.asdict(params.train.gbm))
+    targets = imputed_targets(rows, booster)
     sold_out = rows["censored"].to_numpy()
     np.testing.assert_array_equal(targets[~sold_out], rows["units"].to_numpy()[~sold_out])
     assert (targets[sold_out] > rows["units"].to_numpy()[sold_out]).all()

@@ -294,6 +294,7 @@ def test_nothing_listening(pg: str) -> None:
     assert str(make_url(pg).password) not in str(info.value)
 
 
+@pytest.mark.slow
 def test_server_that_never_answers_times_out(pg: str) -> None:
     # A socket that accepts connections (the kernel does) but never speaks.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:

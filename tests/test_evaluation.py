@@ -1,4 +1,5 @@
-"""The metrics of DESIGN 5 from a hand-made results table, and the time-based split."""
+"""The metrics (docs/forecasting.md "Money") from a hand-made results table, and the
+time-based split."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from conftest import REQUIRED_METRICS, make_params
 
 # Imported as a module: pytest would collect functions named test_* as tests.
 from umbrella import split as splitting
-from umbrella.evaluation import evaluation_metrics
+from umbrella.evaluation import HEADLINE, combine, evaluation_metrics, headline
 from umbrella.features import build_features
 from umbrella.params import Split
 from umbrella.validation import finalise
@@ -57,7 +58,39 @@ def test_every_required_key(results, business):
     for block in [*metrics["by_horizon"].values(), metrics["rain"], metrics["dry"]]:
         for name in FORECASTERS:
             assert set(block[name]) >= REQUIRED
-    json.dumps(metrics)  # written as metrics/evaluate.json
+    json.dumps(metrics)  # written as reports/evaluate.json
+
+
+def test_the_headline_is_what_a_reviewer_decides_on(results, business):
+    """metrics/evaluate.json (what `dvc metrics show` and `dvc exp show` print) holds the
+    HEADLINE keys only, led by the model's cost; costs in whole money."""
+    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    metrics["gate"] = {"passed": True, "checks": {"skill_cost": {"value": 0.7}}}
+    metrics["test"] = {"rows": 6, "start": "2015-01-01", "end": "2015-01-02", "model": "gbm"}
+    metrics["model"]["cost"] = 49.4
+    top = headline(metrics)
+    assert list(top) == ["model", "skill", "baseline", "oracle", "gate", "test"]
+    assert list(top["model"]) == ["cost", "wape", "mae", "service_level"]
+    assert top["model"]["cost"] == 49 and isinstance(top["model"]["cost"], int)
+    assert top["skill"] == {k: metrics["skill"][k] for k in ("cost", "wape")}
+    assert top["oracle"] == {"cost": 56} and top["gate"] == {"passed": True}
+    assert top["test"] == {"rows": 6, "start": "2015-01-01", "end": "2015-01-02"}
+    numbers = sum(len(keys) for keys in HEADLINE.values())
+    assert numbers <= 20
+    del metrics["oracle"]  # a user's data
+    assert "oracle" not in headline(metrics)
+
+
+def test_combine_puts_the_headline_over_its_report():
+    details = {"model": {"cost": 49.4, "rmse": 2.0}, "gate": {"passed": True, "checks": {}}}
+    summary = {"model": {"cost": 49}, "gate": {"passed": True}}
+    assert combine(summary, details) == {
+        "model": {"cost": 49, "rmse": 2.0},
+        "gate": {"passed": True, "checks": {}},
+    }
+    assert combine(summary, None) == summary  # a revision from before reports/
+    assert combine(None, details) == details
+    assert combine(None, None) is None
 
 
 def test_values_by_hand(results, business):

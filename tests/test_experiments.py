@@ -47,5 +47,5 @@ def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
     ]
     plots = json.loads(run(["dvc", "plots", "diff", *names, "--json", "--split"], repo_copy).stdout)
     # both models log their in-sample quantile loss as a dvclive curve
-    curve = plots["data"]["metrics/train/plots/metrics/quantile/train_loss.tsv"]
+    curve = plots["data"]["Quantile model (pinball loss at τ*), training curve"]  # dvc.yaml
     assert set(curve[0]["revisions"]) == set(names) and len(names) == 2

@@ -15,8 +15,9 @@ from umbrella.validation import finalise
 HORIZON = 7
 # The target of a row, and whether it sold out: known only after the origin.
 TARGET_COLUMNS = ["units", "censored"]
-# The planned price and promotion of the target day are known at the origin (DESIGN 4), so
-# they may (and do) come from the sales table's target-day row: not leakage.
+# The planned price and promotion of the target day are known at the origin
+# (docs/forecasting.md "Origins and horizons"), so they may (and do) come from the sales
+# table's target-day row: not leakage.
 PLANNED_COLUMNS = ["price", "promo"]
 
 

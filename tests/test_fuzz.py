@@ -28,7 +28,11 @@ from inprocess import umbrella_in
 
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 from umbrella.schemas import TABLES
-from umbrella.simulate import simulate_retailer
+from umbrella.simulator.simulate import simulate_retailer
+
+# About a minute with the default profile on 2 cores: run by `make test` and `make fuzz`, not
+# by `make test-fast`.
+pytestmark = pytest.mark.slow
 
 COMMON = {
     "deadline": None,
@@ -402,17 +406,17 @@ def root(tmp_path_factory: pytest.TempPathFactory, good_files: dict[str, CsvFile
 def test_validate_and_features(root: Path, good_files: dict, data: st.DataObject) -> None:
     v = variant(good_files, data)
     write_variant(v, root / "data" / "raw")
-    before = snapshot(root, skip=("data/raw", "metrics/validation.json"))
+    before = snapshot(root, skip=("data/raw", "reports/validation.json"))
     result = umbrella_in(root, ["validate"])
     if result.code != 0 or v.legit:
         assert result.code == 0 or not v.legit, (v.applied, result.stderr)
     if result.code != 0:
         assert_clean_failure(result, list(LABELS.values()))
-        assert snapshot(root, skip=("data/raw", "metrics/validation.json")) == before
-        report = json.loads((root / "metrics" / "validation.json").read_text())
+        assert snapshot(root, skip=("data/raw", "reports/validation.json")) == before
+        report = json.loads((root / "reports" / "validation.json").read_text())
         assert report["ok"] is False and report["problems"] >= 1
         return
-    report = json.loads((root / "metrics" / "validation.json").read_text())
+    report = json.loads((root / "reports" / "validation.json").read_text())
     assert report["ok"] is True
     interim = root / "data" / "interim"
     sales = pd.read_parquet(interim / f"{SALES}.parquet")
@@ -493,7 +497,7 @@ def test_params(root: Path, good_files: dict, key: str, value: object, unquoted:
     original = (root / "params.yaml").read_bytes()
     (root / "params.yaml").write_text(text)
     try:
-        before = snapshot(root, skip=("data/raw", "metrics/validation.json", "params.yaml"))
+        before = snapshot(root, skip=("data/raw", "reports/validation.json", "params.yaml"))
         result = umbrella_in(root, ["validate"])
     finally:
         (root / "params.yaml").write_bytes(original)
@@ -501,7 +505,7 @@ def test_params(root: Path, good_files: dict, key: str, value: object, unquoted:
         return
     top = key.split(".")[0]
     assert_clean_failure(result, [f"{top}.", f"{top}:", "data.", "params.yaml: top level"])
-    assert snapshot(root, skip=("data/raw", "metrics/validation.json", "params.yaml")) == before
+    assert snapshot(root, skip=("data/raw", "reports/validation.json", "params.yaml")) == before
 
 
 def test_profiles_are_registered() -> None:

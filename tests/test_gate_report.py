@@ -12,6 +12,7 @@ import pytest
 import yaml
 from conftest import REPO, copy_repo, umbrella
 
+from umbrella.evaluation import headline
 from umbrella.gate import check_gate
 from umbrella.params import Gate
 from umbrella.report import Side, flatten, number, render
@@ -187,21 +188,30 @@ def _git(root: Path, *args: str) -> str:
     ).stdout
 
 
+def _write(root: Path, evaluate: dict) -> None:
+    """As `evaluate` writes them: the headline (a DVC metric) and the full report."""
+    for folder in ("metrics", "reports"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "evaluate.json").write_text(json.dumps(headline(evaluate)))
+    (root / "reports" / "evaluate.json").write_text(json.dumps(evaluate))
+
+
 def _repository(root: Path, evaluate: dict | None = None) -> Path:
     """A repository whose `main` has the project's params and, if given, metrics."""
     (root / "metrics").mkdir(parents=True)
     (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
     if evaluate is not None:
-        (root / "metrics" / "evaluate.json").write_text(json.dumps(evaluate))
+        _write(root, evaluate)
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "--allow-empty", "-m", "base")
     return root
 
 
+@pytest.mark.slow
 def test_cli_report_and_gate_in_a_repository(tmp_path: Path) -> None:
     _repository(tmp_path)
-    (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(metrics(800, 0.25, 0.64)))
+    _write(tmp_path, metrics(800, 0.25, 0.64))
     first = umbrella(["report", "--base", "main"], tmp_path)
     assert first.returncode == 0, first.stderr
     assert "first report" in first.stdout
@@ -209,7 +219,7 @@ def test_cli_report_and_gate_in_a_repository(tmp_path: Path) -> None:
     _git(tmp_path, "commit", "-q", "-m", "metrics")
 
     failing = metrics(900, 0.1, 0.64)
-    (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(failing))
+    _write(tmp_path, failing)
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["train"]["model"] = "linear"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -219,11 +229,44 @@ def test_cli_report_and_gate_in_a_repository(tmp_path: Path) -> None:
     text = out.read_text()
     assert "dearer than `main` by 100" in text and "**fails the gate**" in text
     assert "| `train.model` | gbm | linear |" in text
+    assert "`by_horizon.1.model.cost`" in text  # the details, from reports/evaluate.json
 
     gate = umbrella(["gate"], tmp_path)
-    assert gate.returncode == 1 and "FAIL skill_cost" in gate.stderr
-    (tmp_path / "metrics" / "evaluate.json").write_text(json.dumps(metrics(700, 0.3, 0.64)))
+    assert gate.returncode == 1 and "FAIL skill_cost" in gate.stderr  # the criteria: reports/
+    _write(tmp_path, metrics(700, 0.3, 0.64))
     assert umbrella(["gate"], tmp_path).returncode == 0
+    (tmp_path / "reports" / "evaluate.json").unlink()  # the verdict alone is enough
+    assert umbrella(["gate"], tmp_path).returncode == 0
+
+
+@pytest.mark.slow
+def test_cli_report_against_a_base_from_before_reports(tmp_path: Path) -> None:
+    """An older base: everything in metrics/evaluate.json and metrics/monitor.json, the
+    figures in plots/; the workspace: headlines, reports/ and plots/<stage>/."""
+    root = _repository(tmp_path / "repo")
+    old = metrics(800, 0.25, 0.64)
+    (root / "metrics" / "evaluate.json").write_text(json.dumps(old))
+    monitor = {"status": "drift", "window": {"start": "2015-12-04", "end": "2015-12-31"}}
+    (root / "metrics" / "monitor.json").write_text(json.dumps(monitor))
+    (root / "plots").mkdir()
+    (root / "plots" / "cost.png").write_bytes(b"\x89PNG old cost")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "old layout")
+    _write(root, metrics(700, 0.3, 0.64))
+    (root / "metrics" / "monitor.json").write_text(json.dumps({"monitor": {"status": "ok"}}))
+    (root / "reports" / "monitor.json").write_text(json.dumps({**monitor, "status": "ok"}))
+    (root / "plots" / "evaluate").mkdir()
+    (root / "plots" / "evaluate" / "cost.png").write_bytes(b"\x89PNG new cost")
+    out = tmp_path / "report.md"
+    result = umbrella(["report", "--base", "main", "--out", str(out)], root)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "cheaper than `main` by 100 in money" in text
+    assert "| test rows | 63,350 | 63,350 |" in text
+    assert "| status | **drift** | **ok** |" in text
+    assert "| window | 2015-12-04..2015-12-31 | 2015-12-04..2015-12-31 |" in text
+    assert _images(text)[:2] == ["report_plots/base_cost.png", "repo/plots/evaluate/cost.png"]
+    assert (tmp_path / "report_plots" / "base_cost.png").read_bytes() == b"\x89PNG old cost"
 
 
 def _one_clear_line(result: subprocess.CompletedProcess) -> str:
@@ -233,6 +276,7 @@ def _one_clear_line(result: subprocess.CompletedProcess) -> str:
     return line
 
 
+@pytest.mark.slow
 def test_cli_report_on_an_unknown_base_is_an_error_that_says_how_to_fetch(tmp_path: Path) -> None:
     """`--base mian` (a typo) said "no metrics at `mian` ... (first report)" and exited 0."""
     _repository(tmp_path, metrics(800, 0.25, 0.64))
@@ -250,6 +294,7 @@ def test_cli_report_on_an_unknown_base_is_an_error_that_says_how_to_fetch(tmp_pa
     assert first.returncode == 0 and "(first report)" in first.stdout, first.stderr
 
 
+@pytest.mark.slow
 def test_cli_report_on_an_unfetched_base_branch_is_an_error(tmp_path: Path) -> None:
     """A shallow, single-branch clone (actions/checkout's default) has no origin/main."""
     origin = _repository(tmp_path / "origin", metrics(800, 0.25, 0.64))
@@ -267,6 +312,7 @@ def test_cli_report_on_an_unfetched_base_branch_is_an_error(tmp_path: Path) -> N
     )
 
 
+@pytest.mark.slow
 def test_cli_report_base_is_never_an_option_of_git(tmp_path: Path) -> None:
     """`--base=--output=/tmp/x` made `git show` write `/tmp/x:params.yaml`."""
     root = _repository(tmp_path / "repo", metrics(800, 0.25, 0.64))
@@ -278,14 +324,15 @@ def test_cli_report_base_is_never_an_option_of_git(tmp_path: Path) -> None:
     assert not Path(f"{target}:params.yaml").exists()
 
 
+@pytest.mark.slow
 def test_cli_report_after_switching_data_sets(tmp_path: Path) -> None:
     """The repository's own files at HEAD; then another data set in the workspace."""
     root = copy_repo(tmp_path)
-    evaluate = json.loads((root / "metrics" / "evaluate.json").read_text())
+    evaluate = json.loads((root / "reports" / "evaluate.json").read_text())
     evaluate["model"]["cost"] = 190_235.0
     evaluate["test"].update(start="2013-09-03", end="2013-12-31", rows=4000)
     evaluate["test"]["scored_against"] = "sales"
-    (root / "metrics" / "evaluate.json").write_text(json.dumps(evaluate))
+    _write(root, evaluate)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["data"].update(source="csv", sales="shop/sales.csv", weather="shop/weather.csv")
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -302,16 +349,17 @@ def _images(text: str) -> list[str]:
     return re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
 
 
+@pytest.mark.slow
 def test_cli_report_images_for_cml_and_none_for_the_summary(tmp_path: Path) -> None:
     """links: both sides' plots as files beside the report (what `cml comment create`
     uploads), the base's written from Git; none: no image at all."""
     root = _repository(tmp_path / "repo", metrics(800, 0.25, 0.64))
-    (root / "plots").mkdir()
-    (root / "plots" / "cost.png").write_bytes(b"\x89PNG base cost")
-    (root / "plots" / "horizon.png").write_bytes(b"\x89PNG horizon")
+    (root / "plots" / "evaluate").mkdir(parents=True)
+    (root / "plots" / "evaluate" / "cost.png").write_bytes(b"\x89PNG base cost")
+    (root / "plots" / "evaluate" / "horizon.png").write_bytes(b"\x89PNG horizon")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "plots")
-    (root / "plots" / "cost.png").write_bytes(b"\x89PNG workspace cost")
+    (root / "plots" / "evaluate" / "cost.png").write_bytes(b"\x89PNG workspace cost")
     out = tmp_path / "review" / "report.md"
     out.parent.mkdir()
     result = umbrella(["report", "--base", "main", "--out", str(out)], root)
@@ -320,8 +368,8 @@ def test_cli_report_images_for_cml_and_none_for_the_summary(tmp_path: Path) -> N
     links = _images(text)
     assert links == [
         "report_plots/base_cost.png",
-        "../repo/plots/cost.png",
-        "../repo/plots/horizon.png",
+        "../repo/plots/evaluate/cost.png",
+        "../repo/plots/evaluate/horizon.png",
     ], text
     assert (out.parent / links[0]).read_bytes() == b"\x89PNG base cost"
     assert all((out.parent / link).is_file() for link in links)
@@ -335,6 +383,7 @@ def test_cli_report_images_for_cml_and_none_for_the_summary(tmp_path: Path) -> N
     assert "Not shown here" in none.stdout
 
 
+@pytest.mark.slow
 def test_cli_gate_without_metrics_is_a_clear_error(tmp_path: Path) -> None:
     result = umbrella(["gate"], tmp_path)
     assert result.returncode == 2

@@ -228,11 +228,19 @@ def test_make_model_maps_names_to_estimators_with_params():
 
     linear = make("linear")
     assert type(linear) is LinearModel
-    assert linear.get_params() == {"quantile": tau, "alpha": params.train.linear.alpha}
+    assert linear.get_params() == {
+        "quantile": tau,
+        "alpha": params.train.linear.alpha,
+        "calibration_window": None,  # train.calibration: none
+    }
 
     gbm = make("gbm")
     assert type(gbm) is GradientBoosting
-    expected = dataclasses.asdict(params.train.gbm) | {"quantile": tau, "random_state": seed}
+    expected = dataclasses.asdict(params.train.gbm) | {
+        "quantile": tau,
+        "random_state": seed,
+        "calibration_window": None,
+    }
     assert gbm.get_params() == expected
     raw = raw_params()["train"]["gbm"]  # as written in params.yaml
     assert (gbm.max_iter, gbm.min_samples_leaf) == (raw["max_iter"], raw["min_samples_leaf"])
@@ -245,6 +253,7 @@ def test_gbm_is_reproducible_with_a_seed(train, test):
     np.testing.assert_array_equal(first.predict_quantile(test), second.predict_quantile(test))
 
 
+@pytest.mark.slow
 def test_linear_model_fits_a_long_horizon(tiny_tables):
     from umbrella.features import build_features
     from umbrella.validation import finalise

@@ -368,6 +368,7 @@ def test_400_quotes_the_apis_reason_and_the_endpoint(tmp_path: Path) -> None:
     assert len(api.calls) == 1  # a 400 is not retried
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
     with FakeOpenMeteo(hang=True) as api:
         began = time.monotonic()

@@ -18,7 +18,7 @@ from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tabl
 from inprocess import umbrella_in
 
 from umbrella.paths import TRUTH
-from umbrella.simulate import simulate_retailer
+from umbrella.simulator.simulate import simulate_retailer
 
 # Three regions: weather and forecasts per store, so every file names the stores.
 SHAPE = deep_merge(TINY, {"simulate": {"regions": 3}, "train": {"max_rows": 1000}})
@@ -53,6 +53,7 @@ def renamed(tables: dict[str, pd.DataFrame], names: dict[str, str], seed: int) -
     return out
 
 
+@pytest.mark.slow
 def test_cost_does_not_depend_on_row_order_or_store_names(
     tmp_path: Path, tables: dict[str, pd.DataFrame]
 ) -> None:

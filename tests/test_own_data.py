@@ -13,7 +13,7 @@ import pytest
 from conftest import make_params, run, set_params
 from fake_open_meteo import FakeOpenMeteo
 
-from umbrella.simulate import simulate_retailer
+from umbrella.simulator.simulate import simulate_retailer
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +125,7 @@ def test_days_before_the_forecast_archive_are_flagged(
         configure(repo_copy, api, stores)
         out = run(["dvc", "repro"], repo_copy)
     assert "observed weather" in out.stderr  # the pull's warning
-    validation = json.loads((repo_copy / "metrics" / "validation.json").read_text())
+    validation = json.loads((repo_copy / "reports" / "validation.json").read_text())
     assert validation["forecasts"].startswith("issued; observed weather for")
     metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
     assert metrics["test"]["forecasts"].startswith("issued; observed weather for")

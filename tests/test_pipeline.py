@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import REQUIRED_METRICS, make_params, run, set_params, write_tables
 
-from umbrella.simulate import simulate_retailer
+from umbrella.evaluation import HEADLINE
+from umbrella.simulator.simulate import simulate_retailer
 
 pytestmark = pytest.mark.slow
 
@@ -16,27 +17,43 @@ pytestmark = pytest.mark.slow
 def test_dvc_repro_default_source(repo_copy: Path) -> None:
     run(["dvc", "repro"], repo_copy)
 
-    metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
+    # The DVC metrics file is the headline, exactly; the report has everything.
+    headline = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
+    assert {g: list(keys) for g, keys in headline.items()} == HEADLINE
+    assert isinstance(headline["model"]["cost"], int)  # whole money: no 2.5e+06 in dvc
+    metrics = json.loads((repo_copy / "reports" / "evaluate.json").read_text())
     for forecaster in ("model", "baseline", "oracle"):
         assert set(metrics[forecaster]) >= REQUIRED_METRICS, forecaster
     assert set(metrics["skill"]) >= {"wape", "cost"}
     assert set(metrics["by_horizon"]) == {str(h) for h in range(1, 8)}
     assert set(metrics["rain"]) == set(metrics["dry"]) == {"model", "baseline", "oracle"}
     assert metrics["test"]["forecasts"] == "issued"
-    validation = json.loads((repo_copy / "metrics" / "validation.json").read_text())
+    assert {k: metrics[g][k] for g in headline for k in headline[g]} == pytest.approx(
+        {k: v for g in headline.values() for k, v in g.items()}, abs=0.5
+    )
+    validation = json.loads((repo_copy / "reports" / "validation.json").read_text())
     assert validation["ok"] is True
+    assert not (repo_copy / "metrics" / "validation.json").exists()
     for name in ("forecast", "horizon", "cost", "residuals"):
-        assert (repo_copy / "plots" / f"{name}.csv").stat().st_size > 0
-        assert (repo_copy / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (repo_copy / "plots" / "evaluate" / f"{name}.csv").stat().st_size > 0
+        assert (repo_copy / "plots" / "evaluate" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    forecast = (repo_copy / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
+    assert forecast[0] == "date,store,true_demand,forecast,order"  # simulated: true demand
+    assert (repo_copy / "plots" / "train" / "plots" / "metrics" / "mean").is_dir()
+    # dvc metrics: the headlines only, led by the money.
+    shown = run(["dvc", "metrics", "show", "--json"], repo_copy).stdout
+    files = json.loads(shown)[""]["data"]
+    assert set(files) == {"metrics/evaluate.json", "metrics/monitor.json"}, set(files)
     assert (repo_copy / "models" / "model.skops").exists()
     orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
     assert orders[0] == "store,date,horizon,forecast,order" and len(orders) == 1 + 3 * 7
-    monitor = json.loads((repo_copy / "metrics" / "monitor.json").read_text())
+    monitor = json.loads((repo_copy / "reports" / "monitor.json").read_text())
     assert monitor["status"] in {"ok", "drift", "degraded"}
-    assert metrics["gate"]["passed"] in (True, False)
+    assert metrics["gate"]["passed"] is headline["gate"]["passed"]
 
     # Reproduced means reproducible: nothing left to run, and a forced rerun gives the same bytes.
-    assert "up to date" in run(["dvc", "status"], repo_copy).stdout
+    # (`sources` runs on every repro by design: it looks at the data sources outside DVC.)
+    assert run(["dvc", "status"], repo_copy).stdout.split() == ["sources:", "always", "changed"]
     lock = (repo_copy / "dvc.lock").read_text()
     run(["dvc", "repro", "--force"], repo_copy)
     assert (repo_copy / "dvc.lock").read_text() == lock
@@ -44,7 +61,7 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     set_params(repo_copy, {"train": {"model": "linear", "max_rows": 1000}})
     out = run(["dvc", "repro"], repo_copy).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "predict", "monitor"}
+    assert ran - {"sources"} == {"train", "evaluate", "predict", "monitor"}  # sources: always
     model = json.loads((repo_copy / "models" / "model.json").read_text())
     assert model["fitted_rows"] == 1000 < model["rows"]
 
@@ -70,6 +87,9 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
 
     metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
     assert "oracle" not in metrics  # no truth file for a user's data
+    assert set(metrics) == set(HEADLINE) - {"oracle"}
+    forecast = (repo_copy / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
+    assert forecast[0] == "date,store,sales,forecast,order"  # scored against sales
     assert metrics["test"]["forecasts"].startswith("observed weather")
     assert metrics["test"]["start"] > "2013-08-01"  # test period shrank to a third of the data
     assert metrics["model"]["cost"] > 0

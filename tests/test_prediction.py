@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, make_params, umbrella, write_tables
 
 from umbrella.errors import DataError
 from umbrella.features import build_features
+from umbrella.io import write_parquet
 from umbrella.model_io import dump_model
 from umbrella.models import LinearModel
-from umbrella.prediction import check_forecasts, predict_orders
-from umbrella.stages.validate import finalise
+from umbrella.prediction import cap_orders, check_forecasts, failed_gate, predict_orders
+from umbrella.validation import finalise
 
 HORIZON = 7
 
@@ -115,27 +118,53 @@ def project(tmp_path: Path, tiny_tables, model) -> Path:
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     dump_model(model, tmp_path / "models" / "model.skops")
     write_tables(tiny_tables, tmp_path / "latest")
+    _evaluation(tmp_path, PASSED)
     return tmp_path
 
 
-def _predict(root: Path, forecasts: str = "weather_forecasts.csv"):
+PASSED = {
+    "passed": True,
+    "checks": {"skill_cost": {"value": 0.3, "rule": ">= 0.2", "passed": True}},
+}
+FAILED = {
+    "passed": False,
+    "checks": {
+        "skill_cost": {"value": 0.05, "rule": ">= 0.2", "passed": False},
+        "service_level": {"value": 0.64, "rule": "within 0.03 of 0.632", "passed": True},
+    },
+}
+
+
+def _evaluation(root: Path, gate: dict) -> None:
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "metrics" / "evaluate.json").write_text(json.dumps({"gate": gate}))
+
+
+def _predict(
+    root: Path,
+    forecasts: str = "weather_forecasts.csv",
+    sales: str = "sales.csv",
+    out: list[str] | None = None,
+    extra: list[str] | None = None,
+):
     latest = root / "latest"
     return umbrella(
         [
             "predict",
             "--sales",
-            str(latest / "sales.csv"),
+            str(latest / sales),
             "--weather",
             str(latest / "weather.csv"),
             "--forecasts",
             str(latest / forecasts),
-            "--out",
-            str(root / "orders.csv"),
+            *(["--out", str(root / "orders.csv")] if out is None else out),
+            *(extra or []),
         ],
         root,
     )
 
 
+@pytest.mark.slow
 def test_cli_writes_orders_from_a_retailers_files(project: Path) -> None:
     result = _predict(project)
     assert result.returncode == 0, result.stderr
@@ -151,6 +180,7 @@ def test_cli_writes_orders_from_a_retailers_files(project: Path) -> None:
         (lambda f: f[f["issued"] < f["issued"].max()], "no forecasts issued on"),
     ],
 )
+@pytest.mark.slow
 def test_cli_rejects_a_forecast_file_that_does_not_fit(
     project, tiny_tables, breakage, message
 ) -> None:
@@ -162,3 +192,179 @@ def test_cli_rejects_a_forecast_file_that_does_not_fit(
     assert "bad.csv" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / "orders.csv").exists()
+
+
+def _orders(typed, model, sales: pd.DataFrame) -> pd.DataFrame:
+    return predict_orders(
+        model, sales, typed["weather"], typed["weather_forecasts"], HORIZON, make_params().features
+    )
+
+
+@pytest.mark.parametrize("days", [1, 3, 6, 7, 20, 27])
+def test_a_history_shorter_than_the_features_read_is_refused(typed, model, days) -> None:
+    """1..6 days used to end in a traceback, 7..27 in 28-day means of fewer days."""
+    sales = typed["sales"]
+    recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=days)]
+    with pytest.raises(DataError, match=rf"needs sales on each of the 28 days .*S0001 has {days}"):
+        _orders(typed, model, recent)
+    assert len(
+        _orders(typed, model, sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=28)])
+    )
+
+
+def test_a_gap_in_the_last_weeks_is_refused_too(typed, model) -> None:
+    sales = typed["sales"]
+    gap = sales[
+        ~(
+            (sales["store"] == "S0002")
+            & (sales["date"] == sales["date"].max() - pd.Timedelta(days=5))
+        )
+    ]
+    with pytest.raises(DataError, match="S0002 has 27"):
+        _orders(typed, model, gap)
+
+
+class Wild:
+    """A model whose orders run away: 1000 x anything sensible."""
+
+    features_ = ()  # no column it needs
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.full(len(rows), 5000.0)
+
+    def predict_quantile(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.full(len(rows), 6000.0)
+
+
+def test_orders_above_the_cap_are_capped_at_it(typed, model) -> None:
+    sales = typed["sales"]
+    highest = sales.groupby("store")["units"].max()
+    wild = cap_orders(_orders(typed, Wild(), sales), sales, 3.0)
+    assert (wild["order"] == np.floor(3.0 * wild["store"].map(highest))).all()
+    sane = _orders(typed, model, sales)
+    assert cap_orders(sane, sales, 3.0).equals(sane)  # a sensible order is left alone
+
+
+def test_failed_gate_names_the_failed_criteria() -> None:
+    assert failed_gate({"gate": PASSED}) == []
+    assert failed_gate({}) is None
+    assert failed_gate({"gate": FAILED}) == ["skill_cost = 0.05 (rule >= 0.2)"]
+
+
+def _with_sales(project: Path, tiny_tables, change) -> str:
+    sales = tiny_tables["sales"].copy()
+    change(sales)
+    sales.to_csv(project / "latest" / "changed.csv", index=False, date_format="%Y-%m-%d")
+    return "changed.csv"
+
+
+def _last_day(sales: pd.DataFrame, store: str) -> int:
+    """The position of the store's last day in the table (its line in the file is + 2)."""
+    return int(sales.index[(sales["store"] == store) & (sales["date"] == sales["date"].max())][0])
+
+
+@pytest.mark.parametrize("units", [5000, 1_000_000_000])
+@pytest.mark.slow
+def test_cli_refuses_a_typo_in_the_sales(project, tiny_tables, units) -> None:
+    """One wrong value on the last day of one store: 17,709,165 umbrellas ordered before."""
+    row = _last_day(tiny_tables["sales"], "S0002")
+    name = _with_sales(
+        project,
+        tiny_tables,
+        lambda s: s.__setitem__("units", s["units"].where(s.index != row, units)),
+    )
+    result = _predict(project, sales=name)
+    assert result.returncode == 2, result.stderr
+    assert "changed.csv" in result.stderr and "Traceback" not in result.stderr
+    if units < 1_000_000:  # above the contract's plausibility limit, the contract says it
+        last = tiny_tables["sales"]["date"].max().date()
+        assert "implausible units for store S0002" in result.stderr
+        assert (
+            f"lines {row + 2}" in result.stderr and f"S0002 {last}: {units} units" in result.stderr
+        )
+    assert not (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
+def test_cli_passes_a_real_spike_with_a_warning(project, tiny_tables) -> None:
+    sales = tiny_tables["sales"]
+    row = _last_day(sales, "S0003")
+    level = sales.loc[(sales["store"] == "S0003") & (sales["units"] > 0), "units"].median()
+    name = _with_sales(
+        project,
+        tiny_tables,
+        lambda s: s.__setitem__("units", s["units"].where(s.index != row, int(10 * level))),
+    )
+    result = _predict(project, sales=name)
+    assert result.returncode == 0, result.stderr
+    assert "unusually high units for store S0003" in result.stderr
+    assert (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_short_history(project, tiny_tables) -> None:
+    sales = tiny_tables["sales"]
+    recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=10)]
+    recent.to_csv(project / "latest" / "short.csv", index=False, date_format="%Y-%m-%d")
+    result = _predict(project, sales="short.csv")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "short.csv: too short a history" in result.stderr and "S0001 has 10" in result.stderr
+    assert not (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_model_that_failed_its_gate(project) -> None:
+    _evaluation(project, FAILED)
+    refused = _predict(project)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert (
+        "failed the gate" in refused.stderr and "skill_cost = 0.05 (rule >= 0.2)" in refused.stderr
+    )
+    assert "--allow-failed-gate" in refused.stderr
+    assert not (project / "orders.csv").exists()
+    allowed = _predict(project, extra=["--allow-failed-gate"])
+    assert allowed.returncode == 0, allowed.stderr
+    assert "failed the gate" in allowed.stderr and (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_model_without_a_gate_verdict(project) -> None:
+    (project / "metrics" / "evaluate.json").unlink()
+    result = _predict(project)
+    assert result.returncode == 2 and "no gate verdict" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -> None:
+    tracked = project / "data" / "predictions" / "orders.csv"
+    result = _predict(project, out=[])
+    assert result.returncode == 2 and "give --out" in result.stderr
+    assert not tracked.exists()
+    stdout = _predict(project, out=["--out", "-"])
+    assert stdout.returncode == 0, stdout.stderr
+    assert stdout.stdout.splitlines()[0] == "store,date,horizon,forecast,order"
+    assert len(stdout.stdout.splitlines()) == 1 + 3 * HORIZON
+    assert not tracked.exists()
+
+
+@pytest.mark.slow
+def test_stage_warns_but_orders_when_the_gate_failed(project, typed) -> None:
+    """The pipeline's own run must finish so that CI reports on the failing model."""
+    for name, table in typed.items():
+        write_parquet(table, project / "data" / "interim" / f"{name}.parquet")
+    _evaluation(project, FAILED)
+    result = umbrella(["predict"], project)
+    assert result.returncode == 0, result.stderr
+    assert "failed the gate" in result.stderr
+    assert len(pd.read_csv(project / "data" / "predictions" / "orders.csv")) == 3 * HORIZON
+
+
+@pytest.mark.slow
+def test_cli_names_the_failed_criteria_from_the_evaluation_report(project) -> None:
+    """metrics/evaluate.json may hold the verdict alone; its criteria are in the report."""
+    _evaluation(project, {"passed": False})
+    (project / "reports").mkdir()
+    (project / "reports" / "evaluate.json").write_text(json.dumps({"gate": FAILED}))
+    result = _predict(project)
+    assert result.returncode == 2
+    assert "skill_cost = 0.05 (rule >= 0.2)" in result.stderr

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from conftest import TINY, deep_merge, make_params
 
-from umbrella import demand as dm
-from umbrella.forecasts import issue_forecasts
 from umbrella.io import write_csv
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulate import simulate_retailer
-from umbrella.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
+from umbrella.simulator import demand as dm
+from umbrella.simulator.forecasts import issue_forecasts
+from umbrella.simulator.simulate import simulate_retailer
+from umbrella.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
 
 SEED = 42
 

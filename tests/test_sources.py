@@ -14,12 +14,12 @@ import pytest
 from conftest import make_params, write_tables
 
 from umbrella import sources
+from umbrella.contract import validate
 from umbrella.errors import DataError
 from umbrella.params import Params
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulate import simulate_retailer
-from umbrella.stages.pull import pull
-from umbrella.stages.validate import validate
+from umbrella.retailer import pull
+from umbrella.simulator.simulate import simulate_retailer
 
 
 def csv_params(sales: str, weather: str, forecasts: str | None = None, **overrides) -> Params:
@@ -191,7 +191,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
     _Handler.release.clear()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     _Handler.release.set()

@@ -63,6 +63,7 @@ def test_validate_out_of_space(
     assert snapshot(root / "data") == before  # no half-written table, no temporary file
 
 
+@pytest.mark.slow
 def test_train_model_write_fails(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for stage in ("validate", "features"):
         assert umbrella_in(root, [stage]).code == 0

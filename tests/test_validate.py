@@ -1,4 +1,5 @@
-"""Bad input: every rule of the data contract (DESIGN 3.2, 3.3) is reported, none raised.
+"""Bad input: every rule of the data contract (docs/data.md "Validation") is reported, none
+raised.
 
 Each test writes the good tiny tables to a raw folder, breaks one thing in the files as a
 user's export would, and checks that validation names the file, the column and the lines
@@ -15,8 +16,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
+from umbrella.contract import validate
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.stages.validate import validate
 from umbrella.validation import Problem
 
 PARAMS = make_params(TINY)
@@ -516,10 +517,11 @@ def interim_marker(root: Path) -> Path:
     return marker
 
 
+@pytest.mark.slow
 def test_cli_validate_passes_and_writes_interim(root: Path) -> None:
     result = umbrella(["validate"], root)
     assert result.returncode == 0, result.stderr
-    report = json.loads((root / "metrics" / "validation.json").read_text())
+    report = json.loads((root / "reports" / "validation.json").read_text())
     assert report["ok"] is True and report["problems"] == 0
     assert report["rows"][SALES] == 3 * 274
     assert report["forecasts"] == "issued"
@@ -527,6 +529,7 @@ def test_cli_validate_passes_and_writes_interim(root: Path) -> None:
     assert len(sales) == 3 * 274 and sales["units"].dtype == "int64"
 
 
+@pytest.mark.slow
 def test_cli_validate_reports_bad_data(root: Path) -> None:
     raw = root / "data" / "raw"
     set_cell(csv_path(raw, SALES), 7, "units", "-3")
@@ -539,7 +542,7 @@ def test_cli_validate_reports_bad_data(root: Path) -> None:
         result.stderr
     )
     assert "data/raw/weather.csv, column rain_mm" in result.stderr
-    report = json.loads((root / "metrics" / "validation.json").read_text())
+    report = json.loads((root / "reports" / "validation.json").read_text())
     assert report["ok"] is False and report["problems"] == 2
     assert [(d["file"], d["column"], d["rows"]) for d in report["details"]] == [
         (LABEL[SALES], "units", [7]),
@@ -550,6 +553,7 @@ def test_cli_validate_reports_bad_data(root: Path) -> None:
 
 
 @pytest.mark.parametrize("broken", ["empty", "missing"])
+@pytest.mark.slow
 def test_cli_validate_unreadable_sales(root: Path, broken: str) -> None:
     path = csv_path(root / "data" / "raw", SALES)
     if broken == "empty":
@@ -561,10 +565,11 @@ def test_cli_validate_unreadable_sales(root: Path, broken: str) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "data/raw/sales.csv" in result.stderr
-    assert json.loads((root / "metrics" / "validation.json").read_text())["ok"] is False
+    assert json.loads((root / "reports" / "validation.json").read_text())["ok"] is False
     assert marker.read_bytes() == b"the previous run's output"
 
 
+@pytest.mark.slow
 def test_cli_pull_missing_csv_keeps_raw(root: Path) -> None:
     set_params(
         root,
@@ -580,6 +585,7 @@ def test_cli_pull_missing_csv_keeps_raw(root: Path) -> None:
     assert sorted(p.name for p in (root / "data").iterdir()) == ["raw"]  # no staging left
 
 
+@pytest.mark.slow
 def test_cli_pull_csv_replaces_raw(root: Path, tiny_tables: dict[str, pd.DataFrame]) -> None:
     user = write_tables({SALES: tiny_tables[SALES], WEATHER: tiny_tables[WEATHER]}, root / "exp")
     set_params(
@@ -592,6 +598,7 @@ def test_cli_pull_csv_replaces_raw(root: Path, tiny_tables: dict[str, pd.DataFra
     assert (raw / "sales.csv").read_bytes() == user[SALES].read_bytes()
 
 
+@pytest.mark.slow
 def test_cli_bad_params(root: Path) -> None:
     set_params(root, {"simulate": {"stores": "many"}})
     result = umbrella(["validate"], root)

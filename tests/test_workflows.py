@@ -194,16 +194,18 @@ def test_retrain_workflow_opens_a_pull_request_only_after_the_gate() -> None:
     assert permissions(workflow, "retrain") == {"contents": "write", "pull-requests": "write"}
     all_steps = steps(workflow)
     names = [step.get("run", step.get("uses", "")) for step in all_steps]
-    forced = next(i for i, run in enumerate(names) if "dvc repro --force pull" in run)
+    repro = next(i for i, run in enumerate(names) if "dvc repro" in run)
     gate = next(i for i, run in enumerate(names) if ".venv/bin/umbrella gate" in run)
+    push = next(i for i, run in enumerate(names) if "dvc push" in run)
     (pr,) = [i for i, step in enumerate(all_steps) if "create-pull-request" in step.get("uses", "")]
-    assert forced < gate < pr
+    # The data and model the pull request's dvc.lock points at are stored before it opens.
+    assert repro < gate < push < pr
     # Steps after the gate run only if it passed: none may opt out with `if: always()` etc.
     assert all("if" not in step for step in all_steps[gate:])
     inputs = all_steps[pr]["with"]
     assert inputs["branch"] == "retrain/${{ github.run_id }}"
     assert inputs["body-path"] == "report.md"
-    assert set(inputs["add-paths"].split()) == {"dvc.lock", "metrics/", "plots/"}
+    assert set(inputs["add-paths"].split()) == {"dvc.lock", "metrics/", "reports/", "plots/"}
 
 
 # --- the runner itself ---------------------------------------------------------------------
@@ -240,6 +242,7 @@ def test_expressions_are_substituted_from_the_context() -> None:
         substitute("${{ github.nothing }}", ctx)
 
 
+@pytest.mark.slow
 def test_the_runner_runs_steps_as_github_does(tmp_path: Path) -> None:
     """GITHUB_PATH and GITHUB_ENV reach later steps, `if:` is evaluated, a failing step (here
     a command not on PATH, exit 127) fails the job and skips the rest but `always()` steps,
@@ -365,6 +368,12 @@ def test_the_retrain_workflow_runs_and_opens_a_pull_request(origin: Path, tmp_pa
     assert request["branch"] == "retrain/4242"
     assert request["body"].startswith("# Model report") and "![" not in request["body"]
     assert any("metrics/evaluate.json" in line for line in request["changed"]), request
+    # `dvc push` stored the model the proposed dvc.lock points at (the default remote, beside
+    # the checkout).
+    lock = yaml.safe_load((runner.workspace / "dvc.lock").read_text())
+    (model,) = [o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.skops"]
+    remote = runner.workspace.parent / "umbrella-forecast-dvc-storage" / "files" / "md5"
+    assert (remote / model["md5"][:2] / model["md5"][2:]).is_file()
 
 
 @pytest.mark.slow

@@ -405,6 +405,9 @@ def provision_venv(workspace: Path, source: Path = Path(sys.prefix)) -> Path:
         if not script.is_file() or script.is_symlink() or target.exists():
             continue
         head = script.read_bytes()[:200]
+        if head.startswith(b"\x7fELF"):  # a compiled tool (ruff, zizmor): runs from anywhere
+            target.symlink_to(script)
+            continue
         if not head.startswith(shebang.encode()):
             continue
         text = script.read_text()

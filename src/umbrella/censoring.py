@@ -9,9 +9,14 @@ the imputed targets, a fixed number of rounds (an EM-style fixed point).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
+
+if TYPE_CHECKING:
+    from umbrella.models import GradientBoosting
 
 # 1, 2, 3 rounds cost 2.700 M, 2.694 M, 2.689 M on the 2014 validation (measured with an
 # earlier variant: every row imputed, a moment estimate of the dispersion).
@@ -35,7 +40,7 @@ def nb_dispersion(y: np.ndarray, mean: np.ndarray, censored: np.ndarray) -> floa
         at_least = stats.nbinom.logsf(y[censored] - 1, size, p[censored])
         return -(np.sum(exact) + np.sum(at_least))
 
-    bounds = np.log([MIN_DISPERSION, POISSON_DISPERSION])
+    bounds = (float(np.log(MIN_DISPERSION)), float(np.log(POISSON_DISPERSION)))
     fit = optimize.minimize_scalar(negative_log_likelihood, bounds=bounds, method="bounded")
     return float(np.exp(fit.x))
 
@@ -79,3 +84,21 @@ def impute_censored(
         dispersion = nb_dispersion(sales[sample], mean[sample], censored[sample])
         y[censored] = truncated_nb_mean(mean[censored], dispersion, sales[censored])
     return y
+
+
+def imputed_targets(rows: pd.DataFrame, booster: GradientBoosting) -> np.ndarray:
+    """Sales, with each sold-out day's replaced by its expected demand.
+
+    One demand per (store, target day), imputed on the day's row with the shortest horizon
+    (the best informed) and given to every row of that day; `booster.fit_mean` is the mean
+    model (a Poisson booster).
+    """
+    keys = ["store", "date"]
+    days = rows.sort_values("horizon", kind="stable").drop_duplicates(keys)
+    demand = impute_censored(
+        days["units"].to_numpy(dtype=float),
+        days["censored"].to_numpy(dtype=bool),
+        lambda targets: booster.fit_mean(days, targets).predict(days),
+    )
+    imputed = rows[keys].merge(days[keys].assign(demand=demand), on=keys, how="left")
+    return imputed["demand"].to_numpy()

@@ -1,6 +1,6 @@
 """The `umbrella` command: one subcommand per pipeline stage and tool.
 
-A subcommand is a module with `main(args)` (or `main()` for a stage without options) and,
+A subcommand is a module with `main(args)` (every stage has the same entry signature) and,
 when it takes options, `add_arguments(parser)`.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import logging
 import sys
 from pathlib import Path
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     command = importlib.import_module(COMMANDS[args.command][0]).main
     try:
-        result = command(args) if inspect.signature(command).parameters.get("args") else command()
+        result = command(args)
     except UmbrellaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -222,7 +222,7 @@ def _iso(value: Any) -> Any:
     return value
 
 
-_DTYPES = {"int": "Int64", "float": "float64", "str": "str", "object": "object"}
+_DTYPES: dict[str, Any] = {"int": "Int64", "float": "float64", "str": "str", "object": "object"}
 
 
 def _combine(chunks: list[list[Typed]], columns: list[str]) -> pd.DataFrame:

@@ -171,7 +171,7 @@ def _forecast_features(
     """The forecast of the target day issued at the origin (lead h), and the lagged ensemble:
     the mean of every forecast of that day issued on or before the origin (leads h and
     longer). Forecasts issued on different days err differently, so together they tell more
-    than the latest one alone (README "Forecasts and orders").
+    than the latest one alone (docs/forecasting.md "Origins and horizons").
     """
     if forecasts is None:
         # Stand-in: the observed weather of the target day (a perfect forecast; flatters).

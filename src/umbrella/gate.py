@@ -1,7 +1,8 @@
 """The release gate: may this model replace the one in production?
 
-`evaluate` records the verdict in metrics/evaluate.json; `umbrella gate` exits 1 when the
-model fails it, so CI can block the pull request.
+`evaluate` records the verdict in metrics/evaluate.json (`gate.passed`) and each criterion in
+reports/evaluate.json; `umbrella gate` exits 1 when the model fails it, so CI can block the
+pull request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from umbrella.errors import DataError
 from umbrella.io import read_json
 from umbrella.params import Gate
-from umbrella.paths import METRICS
+from umbrella.paths import METRICS, REPORTS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def check_gate(metrics: dict, gate: Gate, service_level: float) -> dict:
     return {"passed": all(c["passed"] for c in checks.values()), "checks": checks}
 
 
-def main(args: argparse.Namespace | None = None) -> int:
+def main(args: argparse.Namespace) -> int:
     path = METRICS / "evaluate.json"
     try:
         verdict = read_json(path)["gate"]
@@ -45,7 +46,12 @@ def main(args: argparse.Namespace | None = None) -> int:
         raise DataError(f"{path}: not found (run `dvc repro evaluate`)") from None
     except KeyError:
         raise DataError(f"{path}: has no gate verdict (run `dvc repro evaluate`)") from None
-    for name, check in verdict["checks"].items():
+    # Each criterion is in the report (an older metrics file held them itself).
+    details = REPORTS / "evaluate.json"
+    checks = verdict.get("checks") or (
+        read_json(details).get("gate", {}).get("checks", {}) if details.exists() else {}
+    )
+    for name, check in checks.items():
         log.info(
             "%s %s: %s (%s)",
             "pass" if check["passed"] else "FAIL",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,10 +52,31 @@ def _raise_write_error(exc: OSError, path: Path) -> None:
         raise WriteError(exc.errno, STORAGE_ERRORS[exc.errno], str(path)) from exc
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(tmp) on a temporary path, then move it to `path`."""
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+def replace_folder(folder: Path, fill: Callable[[Path], object]) -> None:
+    """Call fill(staging) on an empty folder beside `folder`, then swap it in.
+
+    A failure while filling (bad input, disk full) leaves `folder` as it was, and no file of
+    an earlier run lingers in the new one. A storage error names the file by its final path.
+    """
+    folder = Path(folder)
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        fill(staging)
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)
+    except WriteError as exc:
+        where = folder / Path(exc.filename).relative_to(staging)
+        raise WriteError(exc.errno, exc.strerror, str(where)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

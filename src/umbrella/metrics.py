@@ -1,4 +1,4 @@
-"""Forecast errors and the money a forecast's orders lose (DESIGN 5).
+"""Forecast errors and the money a forecast's orders lose (docs/forecasting.md "Money").
 
 Orders are judged as a newsvendor: an umbrella a customer wanted but could not buy costs
 the underage cost c_u, a left-over umbrella the overage cost c_o, so
@@ -17,8 +17,11 @@ def pinball_loss(y: np.ndarray, q: np.ndarray, tau: float) -> float:
     return float(np.mean(np.maximum(tau * diff, (tau - 1) * diff)))
 
 
-def newsvendor_cost(y: np.ndarray, order: np.ndarray, underage: float, overage: float) -> float:
-    """Total money lost by ordering `order` when demand was `y`."""
+def newsvendor_cost(
+    y: np.ndarray, order: np.ndarray, underage: float | np.ndarray, overage: float | np.ndarray
+) -> float:
+    """Total money lost by ordering `order` when demand was `y` (costs per unit, one for
+    all rows or one per row)."""
     y, order = np.asarray(y, dtype=float), np.asarray(order, dtype=float)
     return float(np.sum(underage * np.maximum(y - order, 0) + overage * np.maximum(order - y, 0)))
 
@@ -50,6 +53,28 @@ def order_errors(
         "overstock_units": float(np.sum(np.maximum(order - y, 0))),
         "lost_units": float(np.sum(np.maximum(y - order, 0))),
     }
+
+
+def critical_ratio(
+    price: np.ndarray, unit_cost: float, salvage: float, holding: float
+) -> np.ndarray:
+    """Each day's own tau* = c_u / (c_u + c_o) from its price (promotions included):
+    c_u = price - unit_cost, c_o = unit_cost - salvage + holding."""
+    underage = np.asarray(price, dtype=float) - unit_cost
+    return underage / (underage + unit_cost - salvage + holding)
+
+
+def daily_cost(
+    y: np.ndarray,
+    order: np.ndarray,
+    price: np.ndarray,
+    unit_cost: float,
+    salvage: float,
+    holding: float,
+) -> float:
+    """Total money lost with each day's own underage cost, price - unit_cost."""
+    underage = np.asarray(price, dtype=float) - unit_cost
+    return newsvendor_cost(y, order, underage, unit_cost - salvage + holding)
 
 
 def forecast_metrics(
@@ -85,4 +110,4 @@ def to_order(quantile: np.ndarray) -> np.ndarray:
 def negative_binomial_quantile(mean: np.ndarray, dispersion: np.ndarray, tau: float) -> np.ndarray:
     """The tau quantile of NB(mean, size=dispersion): the best possible order (the oracle)."""
     mean, dispersion = np.asarray(mean, dtype=float), np.asarray(dispersion, dtype=float)
-    return stats.nbinom.ppf(tau, dispersion, dispersion / (dispersion + mean))
+    return np.asarray(stats.nbinom.ppf(tau, dispersion, dispersion / (dispersion + mean)))

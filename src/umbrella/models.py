@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from umbrella.calibration import calibrate
 from umbrella.features import CENSORED, KEYS, LEVEL, SEASONAL_NAIVE, TARGET
 from umbrella.params import Train
 
@@ -35,6 +36,15 @@ def feature_columns(X: pd.DataFrame) -> list[str]:
 def store_scale(X: pd.DataFrame) -> np.ndarray:
     """The store's recent mean daily sales, at least one umbrella."""
     return np.maximum(np.nan_to_num(X[LEVEL].to_numpy(dtype=float), nan=1.0), 1.0)
+
+
+def _recent(model: BaseEstimator, X: pd.DataFrame, quantile: np.ndarray) -> np.ndarray:
+    """The quantile corrected on the recent past (`calibration.calibrate`) when the model
+    has a `calibration_window` and X has the rows of realised days to measure it on."""
+    window = getattr(model, "calibration_window", None)
+    if not window or not {"origin", "date", TARGET} <= set(X.columns):
+        return quantile
+    return calibrate(X, quantile, store_scale(X), window, model.quantile)
 
 
 class _ResidualQuantile(BaseEstimator, RegressorMixin):
@@ -66,7 +76,7 @@ class _ResidualQuantile(BaseEstimator, RegressorMixin):
         # Horizons beyond the training ones use the longest trained horizon's residuals.
         pos = np.searchsorted(self.horizons_, X["horizon"].to_numpy())
         offset = self.residual_quantile_[np.minimum(pos, len(self.horizons_) - 1)]
-        return np.maximum(self._point(X) + store_scale(X) * offset, 0.0)
+        return _recent(self, X, np.maximum(self._point(X) + store_scale(X) * offset, 0.0))
 
 
 class SeasonalNaive(_ResidualQuantile):
@@ -94,9 +104,12 @@ class LinearModel(_ResidualQuantile):
     usual sales; rain enters as forecast amount (log1p) and probability.
     """
 
-    def __init__(self, quantile: float = 0.5, alpha: float = 1e-4) -> None:
+    def __init__(
+        self, quantile: float = 0.5, alpha: float = 1e-4, calibration_window: int | None = None
+    ) -> None:
         self.quantile = quantile
         self.alpha = alpha
+        self.calibration_window = calibration_window
 
     def _point(self, X: pd.DataFrame) -> np.ndarray:
         return self.pipeline_.predict(X[self.features_]) * store_scale(X)
@@ -141,6 +154,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         min_samples_leaf: int = 50,
         l2_regularization: float = 1.0,
         random_state: int | None = None,
+        calibration_window: int | None = None,
     ) -> None:
         self.quantile = quantile
         self.learning_rate = learning_rate
@@ -149,6 +163,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
+        self.calibration_window = calibration_window
 
     def _booster(self, **loss: object) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
@@ -185,13 +200,17 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
 
     def predict_quantile(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "quantile_model_")
-        return np.maximum(self.quantile_model_.predict(X[self.features_]) * store_scale(X), 0.0)
+        quantile = np.maximum(self.quantile_model_.predict(X[self.features_]) * store_scale(X), 0.0)
+        return _recent(self, X, quantile)
 
 
 def make_model(train: Train, quantile: float, seed: int) -> BaseEstimator:
     """The estimator named by `train.model`, with its params from params.yaml."""
     if train.model == "seasonal_naive":
         return SeasonalNaive(quantile=quantile)
+    window = train.calibration_window_days if train.calibration == "conformal" else None
     if train.model == "linear":
-        return LinearModel(quantile=quantile, alpha=train.linear.alpha)
-    return GradientBoosting(quantile=quantile, random_state=seed, **asdict(train.gbm))
+        return LinearModel(quantile=quantile, alpha=train.linear.alpha, calibration_window=window)
+    return GradientBoosting(
+        quantile=quantile, random_state=seed, calibration_window=window, **asdict(train.gbm)
+    )

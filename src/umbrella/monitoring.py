@@ -5,6 +5,10 @@ same days of the year, +- `season_days`), so that a wet autumn is not mistaken f
 just because the reference is a whole year. Numeric features are scored by the
 population stability index (PSI) on the reference's deciles; 0/1 features by the
 Jensen-Shannon distance of their frequencies.
+
+Demand itself is judged against what the training years' response to the observed weather
+and calendar expects (`expected_sales`): its level (`demand_response_shift`) and, through
+the stock-outs that cap the sales of busy wet days, its wet days (`rain_response_shift`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 BINS = 10
 RAIN_BANDS_MM = np.array([0.0, 1.0, 3.0, 6.0, 12.0, 25.0])  # band edges of the day's rain
-MODE = 'bin'
 WET_MM = 1.0  # a day with at least this much observed rain is wet
 _EPS = 1e-4  # floor of a bin's share, so an empty bin does not make the PSI infinite
 
@@ -86,7 +89,7 @@ def feature_drift(
 
 
 def status(drifted: bool, decayed: bool) -> str:
-    """degraded beats drift beats ok."""
+    """degraded (retrain now) beats drift (the model's errors moved) beats ok."""
     if decayed:
         return "degraded"
     return "drift" if drifted else "ok"
@@ -132,10 +135,7 @@ def expected_sales(table: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
     train = frame[frame["date"] < start].dropna(subset=numeric)
     model.fit(train[categorical + numeric], train["units"])
     later = frame[frame["date"] >= start].fillna({c: train[c].median() for c in numeric})
-    dry = later.assign(rain_band=1)[categorical + numeric]
-    return later.assign(
-        expected=model.predict(later[categorical + numeric]), expected_dry=model.predict(dry)
-    )
+    return later.assign(expected=model.predict(later[categorical + numeric]))
 
 
 def demand_response_shift(
@@ -171,62 +171,62 @@ def demand_response_shift(
 def rain_response_shift(
     later: pd.DataFrame, window_start: pd.Timestamp, threshold: float, wet_mm: float = WET_MM
 ) -> dict:
-    """Has demand on wet days changed against dry days, stock-outs seen through?
+    """Has the demand of wet days changed, seen through the stock-outs?
 
-    On the days after the training years (`expected_sales`), demand is negative binomial
-    around the expected sales times exp(band_b + window x (level + wet x rain_shift)): a
-    correction per rain band (the expected sales of a busy wet day are biased low, as the
-    training sales of sold-out days were), a change of the whole level in the window, and
-    `rain_shift`, the change of wet days' demand against dry days' in the window. Sold-out
-    days (in_stock = 0) count as "demand at least the sales" (a censored likelihood), so a
-    stronger rain response shows even where the shelves cap the sales of rainy days: as
-    more of them selling out than the expected demand and its spread allow. Fitted by
-    maximum likelihood (the spread too). A changed level moves `level`, not the score.
+    On a wet day with a stronger rain response the shelves sell out, so its sales barely
+    move: the sales-based demand shift misses it. Here sold-out days (in_stock = 0) count
+    for what they say, "demand was at least the sales", in a censored likelihood: demand is
+    negative binomial around the expected sales (`expected_sales`) times
+    exp(band correction + window x (dry shift or wet shift)). The band corrections, one per
+    rain band, absorb the bias of the expected sales on busy wet days (the training sales
+    of sold-out days were capped too); the dry and wet shifts are the log change of dry and
+    wet days' demand in the window against the test period before it. All, and the spread,
+    by maximum likelihood. A doubled rain effect shows as more wet days selling out, and by
+    more, than the expected demand and its spread allow.
+
+    The score is the wet shift (a changed level moves it too, and the dry shift with it);
+    `rain_vs_dry` is the wet shift less the dry shift, the change of the rain response
+    alone, which needs dry days in the window to be measured (a wet month has few).
     """
     y = later["units"].to_numpy(float)
-    mu = np.maximum(later["expected"].to_numpy(float), 1e-6)
-    censored = (later["in_stock"] == 0).to_numpy() if "in_stock" in later else np.zeros(len(y), bool)
-    in_window = (later["date"] >= window_start).to_numpy(float)
-    wet = (later["rain_mm"].fillna(0.0) >= wet_mm).to_numpy(float)
-    if MODE == "cont":
-        wet = np.maximum(np.log(mu / later["expected_dry"].to_numpy(float)), 0.0)
-    bands = later["rain_band"].to_numpy()
-    present = np.unique(bands)
-    design = np.column_stack(
-        [(bands == b).astype(float) for b in present] + [in_window, in_window * wet]
+    log_mu = np.log(np.maximum(later["expected"].to_numpy(float), 1e-6))
+    sold_out = (
+        (later["in_stock"] == 0).to_numpy() if "in_stock" in later else np.zeros(len(y), bool)
     )
-    log_mu = np.log(mu)
+    window = (later["date"] >= window_start).to_numpy()
+    wet = (later["rain_mm"].fillna(0.0) >= wet_mm).to_numpy()
+    bands = later["rain_band"].to_numpy()
+    design = np.column_stack(
+        [bands == b for b in np.unique(bands)] + [window & ~wet, window & wet]
+    ).astype(float)
 
     def loss(theta: np.ndarray) -> float:
         mean = np.exp(log_mu + design @ theta[:-1])
         size = np.exp(theta[-1])
         p = size / (size + mean)
-        ll = np.where(
-            censored,
-            nbinom.logsf(y - 1, size, p),
-            nbinom.logpmf(y, size, p),
-        )
+        # a sold-out day: P(demand >= sales); any other: P(demand = sales)
+        ll = np.where(sold_out, nbinom.logsf(y - 1, size, p), nbinom.logpmf(y, size, p))
         return -float(np.sum(ll))
 
-    start = np.zeros(design.shape[1] + 1)
-    start[-1] = np.log(5.0)
-    fit = minimize(loss, start, method="L-BFGS-B")
-    level, score = float(fit.x[-3]), float(fit.x[-2])
-    window = in_window.astype(bool)
-    wet_window = window & wet.astype(bool)
+    theta = np.zeros(design.shape[1] + 1)
+    theta[-1] = np.log(5.0)  # a start for the negative binomial size
+    fit = minimize(loss, theta, method="L-BFGS-B")
+    dry_shift, wet_shift = (float(x) for x in fit.x[-3:-1])
+    wet_window, wet_before = window & wet, ~window & wet
     return {
-        "method": "censored negative-binomial fit: log change of wet-day demand against dry "
-        "days, window vs test period",
-        "score": score,
+        "method": "log change of wet days' demand, window vs test period (censored "
+        "negative-binomial fit: sold-out days count as demand >= sales)",
+        "score": wet_shift,
         "threshold": threshold,
-        "drift": bool(abs(score) > threshold),
-        "level_shift": level,
+        "drift": bool(abs(wet_shift) > threshold),
+        "dry_shift": dry_shift if (window & ~wet).any() else None,
+        "rain_vs_dry": wet_shift - dry_shift if (window & ~wet).any() else None,
+        "wet_day_mm": wet_mm,
+        "wet_store_days": {"window": int(wet_window.sum()), "before": int(wet_before.sum())},
+        "sold_out_share_of_wet_days": {
+            "window": float(sold_out[wet_window].mean()) if wet_window.any() else None,
+            "before": float(sold_out[wet_before].mean()) if wet_before.any() else None,
+        },
         "dispersion": float(np.exp(fit.x[-1])),
-        "wet_days_mm": wet_mm,
-        "wet_store_days_in_window": int(wet_window.sum()),
-        "sold_out_share_wet_window": float(censored[wet_window].mean()) if wet_window.any() else None,
-        "sold_out_share_wet_before": float(censored[~window & wet.astype(bool)].mean())
-        if (~window & wet.astype(bool)).any()
-        else None,
         "converged": bool(fit.success),
     }

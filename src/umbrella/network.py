@@ -11,7 +11,6 @@ import http.client
 import socket
 import urllib.error
 import urllib.request
-from typing import IO
 
 USER_AGENT = "umbrella-forecast"
 
@@ -22,7 +21,7 @@ def is_http(location: str) -> bool:
 
 def open_url(
     url: str, timeout_s: float, method: str = "GET", headers: dict[str, str] | None = None
-) -> IO[bytes]:
+) -> http.client.HTTPResponse:
     """urlopen with a User-Agent and a timeout on connecting and on every read."""
     request = urllib.request.Request(
         url, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})}

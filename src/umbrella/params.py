@@ -31,6 +31,7 @@ WEEKS_BACK_MAX = 52  # features.same_weekday_weeks
 MONEY_MAX = 1e6  # business.*: money per umbrella
 SERVICE_LEVEL_RANGE = (0.01, 0.99)  # tau*: outside it an order is 0 or unbounded
 GBM_MAX_ITER = 10_000
+CALIBRATION_WINDOW_MAX = 366  # train.calibration_window_days: at most a year of days
 
 
 @dataclass(frozen=True)
@@ -164,9 +165,19 @@ class Simulate:
 @dataclass(frozen=True)
 class Validate:
     min_history_days: int
+    # Units above this many times the store's level (median of its days with sales) are an
+    # error; above warn_level_ratio times, a warning (plausibility.py).
+    max_level_ratio: float
+    warn_level_ratio: float
 
     def __post_init__(self) -> None:
         _require(self.min_history_days >= 0, "validate.min_history_days", "must be >= 0")
+        _require(self.max_level_ratio > 1, "validate.max_level_ratio", "must be > 1")
+        _require(
+            1 < self.warn_level_ratio <= self.max_level_ratio,
+            "validate.warn_level_ratio",
+            "must be > 1 and <= validate.max_level_ratio",
+        )
 
 
 @dataclass(frozen=True)
@@ -246,10 +257,19 @@ class Train:
     max_rows: int | None  # fit on a random sample of at most this many rows; null: all
     linear: Linear
     gbm: Gbm
+    # conformal: scale each quantile so the orders of the last calibration_window_days
+    # realised days would have cost least (calibration.py); none: the model's own quantile.
+    calibration: Literal["none", "conformal"] = "none"
+    calibration_window_days: int = 56
 
     def __post_init__(self) -> None:
         _require(
             self.max_rows is None or self.max_rows >= 1000, "train.max_rows", "must be >= 1000"
+        )
+        _require(
+            7 <= self.calibration_window_days <= CALIBRATION_WINDOW_MAX,
+            "train.calibration_window_days",
+            f"must be in 7..{CALIBRATION_WINDOW_MAX}",
         )
 
 
@@ -272,7 +292,8 @@ class Monitor:
     skill_drop: float  # degraded: skill.cost in the window this much below the test period's
     bias_shift: float  # drift: the model's relative bias in the window moved this much
     residual_threshold: float  # drift: PSI of the model's scaled residuals, window vs test
-    demand_shift: float  # drift: log(actual/expected sales) moved this much, window vs test
+    demand_shift: float  # degraded: log(actual/expected sales) moved this much, window vs test
+    wet_demand_shift: float  # degraded: wet days' demand (sold-out days seen through) moved
 
     def __post_init__(self) -> None:
         _require(self.window_days >= 7, "monitor.window_days", "must be >= 7")
@@ -280,8 +301,18 @@ class Monitor:
         for key in ("psi_threshold", "residual_threshold"):
             _require(getattr(self, key) > 0, f"monitor.{key}", "must be > 0")
         _require(0 < self.js_threshold <= 1, "monitor.js_threshold", "must be > 0 and <= 1")
-        for key in ("skill_drop", "bias_shift", "demand_shift"):
+        for key in ("skill_drop", "bias_shift", "demand_shift", "wet_demand_shift"):
             _require(getattr(self, key) > 0, f"monitor.{key}", "must be > 0")
+
+
+@dataclass(frozen=True)
+class Predict:
+    # An order above this many times the store's highest daily sales in its history is
+    # capped there (docs/production.md "Orders for the next days").
+    max_order_ratio: float
+
+    def __post_init__(self) -> None:
+        _require(self.max_order_ratio >= 1, "predict.max_order_ratio", "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -352,6 +383,7 @@ class Params:
     monitor: Monitor
     gate: Gate
     business: Business
+    predict: Predict
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:
@@ -425,7 +457,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise ParamsError(f"{key}: expected a list, got {value!r}")
         return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, f"{key}.")
     if hint is dt.date:
         if isinstance(value, dt.date):

@@ -15,6 +15,7 @@ PREDICTIONS = DATA / "predictions"
 MODELS = ROOT / "models"
 METRICS = ROOT / "metrics"
 PLOTS = ROOT / "plots"
+REPORTS = ROOT / "reports"  # versioned details that are not DVC metrics
 
 # File names shared by the csv source, the simulator and validation (docs/data.md).
 SALES = "sales"

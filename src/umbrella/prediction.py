@@ -1,6 +1,9 @@
 """Orders for the days after the data: the model's forecast and its tau* quantile.
 
 Uses the same feature function as training, at one origin: the last day of the sales.
+Before it: the guards that refuse what would make an order meaningless (too short a
+history, implausible sales, a model that failed its gate); after it, the cap on orders
+far above anything the store ever sold.
 """
 
 from __future__ import annotations
@@ -12,8 +15,16 @@ import pandas as pd
 
 from umbrella.errors import DataError
 from umbrella.features import build_features
+from umbrella.forecaster import Forecaster
 from umbrella.metrics import to_order
 from umbrella.params import Features
+from umbrella.plausibility import (
+    check_plausible,
+    describe,
+    highest_sales,
+    longest_lookback,
+    short_histories,
+)
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -45,8 +56,8 @@ def check_forecasts(
     if horizon > 1 and not forecasts["issued"].between(before, origin, inclusive="left").any():
         log.warning(
             "%s: no forecasts issued in the %d days before %s; the orders use the latest "
-            'forecast alone, without the earlier ones training saw (README "Forecasts and '
-            'orders")',
+            "forecast alone, without the earlier ones training saw "
+            '(docs/forecasting.md "Origins and horizons")',
             label,
             horizon - 1,
             origin.date(),
@@ -82,22 +93,28 @@ def check_forecasts(
 
 
 def predict_orders(
-    model: object,
+    model: Forecaster,
     sales: pd.DataFrame,
     weather: pd.DataFrame,
     forecasts: pd.DataFrame | None,
     horizon: int,
     cfg: Features,
+    label: str = "sales",
 ) -> pd.DataFrame:
-    """One row per store and day after the last sales date: forecast and order."""
+    """One row per store and day after the last sales date: forecast and order.
+
+    Refuses (DataError) a store whose sales end early or whose history is shorter than its
+    features read (`check_history`); `label` names the sales file in the message.
+    """
     origin = sales["date"].max()
     ended = sales.groupby("store")["date"].max()
     ended = ended[ended < origin]
     if not ended.empty:
         raise DataError(
-            f"sales, column date: stores whose sales end before {origin.date()}: "
+            f"{label}, column date: stores whose sales end before {origin.date()}: "
             f"{_listing([f'{s} ({d.date()})' for s, d in ended.items()])}"
         )
+    check_history(sales, cfg, label)
     rows = build_features(
         sales, weather, forecasts, horizon, cfg, origins=pd.DatetimeIndex([origin])
     )
@@ -117,3 +134,75 @@ def predict_orders(
             "order": to_order(model.predict_quantile(rows)).astype(np.int64),
         }
     )
+
+
+def check_history(sales: pd.DataFrame, cfg: Features, label: str) -> None:
+    """Every store needs sales on each of the days its features look back over (the longest
+    lag, rolling window or run of same-weekday weeks): with fewer, the 28-day mean would be a
+    mean of less, and the order would change without a word."""
+    origin = sales["date"].max()
+    need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
+    short = short_histories(sales, origin, need)
+    if not short.empty:
+        stores = [f"{store} has {have}" for store, have in short.items()]
+        raise DataError(
+            f"{label}: too short a history: each store needs sales on each of the {need} days "
+            f"up to {origin.date()} (the longest of features.lags, features.windows and "
+            f"features.same_weekday_weeks x 7); {_listing(stores)}"
+        )
+
+
+def check_sales_plausible(
+    sales: pd.DataFrame, max_ratio: float, warn_ratio: float, label: str, lines: bool = True
+) -> None:
+    """Refuse sales implausible for their store (validate's rule, `plausibility`); log the
+    unusual ones. `lines`: the index of `sales` is the line in the file."""
+    found = check_plausible(sales, max_ratio, warn_ratio, label, lines)
+    for warning in found.warnings:
+        log.warning("%s (passed: below %g x)", warning, max_ratio)
+    if found.problems:
+        raise DataError(
+            f"{label}: implausible sales, refused (validate.max_level_ratio = {max_ratio:g}); "
+            f"correct the file:\n{describe(found.problems)}"
+        )
+
+
+def cap_orders(orders: pd.DataFrame, sales: pd.DataFrame, max_ratio: float) -> pd.DataFrame:
+    """Orders capped at `max_ratio` x the store's highest daily sales in the history given.
+
+    Capped, not refused: the other stores' orders stay usable, and no model has seen a day
+    that far above everything a store ever sold, so an order beyond it is an extrapolation,
+    not knowledge. Each capped order is logged with the order the model made.
+    """
+    cap = np.floor(orders["store"].map(highest_sales(sales)).to_numpy(float) * max_ratio)
+    over = orders["order"].to_numpy() > cap
+    if not over.any():
+        return orders
+    capped = orders.loc[over].assign(cap=cap[over].astype(np.int64))
+    log.warning(
+        "%d order(s) above predict.max_order_ratio = %g x the store's highest daily sales, "
+        "capped: %s",
+        int(over.sum()),
+        max_ratio,
+        _listing([f"{r.store} {r.date}: {r.order} -> {r.cap}" for r in capped.itertuples()]),
+    )
+    out = orders.copy()
+    out.loc[over, "order"] = cap[over].astype(np.int64)
+    return out
+
+
+def failed_gate(evaluation: dict) -> list[str] | None:
+    """The failed criteria of the gate verdict in an evaluation (metrics/evaluate.json), each
+    with its value and rule; an empty list when it passed; None when it holds no verdict."""
+    gate = evaluation.get("gate")
+    if not isinstance(gate, dict) or "passed" not in gate:
+        return None
+    if gate["passed"]:
+        return []
+    checks = gate.get("checks") or {}
+    failed = [
+        f"{name} = {check.get('value')} (rule {check.get('rule')})"
+        for name, check in checks.items()
+        if isinstance(check, dict) and not check.get("passed", True)
+    ]
+    return failed or ["the gate (no criteria listed)"]

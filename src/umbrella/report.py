@@ -1,6 +1,9 @@
 """`umbrella report`: a Markdown review of the workspace's model against a base revision.
 
-The base's metrics, params, monitor status, dvc.lock and plots come from Git
+Each side's metrics are its DVC metrics file (metrics/evaluate.json, the headline) with its
+details (reports/evaluate.json; reports/monitor.json for the monitor); a base from before
+reports/ existed has its metrics files only, which then held everything. The base's metrics,
+params, monitor status, dvc.lock and plots come from Git
 (`revisions.py`), so the report needs no DVC remote. The base revision is verified first: a
 revision this clone does not have (a typo, or a branch not fetched) is an error (exit 2) that
 says how to fetch it, while a revision without metrics (a new repository, a first pull
@@ -14,8 +17,9 @@ side's own seasonal naive) and calibration (|service level - tau*|) instead.
 
 Plots (`--images`):
 - `links` (default): Markdown images with paths relative to the report file: the workspace's
-  `plots/*.png` and the base's, written from Git beside the report (`<report>_plots/`; a
-  report on stdout writes no files and links the workspace's plots only).
+  `plots/<stage>/*.png` (`plots/*.png` at an older base) and the base's, written from Git
+  beside the report (`<report>_plots/`; a report on stdout writes no files and links the
+  workspace's plots only).
   This is for `cml comment create`, which uploads every local image a report references
   (its `--publish`, on by default; on GitHub to CML's asset store, asset.cml.dev) and
   rewrites the links, so the images render in the pull-request comment. Opened locally,
@@ -36,14 +40,18 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from umbrella import revisions
 from umbrella.errors import DataError
+from umbrella.evaluation import combine
 from umbrella.io import read_json
 from umbrella.paths import METRICS, PARAMS_FILE, ROOT
+
+if TYPE_CHECKING:  # for mypy only: typing.TypeIs is Python 3.13+
+    from typing_extensions import TypeIs
 
 # (key, what it is, +1 if higher is better, -1 if lower is better, 0 if neither)
 HEADLINE = [
@@ -53,9 +61,17 @@ HEADLINE = [
     ("skill.wape", "share of seasonal naive's error saved", +1),
     ("model.service_level", "share of days with demand <= order", 0),
     ("baseline.cost", "money lost by seasonal naive", 0),
+    ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", -1),
+    ("oracle_info.cost", "money lost by the best order given what was known at the origin", 0),
     ("oracle.cost", "money lost with the true demand distribution", 0),
 ]
-IMAGES = ["plots/cost.png", "plots/horizon.png", "plots/forecast.png", "plots/monitor.png"]
+# Each figure by name: where it is now, then where an older revision has it.
+IMAGES = {
+    "cost": ["plots/evaluate/cost.png", "plots/cost.png"],
+    "horizon": ["plots/evaluate/horizon.png", "plots/horizon.png"],
+    "forecast": ["plots/evaluate/forecast.png", "plots/forecast.png"],
+    "monitor": ["plots/monitor/drift.png", "plots/monitor.png"],
+}
 COUNTS = {"rows", "overstock_units", "lost_units", "units", "fitted_rows"}
 SAME = 5e-4  # skill and calibration changes smaller than this are "the same"
 
@@ -65,9 +81,9 @@ class Side:
     """One side of the comparison: the files that describe a model and how it was judged."""
 
     label: str  # Markdown, e.g. "`main` (1a2b3c4)" or "workspace"
-    metrics: dict | None  # metrics/evaluate.json
+    metrics: dict | None  # metrics/evaluate.json with reports/evaluate.json
     params: dict | None  # params.yaml
-    monitor: dict | None  # metrics/monitor.json
+    monitor: dict | None  # metrics/monitor.json with reports/monitor.json
     lock: dict | None  # dvc.lock
 
 
@@ -84,7 +100,7 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeIs[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -244,7 +260,7 @@ def _money_verdict(new: dict, old: dict, base: str) -> str:
 
 def _skill_verdict(base_side: Side, work: Side, base: str, reasons: list[str]) -> str:
     """Skill and calibration, each side against its own baseline and target."""
-    skill_new, skill_old = (s.metrics.get("skill") or {} for s in (work, base_side))
+    skill_new, skill_old = ((s.metrics or {}).get("skill") or {} for s in (work, base_side))
     judged = []  # (name, new, old, +1 higher is better / -1 lower is better)
     for key in ("cost", "wape"):
         judged.append((f"skill.{key}", skill_new.get(key), skill_old.get(key), +1))
@@ -401,7 +417,7 @@ def _monitor_section(base_side: Side, work: Side) -> list[str]:
     rows = list(
         zip(names, _monitor_rows(base_side.monitor), _monitor_rows(work.monitor), strict=True)
     )
-    return ["", "## Monitor (metrics/monitor.json)", "", *_sides_table(rows, base_side, work)]
+    return ["", "## Monitor (reports/monitor.json)", "", *_sides_table(rows, base_side, work)]
 
 
 def _params_section(base_side: Side, work: Side, base: str) -> list[str]:
@@ -525,11 +541,13 @@ def write_plots(commit: str, out_dir: Path, assets: Path | None) -> list[Plot]:
     """Each plot of both sides as a link relative to the report; the base's written to assets
     (None: a report on stdout writes no files, and links the workspace's plots only)."""
     plots = []
-    for path in IMAGES:
-        name = Path(path).stem
-        work_file = ROOT / path
+    for name, paths in IMAGES.items():
+        work_file = next((ROOT / p for p in paths if (ROOT / p).exists()), ROOT / paths[0])
         work_bytes = work_file.read_bytes() if work_file.exists() else None
-        base_bytes = revisions.read_bytes(commit, path, ROOT)
+        base_bytes = next(
+            (b for b in (revisions.read_bytes(commit, p, ROOT) for p in paths) if b is not None),
+            None,
+        )
         work_link = os.path.relpath(work_file, out_dir) if work_bytes is not None else None
         base_link = None
         if base_bytes is not None and base_bytes != work_bytes and assets is not None:
@@ -561,21 +579,24 @@ def main(args: argparse.Namespace) -> int:
         raise DataError("metrics/evaluate.json: not found (run `dvc repro`)") from None
     commit = revisions.resolve(args.base, ROOT)
 
-    def at_base(path: str) -> str | None:
-        return revisions.read_text(commit, path, ROOT)
+    def at_base(path: str) -> dict | None:
+        return _json(revisions.read_text(commit, path, ROOT), f"{args.base}:{path}")
+
+    def here(path: str) -> dict | None:
+        return _json(_read(ROOT / path), path)
 
     base_side = Side(
         label=f"{code(args.base)} ({commit[:7]})",
-        metrics=_json(at_base("metrics/evaluate.json"), f"{args.base}:metrics/evaluate.json"),
-        params=_yaml(at_base("params.yaml"), f"{args.base}:params.yaml"),
-        monitor=_json(at_base("metrics/monitor.json"), f"{args.base}:metrics/monitor.json"),
-        lock=_yaml(at_base("dvc.lock"), f"{args.base}:dvc.lock"),
+        metrics=combine(at_base("metrics/evaluate.json"), at_base("reports/evaluate.json")),
+        params=_yaml(revisions.read_text(commit, "params.yaml", ROOT), f"{args.base}:params.yaml"),
+        monitor=combine(at_base("metrics/monitor.json"), at_base("reports/monitor.json")),
+        lock=_yaml(revisions.read_text(commit, "dvc.lock", ROOT), f"{args.base}:dvc.lock"),
     )
     work = Side(
         label="workspace",
-        metrics=new,
+        metrics=combine(new, here("reports/evaluate.json")),
         params=_yaml(_read(PARAMS_FILE), "params.yaml"),
-        monitor=_json(_read(METRICS / "monitor.json"), "metrics/monitor.json"),
+        monitor=combine(here("metrics/monitor.json"), here("reports/monitor.json")),
         lock=_yaml(_read(ROOT / "dvc.lock"), "dvc.lock"),
     )
     plots = None

@@ -110,7 +110,9 @@ def _header_problems(header: tuple[int, list[str]], label: str) -> list[Problem]
         return [_problem(label, None, rule)]
     counts = pd.Series(names).value_counts(sort=False)
     return [
-        _problem(label, name, f"duplicate column name: {n} columns in the header (line {line})")
+        _problem(
+            label, str(name), f"duplicate column name: {n} columns in the header (line {line})"
+        )
         for name, n in counts.items()
         if n > 1 and name
     ]
@@ -232,7 +234,7 @@ def check_gaps(sales: pd.DataFrame, label: str) -> list[Problem]:
     missing = []
     for store in gappy:
         have = pd.DatetimeIndex(sales.loc[sales["store"] == store, "date"])
-        full = pd.date_range(span.at[store, "min"], span.at[store, "max"], freq="D")
+        full = pd.date_range(span["min"][store], span["max"][store], freq="D")
         missing += [f"{store} {d.date()}" for d in full.difference(have)]
     return [
         Problem(
@@ -374,7 +376,7 @@ def check_located(sales: pd.DataFrame, stores: pd.DataFrame, label: str) -> list
 
 def summary(problems: list[Problem]) -> str:
     """The short human report of a failed validation."""
-    lines = [f"validation failed: {len(problems)} problem(s), also in metrics/validation.json"]
+    lines = [f"validation failed: {len(problems)} problem(s), also in reports/validation.json"]
     lines += [f"  - {p}" for p in problems]
     return "\n".join(lines)
 

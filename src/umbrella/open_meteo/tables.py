@@ -49,7 +49,9 @@ def hourly_frame(answers: list[dict[str, Any]], variables: list[str]) -> tuple[p
     hours = pd.concat(frames)
     hours = hours[~hours.index.duplicated(keep="first")]  # chunks overlap by a day
     zone = _zone(answers[0])
-    local = hours.index.tz_localize("UTC").tz_convert(_tzinfo(zone)).tz_localize(None)
+    local = (
+        pd.DatetimeIndex(hours.index).tz_localize("UTC").tz_convert(_tzinfo(zone)).tz_localize(None)
+    )
     return hours.reset_index(drop=True).assign(day=local.floor("D")), zone
 
 
@@ -61,7 +63,7 @@ def day_hours(days: pd.DatetimeIndex, zone: str) -> np.ndarray:
     ends = (days + pd.Timedelta(days=1)).tz_localize(
         tz, ambiguous=first, nonexistent="shift_forward"
     )
-    return np.round((ends - starts) / pd.Timedelta(hours=1)).to_numpy()
+    return np.round(((ends - starts) / pd.Timedelta(hours=1)).to_numpy())
 
 
 def daily(

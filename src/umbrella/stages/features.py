@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 
 from umbrella.features import build_features
 from umbrella.interim import read_interim
 from umbrella.io import write_parquet
-from umbrella.params import Params, load_params
+from umbrella.params import load_params
 from umbrella.paths import PROCESSED
 
 log = logging.getLogger(__name__)
 
 
-def main(params: Params | None = None) -> None:
-    params = params or load_params()
+def main(args: argparse.Namespace) -> None:
+    params = load_params()
     data = read_interim()
     features = build_features(
         data.sales, data.weather, data.forecasts, params.base.horizon, params.features

@@ -2,26 +2,55 @@
 
 As a stage (no options) it reads the pipeline's validated data and writes
 data/predictions/orders.csv. With --sales, --weather and --forecasts it reads a retailer's
-latest files (the csv data contract) instead, validated by the same rules as `validate`.
+latest files (the csv data contract) instead, validated by the same rules as `validate`, and
+writes the orders to --out (required: a retailer's orders never overwrite the pipeline's
+DVC-tracked file unless --out names it; `--out -` writes them to stdout).
+
+Refused with exit status 2 and a message, never a traceback: sales implausible for their
+store (validate.max_level_ratio), a store with fewer days of history than its features
+read, and, with a retailer's files, a model whose evaluation failed the gate
+(metrics/evaluate.json) unless --allow-failed-gate. Orders above predict.max_order_ratio x
+the store's highest daily sales are capped, with a warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from umbrella.errors import DataError
 from umbrella.interim import Interim, read_interim
-from umbrella.io import write_csv
+from umbrella.io import read_json, write_csv
 from umbrella.model_io import load_model
-from umbrella.params import load_params
-from umbrella.paths import FORECASTS, MODELS, PREDICTIONS, SALES, WEATHER
-from umbrella.prediction import check_forecasts, predict_orders
+from umbrella.params import Validate, load_params
+from umbrella.paths import (
+    FORECASTS,
+    METRICS,
+    MODELS,
+    PREDICTIONS,
+    REPORTS,
+    ROOT,
+    SALES,
+    WEATHER,
+)
+from umbrella.prediction import (
+    cap_orders,
+    check_forecasts,
+    check_sales_plausible,
+    failed_gate,
+    predict_orders,
+)
 from umbrella.schemas import TABLES
 from umbrella.validation import finalise, summary, typed_table
 
 log = logging.getLogger(__name__)
+
+
+STDOUT = "-"
+EVALUATION = METRICS / "evaluate.json"
+EVALUATION_DETAILS = REPORTS / "evaluate.json"  # where the gate's checks may live
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +58,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weather", type=Path, help="observed weather CSV")
     parser.add_argument("--forecasts", type=Path, help="weather forecasts CSV")
     parser.add_argument("--model", type=Path, default=MODELS / "model.skops")
-    parser.add_argument("--out", type=Path, default=PREDICTIONS / "orders.csv")
+    parser.add_argument(
+        "--out",
+        help="orders CSV, or - for stdout (default without files: data/predictions/orders.csv;"
+        " required with --sales, --weather and --forecasts)",
+    )
+    parser.add_argument(
+        "--allow-failed-gate",
+        action="store_true",
+        help="order with a model whose evaluation failed the gate (metrics/evaluate.json)",
+    )
 
 
-def read_files(sales: Path, weather: Path, forecasts: Path) -> Interim:
-    """The three files, typed and checked against the data contract."""
+def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> Interim:
+    """The three files, typed and checked against the data contract and, the sales, for
+    values implausible for their store."""
     tables, problems = {}, []
     for name, path in ((SALES, sales), (WEATHER, weather), (FORECASTS, forecasts)):
         table, found = typed_table(path, TABLES[name], str(path))
@@ -41,36 +80,92 @@ def read_files(sales: Path, weather: Path, forecasts: Path) -> Interim:
         if table is not None:
             tables[name] = table
     if problems:
-        raise DataError(summary(problems).replace("validation failed", "invalid input", 1))
+        # validate's report, without its first line (which points at validate's report file)
+        details = summary(problems).split("\n", 1)[1]
+        raise DataError(f"invalid input: {len(problems)} problem(s)\n{details}")
+    # Before the lean dtypes: the typed table's index is the line in the file.
+    check_sales_plausible(tables[SALES], cfg.max_level_ratio, cfg.warn_level_ratio, str(sales))
     # Only a table without problems can take the lean dtypes (an unparsed count is NA).
     tables = {name: finalise(table, name) for name, table in tables.items()}
     return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], truth=None)
 
 
-def main(args: argparse.Namespace | None = None) -> None:
+def check_gate(allow_failed: bool, strict: bool) -> None:
+    """Refuse (strict) or warn about a model whose evaluation failed the gate or is missing."""
+    try:
+        evaluation = read_json(EVALUATION)
+    except FileNotFoundError:
+        evaluation = {}
+    failed = failed_gate(evaluation)
+    if failed and not any(" = " in f for f in failed) and EVALUATION_DETAILS.exists():
+        failed = failed_gate(read_json(EVALUATION_DETAILS)) or failed  # the checks in detail
+    if failed == []:
+        return
+    reason = (
+        f"the model failed the gate in {_shown(EVALUATION)}: {'; '.join(failed)}"
+        if failed
+        else f"no gate verdict in {_shown(EVALUATION)} (run `dvc repro evaluate`)"
+    )
+    if allow_failed or not strict:
+        log.warning("%s; ordering anyway%s", reason, " (--allow-failed-gate)" * allow_failed)
+        return
+    raise DataError(f"predict: {reason}. Give --allow-failed-gate to order with it anyway")
+
+
+def main(args: argparse.Namespace) -> None:
     args = args or add_defaults()
     params = load_params()
     given = [args.sales, args.weather, args.forecasts]
     if any(given) and not all(given):
         raise DataError("predict: give all of --sales, --weather and --forecasts, or none")
-    data = read_files(*given) if all(given) else read_interim()
+    files = all(given)
+    if files and args.out is None:
+        raise DataError(
+            "predict: with --sales, --weather and --forecasts, give --out FILE (or --out - for "
+            f"stdout): the default, {_shown(PREDICTIONS / 'orders.csv')}, is the pipeline's "
+            "DVC-tracked output"
+        )
+    # The pipeline's own run (`dvc repro`) must finish, so that CI can report on a model that
+    # fails the gate (`umbrella gate` then fails the check): there, a failed gate is a warning.
+    check_gate(args.allow_failed_gate, strict=files)
+    data = (
+        read_files(args.sales, args.weather, args.forecasts, params.validate)
+        if files
+        else read_interim()
+    )
+    sales_label = str(args.sales) if files else "data/interim/sales"
+    if not files:
+        v = params.validate
+        check_sales_plausible(
+            data.sales, v.max_level_ratio, v.warn_level_ratio, sales_label, lines=False
+        )
     horizon = params.base.horizon
     if data.forecasts is None:
         log.warning("no weather forecasts: the orders are made without the weather")
     else:
-        label = str(args.forecasts) if args.forecasts else "data/interim/weather_forecasts"
+        label = str(args.forecasts) if files else "data/interim/weather_forecasts"
         check_forecasts(data.sales, data.forecasts, data.sales["date"].max(), horizon, label)
+    model = load_model(args.model)
     orders = predict_orders(
-        load_model(args.model), data.sales, data.weather, data.forecasts, horizon, params.features
+        model, data.sales, data.weather, data.forecasts, horizon, params.features, sales_label
     )
-    write_csv(orders, args.out)
+    orders = cap_orders(orders, data.sales, params.predict.max_order_ratio)
+    out = args.out or PREDICTIONS / "orders.csv"
+    if out == STDOUT:
+        orders.to_csv(sys.stdout, index=False)
+    else:
+        write_csv(orders, Path(out))
     log.info(
         "%d orders for %s..%s in %s",
         len(orders),
         orders["date"].min(),
         orders["date"].max(),
-        args.out,
+        "stdout" if out == STDOUT else out,
     )
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def add_defaults() -> argparse.Namespace:

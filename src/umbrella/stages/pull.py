@@ -1,73 +1,16 @@
-"""pull: write the raw tables to data/raw/: the simulated retailer, or the retailer's own data
-(csv files or a database for the sales; csv files or Open-Meteo for the weather)."""
+"""pull: write the raw tables of the configured source to data/raw/ (umbrella.retailer)."""
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-from pathlib import Path
+import argparse
 
-from umbrella.database import database_url, read_sales
-from umbrella.io import write_csv
-from umbrella.locations import sales_period, store_locations
-from umbrella.open_meteo import pull_forecasts, pull_weather
-from umbrella.params import OPEN_METEO, SQL, Params, load_params
-from umbrella.paths import FORECASTS, RAW, ROOT, SALES, STORES, WEATHER
-from umbrella.simulate import simulate_retailer
-from umbrella.sources import fetch
-
-log = logging.getLogger(__name__)
-API_KEY_ENV = "OPEN_METEO_API_KEY"  # commercial Open-Meteo customers set their key here
+from umbrella.io import replace_folder
+from umbrella.params import load_params
+from umbrella.paths import RAW
+from umbrella.retailer import pull
 
 
-def pull(params: Params, dest: Path) -> None:
-    """Write the raw tables of the configured source into the folder `dest`."""
-    if params.data.source == "simulate":
-        tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
-        for name, table in tables.items():
-            write_csv(table, dest / f"{name}.csv")
-        log.info("simulated %d stores, %d sales rows", params.simulate.stores, len(tables[SALES]))
-        return
-    data = params.data
-    for name in (STORES, SALES, WEATHER, FORECASTS):
-        location = getattr(data, name)
-        if location is not None and location not in (SQL, OPEN_METEO):
-            fetch(location, dest / f"{name}.csv", key=f"data.{name}", timeout_s=data.timeout_s)
-    if data.sales == SQL:
-        sales = read_sales(database_url(data.sql.url_env), data.sql.query, data.timeout_s)
-        write_csv(sales, dest / f"{SALES}.csv")
-    if data.weather == OPEN_METEO:
-        pull_open_meteo(params, dest)
-    log.info("pulled the retailer's own data into %s", RAW)
-
-
-def pull_open_meteo(params: Params, dest: Path) -> None:
-    """Observed weather (and forecasts as issued) at each store with sales, over its period."""
-    stores = store_locations(dest / f"{STORES}.csv", f"data/raw/{STORES}.csv")
-    start, end, selling = sales_period(dest / f"{SALES}.csv", f"data/raw/{SALES}.csv")
-    stores = stores[stores["store"].isin(selling)]
-    config, cache = params.open_meteo, ROOT / params.open_meteo.cache
-    key = os.environ.get(API_KEY_ENV) or None
-    observed = pull_weather(stores, start, end, config, cache, key)
-    write_csv(observed, dest / f"{WEATHER}.csv")
-    if params.data.weather_forecasts == OPEN_METEO:
-        forecasts = pull_forecasts(
-            stores, start, end, params.base.horizon, config, cache, key, observed
-        )
-        write_csv(forecasts, dest / f"{FORECASTS}.csv")
-
-
-def main(params: Params | None = None) -> None:
-    params = params or load_params()
-    # Build the new folder beside the old one and swap only when complete: a failed pull
-    # leaves the previous raw data as it was, and no file of another source lingers.
-    staging = RAW.with_name(".raw.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        pull(params, staging)
-        shutil.rmtree(RAW, ignore_errors=True)
-        staging.rename(RAW)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def main(args: argparse.Namespace) -> None:
+    params = load_params()
+    # No file of another source lingers, and a failed pull leaves the raw data as it was.
+    replace_folder(RAW, lambda folder: pull(params, folder))

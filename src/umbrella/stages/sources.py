@@ -6,19 +6,20 @@ a key that no stage tracks.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
 
 from umbrella.fingerprint import fingerprint
 from umbrella.io import write_json
-from umbrella.params import Params, load_params
+from umbrella.params import load_params
 from umbrella.paths import SOURCES
 
 log = logging.getLogger(__name__)
 
 
-def main(params: Params | None = None) -> None:
-    params = params or load_params()
+def main(args: argparse.Namespace) -> None:
+    params = load_params()
     found = fingerprint(params.data, dt.date.today())
     write_json(found, SOURCES / "fingerprint.json")
     log.info("fingerprinted the sources: %s", ", ".join(sorted(found)))

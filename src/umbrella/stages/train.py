@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 from importlib import metadata
@@ -10,21 +11,22 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from umbrella.censoring import impute_censored
+from umbrella.censoring import imputed_targets
+from umbrella.forecaster import Forecaster
 from umbrella.interim import sales_span
 from umbrella.io import write_json
 from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
-from umbrella.params import Params, load_params
-from umbrella.paths import METRICS, MODELS, PROCESSED
+from umbrella.params import load_params
+from umbrella.paths import MODELS, PLOTS, PROCESSED
 from umbrella.split import canonical_order, sample_rows, test_start, training_rows
 
 log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
 
 
-def log_training(live: Live, model: object, rows: pd.DataFrame, targets: np.ndarray) -> None:
+def log_training(live: Live, model: Forecaster, rows: pd.DataFrame, targets: np.ndarray) -> None:
     """Training curves for `dvc plots diff`: the loss per boosting iteration, or for a model
     without iterations its one in-sample quantile loss; both on the store's scale."""
     live.summary["train_rows"] = len(rows)
@@ -45,29 +47,8 @@ def log_training(live: Live, model: object, rows: pd.DataFrame, targets: np.ndar
                 live.log_metric(f"{name}/validation_loss", -booster.validation_score_[step])
 
 
-def imputed_targets(rows: pd.DataFrame, params: Params) -> np.ndarray:
-    """Sales, with each sold-out day's replaced by its expected demand.
-
-    One demand per (store, target day), imputed on the day's row with the shortest horizon
-    (the best informed) and given to every row of that day. The mean model is the gbm's
-    Poisson booster, whatever `train.model` is.
-    """
-    keys = ["store", "date"]
-    days = rows.sort_values("horizon", kind="stable").drop_duplicates(keys)
-    booster = GradientBoosting(
-        random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
-    )
-    demand = impute_censored(
-        days["units"].to_numpy(dtype=float),
-        days["censored"].to_numpy(dtype=bool),
-        lambda targets: booster.fit_mean(days, targets).predict(days),
-    )
-    imputed = rows[keys].merge(days[keys].assign(demand=demand), on=keys, how="left")
-    return imputed["demand"].to_numpy()
-
-
-def main(params: Params | None = None) -> None:
-    params = params or load_params()
+def main(args: argparse.Namespace) -> None:
+    params = load_params()
     start = test_start(*sales_span(), params.split)
     # The full feature table is dropped as soon as the training rows are taken (memory).
     # In canonical order: the fit must not depend on the stores' names or the rows' order.
@@ -75,7 +56,14 @@ def main(params: Params | None = None) -> None:
         training_rows(pd.read_parquet(PROCESSED / "features.parquet"), start, params.train.censored)
     )
     sales = rows["units"].to_numpy(dtype=float)
-    targets = imputed_targets(rows, params) if params.train.censored == "impute" else sales
+    if params.train.censored == "impute":
+        # The mean model of the imputation is the gbm's Poisson booster, whatever the model.
+        booster = GradientBoosting(
+            random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
+        )
+        targets = imputed_targets(rows, booster)
+    else:
+        targets = sales
     fitted = sample_rows(len(rows), params.train.max_rows, params.base.seed)
     fit_rows, fit_targets = rows.iloc[fitted], targets[fitted]
     model = make_model(params.train, params.business.service_level, params.base.seed)
@@ -107,7 +95,8 @@ def main(params: Params | None = None) -> None:
         },
         MODELS / "model.json",
     )
-    with Live(str(METRICS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+    # The training curves, with dvclive's summary: plots, not DVC metrics (plots/train/).
+    with Live(str(PLOTS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
         log_training(live, model, fit_rows, fit_targets)
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())

@@ -1,0 +1,239 @@
+"""Service level and cost of the orders, before and after the conformal correction
+(src/umbrella/calibration.py), on short histories whose level shifts in the test period.
+
+    python benchmarks/calibration.py [--default] [--out benchmarks/calibration.json]
+
+Scenarios (observed weather stands in for forecasts: no forecasts file):
+- simulated retailers of a few stores, 9..12 months of history, with `simulate.drift`
+  moving the level (down or up) or fading the rain effect in the test period;
+- seasonal_decline: benchmarks/fixtures/seasonal_decline_*.csv, a real-data-like series
+  of our own (4 stores, 2013, demand peaking in September and falling ~45 % through the
+  3-month test; negative binomial noise of its own, not the simulator's), tau* = 0.75;
+- with --default, the default data (25 stores, 2012..2015 test 2015, forecasts as issued).
+
+Each scenario is measured twice: on a validation period inside the training data (the last
+VALIDATION_DAYS days before the test period, trained before it), where the method and its
+window are chosen, and once on the test period. The model is the gbm of params.yaml with
+the train stage's imputation of sold-out days. Scored against true demand where the
+simulator knows it, else against sales. Writes the table as JSON; runs outside the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from umbrella.calibration import corrected, fit_offsets, rolling_offsets
+from umbrella.censoring import imputed_targets
+from umbrella.features import build_features
+from umbrella.metrics import negative_binomial_quantile, order_errors, to_order
+from umbrella.models import GradientBoosting, make_model, store_scale
+from umbrella.params import Params, load_params, parse_params
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.simulator.simulate import simulate_retailer
+from umbrella.split import canonical_order, test_rows, training_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "benchmarks" / "fixtures"
+VALIDATION_DAYS = 56
+WINDOWS = (14, 28, 56, 91)
+DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    test_start: str
+    end: str
+    simulate: dict | None = None  # overrides of params.yaml's simulate block; None: fixture
+    business: dict | None = None
+
+
+SCENARIOS = [
+    Scenario(
+        "level_drop_9m",
+        "2013-10-01",
+        "2013-12-31",
+        {"stores": 5, "start": "2013-01-01", "end": "2013-12-31"}
+        | {"drift": {"start": "2013-10-15", "level": 0.6}},
+    ),
+    Scenario(
+        "level_rise_12m",
+        "2014-01-01",
+        "2014-03-31",
+        # No stock-outs: with the stock fixed at 4 x the old level, sales would hide the rise.
+        {"stores": 5, "start": "2013-01-01", "end": "2014-03-31"}
+        | {"stockouts": False}
+        | {"drift": {"start": "2014-01-01", "level": 1.5}},
+    ),
+    Scenario(
+        "rain_fades_9m",
+        "2013-04-01",
+        "2013-06-30",
+        {"stores": 4, "start": "2012-07-01", "end": "2013-06-30"}
+        | {"drift": {"start": "2013-04-01", "level": 0.75, "rain_effect": 0.3}},
+    ),
+    Scenario(
+        "seasonal_decline_csv",
+        "2013-10-01",
+        "2013-12-31",
+        None,
+        {"price": 20.0, "unit_cost": 8.0, "salvage": 5.0, "holding": 1.0},  # tau* = 0.75
+    ),
+]
+DEFAULT = Scenario("default", "2015-01-01", "2015-12-31", {})
+
+
+def scenario_params(base: dict, scenario: Scenario) -> Params:
+    raw = json.loads(json.dumps(base, default=str))
+    if scenario.simulate:
+        raw["simulate"] = raw["simulate"] | scenario.simulate
+    if scenario.business:
+        raw["business"] = raw["business"] | scenario.business
+    return parse_params(raw)
+
+
+def scenario_tables(scenario: Scenario, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Feature rows, and the demand each target day is scored against."""
+    if scenario.simulate is None:
+        sales = pd.read_csv(FIXTURES / "seasonal_decline_sales.csv", parse_dates=["date"])
+        weather = pd.read_csv(FIXTURES / "seasonal_decline_weather.csv", parse_dates=["date"])
+        demand = sales[["store", "date", "units"]].rename(columns={"units": "demand"})
+        return build_features(sales, weather, None, params.base.horizon, params.features), demand
+    tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+    forecasts = tables[FORECASTS] if scenario.name == "default" else None
+    features = build_features(
+        tables[SALES], tables[WEATHER], forecasts, params.base.horizon, params.features
+    )
+    truth = tables[TRUTH]
+    oracle = negative_binomial_quantile(
+        truth["mean_demand"], truth["dispersion"], params.business.service_level
+    )
+    return features, truth[["store", "date", "demand"]].assign(oracle=oracle)
+
+
+def fit(features: pd.DataFrame, start: pd.Timestamp, params: Params) -> object:
+    rows = canonical_order(training_rows(features, start, params.train.censored))
+    booster = GradientBoosting(
+        random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
+    )
+    impute = params.train.censored == "impute"
+    targets = imputed_targets(rows, booster) if impute else rows["units"]
+    model = make_model(params.train, params.business.service_level, params.base.seed)
+    return model.fit(rows, np.asarray(targets, dtype=float))
+
+
+def measure(
+    features: pd.DataFrame,
+    demand: pd.DataFrame,
+    params: Params,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> dict[str, dict]:
+    """Cost and service level of every method on the target days start..end, the model
+    trained on the target days before start. `after` is the model of train.calibration:
+    conformal, through its own predict_quantile (the rows of the days before included)."""
+    model = fit(features, start, params)
+    business = params.business
+    cu, co = business.underage_cost, business.overage_cost
+    rows = test_rows(features, start)
+    rows = rows[(rows["date"] >= start) & (rows["date"] <= end)]
+    rows = rows.merge(demand, on=["store", "date"], how="left")
+    before = features[(features["date"] < start) & features["units"].notna()]
+    before = before[before["date"] >= start - max(WINDOWS) * DAY]
+    model.calibration_window = None
+    q, scale, h = model.predict_quantile(rows), store_scale(rows), rows["horizon"].to_numpy()
+    q_before, scale_before = model.predict_quantile(before), store_scale(before)
+    y = rows["demand"].to_numpy(dtype=float)
+
+    def scores(quantile: np.ndarray) -> dict:
+        errors = order_errors(y, to_order(quantile), cu, co)
+        return {"cost": errors["cost"], "service_level": errors["service_level"]}
+
+    out = {"none": scores(q)}
+    model.calibration_window = params.train.calibration_window_days
+    everything = pd.concat([before, rows], ignore_index=True)
+    out["after"] = scores(model.predict_quantile(everything)[len(before) :])
+    if "oracle" in rows:
+        errors = order_errors(y, rows["oracle"].to_numpy(), cu, co)
+        out["oracle"] = {"cost": errors["cost"], "service_level": errors["service_level"]}
+    q_all = np.concatenate([q_before, q])
+    scale_all = np.concatenate([scale_before, scale])
+    sales_all = np.concatenate([before["units"].to_numpy(float), rows["units"].to_numpy(float)])
+    for kind in ("scale", "shift"):
+        for window in WINDOWS:
+            recent = (before["date"] >= start - window * DAY).to_numpy()
+            offsets = fit_offsets(
+                before["units"].to_numpy(float)[recent],
+                q_before[recent],
+                scale_before[recent],
+                before["horizon"].to_numpy()[recent],
+                cu,
+                co,
+                kind,
+            )
+            shift = np.array([offsets.get(int(k), 0.0) for k in h])
+            out[f"static_{kind}_{window}"] = scores(corrected(q, scale, shift, kind))
+            rolling = rolling_offsets(everything, q_all, scale_all, sales_all, window, cu, co, kind)
+            out[f"rolling_{kind}_{window}"] = scores(
+                corrected(q, scale, rolling[len(before) :], kind)
+            )
+    return out
+
+
+def run(scenario: Scenario, base: dict) -> dict:
+    params = scenario_params(base, scenario)
+    params = dataclasses.replace(
+        params, train=dataclasses.replace(params.train, calibration="conformal")
+    )
+    started = time.perf_counter()
+    features, demand = scenario_tables(scenario, params)
+    start, end = pd.Timestamp(scenario.test_start), pd.Timestamp(scenario.end)
+    validation = measure(features, demand, params, start - VALIDATION_DAYS * DAY, start - DAY)
+    test = measure(features, demand, params, start, end)
+    return {
+        "scenario": scenario.name,
+        "tau": params.business.service_level,
+        "history_days": int((start - features["date"].min()).days),
+        "validation": validation,
+        "test": test,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default", action="store_true", help="also the default data (slow)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "calibration.json")
+    parser.add_argument("--only", nargs="*", help="scenario names")
+    args = parser.parse_args()
+    base = dataclasses.asdict(load_params(ROOT / "params.yaml"))
+    scenarios = [*SCENARIOS, DEFAULT] if args.default else SCENARIOS
+    if args.only:
+        scenarios = [s for s in scenarios if s.name in args.only]
+    results = []
+    for scenario in scenarios:
+        result = run(scenario, base)
+        results.append(result)
+        for period in ("validation", "test"):
+            for method, score in result[period].items():
+                print(
+                    f"{result['scenario']:22s} {period:10s} tau {result['tau']:.3f} "
+                    f"{method:17s} service {score['service_level']:.3f} "
+                    f"cost {score['cost']:>12,.0f}",
+                    flush=True,
+                )
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

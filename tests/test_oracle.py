@@ -1,0 +1,149 @@
+"""oracle_info (oracle.py): the best order given what is known at the origin, checked by
+hand, against the oracle when the weather is known, and between the oracle and a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_params
+from scipy import stats
+
+from umbrella.features import build_features
+from umbrella.metrics import negative_binomial_quantile, to_order
+from umbrella.models import LinearModel
+from umbrella.oracle import (
+    RAIN_GRID,
+    forecast_likelihood,
+    mixture_quantile,
+    oracle_info_orders,
+    rain_posterior,
+    wet_probability,
+)
+from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.simulator.forecasts import skill
+from umbrella.simulator.simulate import simulate_retailer
+from umbrella.simulator.weather import WeatherGenerator, seattle_weather
+from umbrella.split import test_rows as rolling_rows
+from umbrella.split import training_rows
+
+TAU = 0.632
+GENERATED = {"weather": "generated"}
+
+
+@pytest.fixture(scope="module")
+def climate() -> WeatherGenerator:
+    return WeatherGenerator.fit(seattle_weather())
+
+
+def test_mixture_quantile_by_hand():
+    # Half NB(mean 2), half NB(mean 20), size 8: the smallest Q whose mixture CDF >= tau,
+    # found by summing the pmfs.
+    means, weights = np.array([[2.0, 20.0]]), np.array([[0.5, 0.5]])
+    cdf = 0.5 * stats.nbinom.cdf(np.arange(60), 8, 8 / 10) + 0.5 * stats.nbinom.cdf(
+        np.arange(60), 8, 8 / 28
+    )
+    expected = int(np.argmax(cdf >= TAU))
+    assert mixture_quantile(means, weights, np.array([8.0]), TAU)[0] == expected
+    # One component: the negative binomial's own quantile (the oracle's order).
+    one = mixture_quantile(np.array([[7.3, 99.0]]), np.array([[1.0, 0.0]]), np.array([8.0]), TAU)
+    assert one[0] == negative_binomial_quantile(np.array([7.3]), np.array([8.0]), TAU)[0]
+
+
+def test_dry_forecast_likelihood_by_hand(climate):
+    month, lead = np.array([0]), np.array([1])
+    like = forecast_likelihood(np.array([0.0]), lead, month, climate)[0]
+    s, p_wet = skill(np.array([1.0]))[0], climate.p_wet[0]
+    assert like[0] == pytest.approx(s + (1 - s) * (1 - p_wet))  # dry and a dry forecast
+    np.testing.assert_allclose(like[1:], (1 - s) * (1 - p_wet))  # wet: only a missed event
+    # A forecast not issued tells nothing.
+    np.testing.assert_array_equal(forecast_likelihood(np.array([np.nan]), lead, month, climate), 1)
+
+
+def test_wet_probability_steps_the_markov_chain(climate):
+    origin = pd.Series(pd.to_datetime(["2014-01-10"] * 2))
+    one_day = wet_probability(np.array([1.0, 0.0]), origin, np.array([1, 1]), climate)
+    np.testing.assert_allclose(one_day, [climate.p_wet_after_wet[0], climate.p_wet_after_dry[0]])
+    far = wet_probability(np.array([1.0, 0.0]), origin, np.array([7, 7]), climate)
+    assert abs(far[0] - far[1]) < abs(one_day[0] - one_day[1])  # the origin's state fades
+
+
+def test_forecasts_move_the_rain_posterior(climate):
+    rows = pd.DataFrame(
+        {
+            "store": ["A", "A"],
+            "origin": pd.to_datetime(["2014-06-01"] * 2),
+            "horizon": [1, 1],
+            "date": pd.to_datetime(["2014-06-02"] * 2),
+        }
+    )
+    issued = pd.DataFrame(
+        {
+            "issued": pd.to_datetime(["2014-06-01"]),
+            "date": pd.to_datetime(["2014-06-02"]),
+            "rain_mm": [12.0],
+        }
+    )
+    dry = issued.assign(rain_mm=0.0)
+    wet_post = rain_posterior(rows.iloc[:1], issued, np.array([False]), climate)[0]
+    dry_post = rain_posterior(rows.iloc[:1], dry, np.array([False]), climate)[0]
+    assert wet_post[0] < 0.1 < 0.9 < dry_post[0]  # P(no rain)
+    mean_rain = wet_post @ RAIN_GRID / (1 - wet_post[0])
+    assert 6.0 < mean_rain < 24.0  # around the forecast 12 mm
+
+
+@pytest.fixture(scope="module")
+def generated():
+    """4 stores over 2013 on generated weather: the weather generator is then the weather's
+    true law, as oracle_info assumes (Seattle's record only resembles it)."""
+    params = make_params(
+        {"simulate": {"stores": 4, "start": "2013-01-01", "end": "2013-12-31"} | GENERATED}
+    )
+    tables = simulate_retailer(params.simulate, 7, seed=11)
+    features = build_features(tables[SALES], tables[WEATHER], tables[FORECASTS], 7, params.features)
+    start = pd.Timestamp("2013-09-01")
+    rows = rolling_rows(features, start)
+    rows = rows[rows["date"] >= start].reset_index(drop=True)
+    demand = rows[["store", "date"]].merge(tables[TRUTH], on=["store", "date"], how="left")
+    return tables, features, rows, demand, start
+
+
+def test_without_forecasts_oracle_info_is_the_oracle(generated, climate):
+    tables, _, rows, demand, _ = generated
+    orders = oracle_info_orders(rows, tables[TRUTH], tables[WEATHER], None, climate, None, TAU)
+    oracle = negative_binomial_quantile(demand["mean_demand"], demand["dispersion"], TAU)
+    np.testing.assert_array_equal(orders, oracle)
+
+
+def expected_cost(demand: pd.DataFrame, order: np.ndarray) -> np.ndarray:
+    """Each row's expected newsvendor cost under its true demand distribution (no noise)."""
+    y = np.arange(400)[None, :]
+    size = demand["dispersion"].to_numpy()[:, None]
+    pmf = stats.nbinom.pmf(y, size, size / (size + demand["mean_demand"].to_numpy()[:, None]))
+    order = np.asarray(order, dtype=float)[:, None]
+    return np.sum(pmf * (12.0 * np.maximum(y - order, 0) + 7.0 * np.maximum(order - y, 0)), axis=1)
+
+
+@pytest.mark.slow
+def test_oracle_info_costs_between_the_oracle_and_a_model(generated, climate):
+    tables, features, rows, demand, start = generated
+    info = oracle_info_orders(
+        rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None, TAU
+    )
+    train = training_rows(features, start, "keep")
+    model = LinearModel(quantile=TAU).fit(train, train["units"].to_numpy())
+    orders = {
+        "oracle": negative_binomial_quantile(demand["mean_demand"], demand["dispersion"], TAU),
+        "oracle_info": info,
+        "model": to_order(model.predict_quantile(rows)),
+    }
+    cost = {name: expected_cost(demand, order) for name, order in orders.items()}
+    # The oracle's order is the best of every row; knowing less costs more, and the model,
+    # which learns what oracle_info is given, more still.
+    # (up to ties: where F(Q) is within 1e-3 of tau*, scipy's ppf may pick Q + 1)
+    assert np.all(cost["oracle"] <= cost["oracle_info"] * (1 + 1e-3))
+    assert cost["oracle"].sum() < cost["oracle_info"].sum() < cost["model"].sum()
+    # Knowing the forecasts rather than the weather costs most a week ahead.
+    h = rows["horizon"].to_numpy()
+    gap = [cost["oracle_info"][h == k].sum() / cost["oracle"][h == k].sum() for k in (1, 7)]
+    assert 1.0 <= gap[0] < gap[1]

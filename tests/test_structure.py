@@ -1,0 +1,43 @@
+"""The layout holds: stages read, call and write; nothing imports a stage; one entry signature."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+
+from conftest import REPO
+
+from umbrella.cli import COMMANDS
+
+STAGES = sorted(p.stem for p in (REPO / "src/umbrella/stages").glob("*.py") if p.stem != "__init__")
+
+
+def imported_modules(path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+    return names
+
+
+def test_no_module_imports_a_stage() -> None:
+    files = [*(REPO / "src").rglob("*.py"), *(REPO / "tests").rglob("*.py")]
+    files += [*(REPO / "benchmarks").rglob("*.py"), *(REPO / "docs").rglob("*.py")]
+    offenders = {
+        str(path.relative_to(REPO)): sorted(m for m in imported_modules(path) if "stages" in m)
+        for path in files
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
+
+
+def test_every_stage_is_a_command_with_the_same_entry() -> None:
+    for stage in STAGES:
+        module, _ = COMMANDS[stage]
+        main = importlib.import_module(module).main
+        signature = inspect.signature(main)
+        assert list(signature.parameters) == ["args"], stage
+        assert signature.parameters["args"].default is inspect.Parameter.empty, stage
+        assert str(signature.parameters["args"].annotation) == "argparse.Namespace", stage
