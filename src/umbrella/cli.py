@@ -10,9 +10,9 @@ import argparse
 import importlib
 import logging
 import sys
-from pathlib import Path
 
 from umbrella.errors import STORAGE_ERRORS, UmbrellaError, WriteError
+from umbrella.paths import shown
 
 COMMANDS = {
     "sources": (
@@ -64,20 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # Disk full, quota, read-only or permission: one line, and (writes being atomic)
         # no half-written output.
-        where = _shown(exc.filename) if exc.filename else "a file"
+        where = shown(exc.filename) if exc.filename else "a file"
         what = f"writing {where}" if isinstance(exc, WriteError) else where
         reason = STORAGE_ERRORS[exc.errno]
         print(f"error: umbrella {args.command}: {what}: {reason}", file=sys.stderr)
         return 2
     return int(result or 0)
-
-
-def _shown(filename: object) -> str:
-    """A path relative to the repository root when inside it."""
-    from umbrella.paths import ROOT
-
-    path = Path(str(filename))
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,9 @@ STORES = "stores"
 
 # Written by the `sources` stage: what the configured sources look like now (dvc.yaml).
 SOURCES = DATA / "sources"
+
+
+def shown(path: Path | str) -> str:
+    """A path as a user reads it: relative to the repository root when inside it."""
+    path = Path(path)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

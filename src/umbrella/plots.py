@@ -18,7 +18,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from umbrella.evaluation import BASELINE, MODEL, ORACLE, ORACLE_INFO
 from umbrella.io import atomic_write
+
+RESIDUAL_SAMPLE = 2000  # points in the residual scatter
+FORECAST_DAYS = 91  # the forecast plot shows the last 13 weeks of the test period
 
 COLORS = {
     "actual": "black",
@@ -177,3 +181,52 @@ def drift_figure(table: pd.DataFrame, result: dict) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def evaluation_plots(
+    table: pd.DataFrame, metrics: dict, forecasters: list[str], n_stores: int, seed: int
+) -> dict[str, tuple[pd.DataFrame, Figure]]:
+    """The evaluation's plots by name: the data (for dvc plots) and its figure. The actual
+    series is called what it is: true demand on simulated data, sales on a user's data."""
+    actual = "true demand" if metrics["test"]["scored_against"] == "true demand" else "sales"
+    column = actual.replace(" ", "_")
+    stores = sorted(table["store"].unique())[:n_stores]
+    one_day = table[(table["horizon"] == 1) & table["store"].isin(stores)]
+    # The last weeks only: a year of days in one panel is too dense to read.
+    one_day = one_day[one_day["date"] > one_day["date"].max() - pd.Timedelta(days=FORECAST_DAYS)]
+    series = one_day.rename(
+        columns={"demand": column, f"{MODEL}_forecast": "forecast", f"{MODEL}_order": "order"}
+    )
+    series = series[["date", "store", column, "forecast", "order"]].sort_values(["store", "date"])
+    out = {
+        "forecast": (
+            series.assign(date=series["date"].dt.strftime("%Y-%m-%d")),
+            forecast_figure(series, column, actual),
+        )
+    }
+
+    # Every forecaster has a column (empty without a truth file) so dvc plots always finds it.
+    by_horizon = pd.DataFrame(
+        [
+            {"horizon": int(h)}
+            | {f: m[f]["cost"] if f in m else None for f in (MODEL, BASELINE, ORACLE, ORACLE_INFO)}
+            for h, m in metrics["by_horizon"].items()
+        ]
+    )
+    out["horizon"] = (by_horizon, horizon_figure(by_horizon))
+
+    costs = pd.DataFrame(
+        {"forecaster": forecasters, "cost": [metrics[f]["cost"] for f in forecasters]}
+    )
+    out["cost"] = (costs, cost_figure(costs))
+
+    sample = table.sample(min(RESIDUAL_SAMPLE, len(table)), random_state=seed)
+    residuals = pd.DataFrame(
+        {
+            "fc_rain_mm": sample["fc_rain_mm"],
+            "residual": sample["demand"] - sample[f"{MODEL}_forecast"],
+        }
+    )
+    residuals = residuals.sort_values(["fc_rain_mm", "residual"])
+    out["residuals"] = (residuals, residual_figure(residuals, actual))
+    return out

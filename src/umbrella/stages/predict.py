@@ -31,9 +31,9 @@ from umbrella.paths import (
     MODELS,
     PREDICTIONS,
     REPORTS,
-    ROOT,
     SALES,
     WEATHER,
+    shown,
 )
 from umbrella.prediction import (
     cap_orders,
@@ -102,9 +102,9 @@ def check_gate(allow_failed: bool, strict: bool) -> None:
     if failed == []:
         return
     reason = (
-        f"the model failed the gate in {_shown(EVALUATION)}: {'; '.join(failed)}"
+        f"the model failed the gate in {shown(EVALUATION)}: {'; '.join(failed)}"
         if failed
-        else f"no gate verdict in {_shown(EVALUATION)} (run `dvc repro evaluate`)"
+        else f"no gate verdict in {shown(EVALUATION)} (run `dvc repro evaluate`)"
     )
     if allow_failed or not strict:
         log.warning("%s; ordering anyway%s", reason, " (--allow-failed-gate)" * allow_failed)
@@ -113,7 +113,6 @@ def check_gate(allow_failed: bool, strict: bool) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    args = args or add_defaults()
     params = load_params()
     given = [args.sales, args.weather, args.forecasts]
     if any(given) and not all(given):
@@ -122,7 +121,7 @@ def main(args: argparse.Namespace) -> None:
     if files and args.out is None:
         raise DataError(
             "predict: with --sales, --weather and --forecasts, give --out FILE (or --out - for "
-            f"stdout): the default, {_shown(PREDICTIONS / 'orders.csv')}, is the pipeline's "
+            f"stdout): the default, {shown(PREDICTIONS / 'orders.csv')}, is the pipeline's "
             "DVC-tracked output"
         )
     # The pipeline's own run (`dvc repro`) must finish, so that CI can report on a model that
@@ -162,13 +161,3 @@ def main(args: argparse.Namespace) -> None:
         orders["date"].max(),
         "stdout" if out == STDOUT else out,
     )
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def add_defaults() -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return parser.parse_args([])

@@ -1,0 +1,54 @@
+"""The test period's forecasts: per (store, origin, horizon) the demand they are scored
+against and every forecaster's point forecast and order (docs/forecasting.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from umbrella.evaluation import BASELINE, MODEL, ORACLE, ORACLE_INFO
+from umbrella.features import FORECAST_FEATURES
+from umbrella.forecaster import Forecaster
+from umbrella.interim import Interim
+from umbrella.metrics import negative_binomial_quantile, to_order
+from umbrella.models import SeasonalNaive
+from umbrella.oracle import oracle_info, simulator_climate
+from umbrella.params import Drift
+
+
+def forecast_table(
+    test: pd.DataFrame,
+    model: Forecaster,
+    baseline: SeasonalNaive,
+    data: Interim,
+    tau: float,
+    drift: Drift | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per test (store, origin, horizon): sales, demand (true demand where a truth
+    file exists, else sales), observed rain, each forecaster's point forecast and order.
+
+    With a truth file (simulated data, drifted by `drift`) also the two limits: the oracle
+    (knows the true demand distribution, so the weather that followed) and oracle_info
+    (knows the simulator's laws but only what is known at the origin)."""
+    table = test[["store", "origin", "horizon", "date", "units", "censored"]].copy()
+    table["fc_rain_mm"] = test[FORECAST_FEATURES["rain_mm"]].to_numpy()
+    keys = [c for c in ("date", "store") if c in data.weather]
+    table = table.merge(data.weather[[*keys, "rain_mm"]], on=keys, how="left")
+    for name, forecaster in ((MODEL, model), (BASELINE, baseline)):
+        table[f"{name}_forecast"] = forecaster.predict(test)
+        table[f"{name}_order"] = to_order(forecaster.predict_quantile(test))
+    forecasters = [MODEL, BASELINE]
+    if data.truth is None:
+        table["demand"] = table["units"]
+        return table, forecasters
+    # oracle_info's arrays follow `test`'s row order, which the left merges keep.
+    info_forecast, info_order = oracle_info(
+        test, data.truth, data.weather, data.forecasts, simulator_climate(), drift, tau
+    )
+    truth = data.truth[["store", "date", "demand", "mean_demand", "dispersion"]]
+    table = table.merge(truth, on=["store", "date"], how="left")
+    table[f"{ORACLE_INFO}_forecast"], table[f"{ORACLE_INFO}_order"] = info_forecast, info_order
+    table[f"{ORACLE}_forecast"] = table["mean_demand"]
+    table[f"{ORACLE}_order"] = negative_binomial_quantile(
+        table["mean_demand"].to_numpy(), table["dispersion"].to_numpy(), tau
+    )
+    return table.drop(columns=["mean_demand", "dispersion"]), [*forecasters, ORACLE, ORACLE_INFO]
