@@ -100,12 +100,14 @@ def by_horizon() -> str:
     source = _evaluation_file()
     m = _load(source)
     rows = []
-    for h, s in sorted(m["by_horizon"].items(), key=lambda kv: int(kv[0])):
+    slices = [(h, s) for h, s in sorted(m["by_horizon"].items(), key=lambda kv: int(kv[0]))]
+    slices += [(f"{key} days", m[key]) for key in ("rain", "dry") if key in m]
+    for name, s in slices:
         model, base = s["model"], s["baseline"]
         oracle, info = s.get("oracle"), s.get("oracle_info")
         rows.append(
             [
-                h,
+                name,
                 _money(model["cost"]),
                 _money(base["cost"]),
                 _num(1 - model["cost"] / base["cost"]),
@@ -114,21 +116,6 @@ def by_horizon() -> str:
                 _num(model["service_level"]),
             ]
         )
-    for key in ("rain", "dry"):
-        if key in m:
-            model, base = m[key]["model"], m[key]["baseline"]
-            oracle, info = m[key].get("oracle"), m[key].get("oracle_info")
-            rows.append(
-                [
-                    f"{key} days",
-                    _money(model["cost"]),
-                    _money(base["cost"]),
-                    _num(1 - model["cost"] / base["cost"]),
-                    _num(model["cost"] / info["cost"]) if info else "",
-                    _num(model["cost"] / oracle["cost"]) if oracle else "",
-                    _num(model["service_level"]),
-                ]
-            )
     header = [
         "horizon",
         "model cost",

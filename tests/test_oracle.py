@@ -16,7 +16,7 @@ from umbrella.oracle import (
     RAIN_GRID,
     forecast_likelihood,
     mixture_quantile,
-    oracle_info_orders,
+    oracle_info,
     rain_posterior,
     wet_probability,
 )
@@ -110,7 +110,7 @@ def generated():
 
 def test_without_forecasts_oracle_info_is_the_oracle(generated, climate):
     tables, _, rows, demand, _ = generated
-    orders = oracle_info_orders(rows, tables[TRUTH], tables[WEATHER], None, climate, None, TAU)
+    _, orders = oracle_info(rows, tables[TRUTH], tables[WEATHER], None, climate, None, TAU)
     oracle = negative_binomial_quantile(demand["mean_demand"], demand["dispersion"], TAU)
     np.testing.assert_array_equal(orders, oracle)
 
@@ -127,7 +127,7 @@ def expected_cost(demand: pd.DataFrame, order: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_oracle_info_costs_between_the_oracle_and_a_model(generated, climate):
     tables, features, rows, demand, start = generated
-    info = oracle_info_orders(
+    _, info = oracle_info(
         rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None, TAU
     )
     train = training_rows(features, start, "keep")

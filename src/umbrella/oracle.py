@@ -179,19 +179,6 @@ def mixture_quantile(
     return high
 
 
-def oracle_info_orders(
-    rows: pd.DataFrame,
-    truth: pd.DataFrame,
-    weather: pd.DataFrame,
-    forecasts: pd.DataFrame | None,
-    climate: WeatherGenerator,
-    drift: Drift | None,
-    tau: float,
-) -> np.ndarray:
-    """The order of oracle_info for each row (store, origin, horizon, date)."""
-    return oracle_info(rows, truth, weather, forecasts, climate, drift, tau)[1]
-
-
 def oracle_info(
     rows: pd.DataFrame,
     truth: pd.DataFrame,
