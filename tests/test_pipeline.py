@@ -26,7 +26,8 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
         assert set(metrics[forecaster]) >= REQUIRED_METRICS, forecaster
     assert set(metrics["skill"]) >= {"wape", "cost"}
     assert set(metrics["by_horizon"]) == {str(h) for h in range(1, 8)}
-    assert set(metrics["rain"]) == set(metrics["dry"]) == {"model", "baseline", "oracle"}
+    forecasters = {"model", "baseline", "oracle", "oracle_info"}
+    assert set(metrics["rain"]) == set(metrics["dry"]) == forecasters
     assert metrics["test"]["forecasts"] == "issued"
     assert {k: metrics[g][k] for g in headline for k in headline[g]} == pytest.approx(
         {k: v for g in headline.values() for k, v in g.items()}, abs=0.5
@@ -87,7 +88,7 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
 
     metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
     assert "oracle" not in metrics  # no truth file for a user's data
-    assert set(metrics) == set(HEADLINE) - {"oracle"}
+    assert set(metrics) == set(HEADLINE) - {"oracle", "oracle_info"}
     forecast = (repo_copy / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
     assert forecast[0] == "date,store,sales,forecast,order"  # scored against sales
     assert metrics["test"]["forecasts"].startswith("observed weather")
