@@ -40,7 +40,7 @@ def run_pipeline(root: Path, tables: dict[str, pd.DataFrame]) -> dict:
     for stage in STAGES:
         result = umbrella_in(root, [stage])
         assert (result.code, result.error) == (0, None), result.stderr
-    return json.loads((root / "metrics" / "evaluate.json").read_text())
+    return json.loads((root / "reports" / "evaluate.json").read_text())
 
 
 def renamed(tables: dict[str, pd.DataFrame], names: dict[str, str], seed: int) -> dict:
