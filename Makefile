@@ -27,7 +27,7 @@ test: install ## run the test suite
 	pytest
 
 .PHONY: test-fast
-test-fast: install ## the tests not marked slow: 30 s of CPU (55 s wall with the 2 cores shared at load 13)
+test-fast: install ## the tests not marked slow: 28 s here (2 cores, nothing else running)
 	pytest -m "not slow" --durations=5
 
 .PHONY: fuzz
