@@ -21,7 +21,6 @@ simulator knows it, else against sales. Writes the table as JSON; runs outside t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -122,9 +121,7 @@ def scenario_tables(scenario: Scenario, params: Params) -> tuple[pd.DataFrame, p
 
 def fit(features: pd.DataFrame, start: pd.Timestamp, params: Params) -> object:
     rows = canonical_order(training_rows(features, start, params.train.censored))
-    booster = GradientBoosting(
-        random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
-    )
+    booster = GradientBoosting(random_state=params.base.seed, **params.train.gbm.model_dump())
     impute = params.train.censored == "impute"
     targets = imputed_targets(rows, booster) if impute else rows["units"]
     model = make_model(params.train, params.business.service_level, params.base.seed)
@@ -191,8 +188,8 @@ def measure(
 
 def run(scenario: Scenario, base: dict) -> dict:
     params = scenario_params(base, scenario)
-    params = dataclasses.replace(
-        params, train=dataclasses.replace(params.train, calibration="conformal")
+    params = params.model_copy(
+        update={"train": params.train.model_copy(update={"calibration": "conformal"})}
     )
     started = time.perf_counter()
     features, demand = scenario_tables(scenario, params)
@@ -215,7 +212,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "calibration.json")
     parser.add_argument("--only", nargs="*", help="scenario names")
     args = parser.parse_args()
-    base = dataclasses.asdict(load_params(ROOT / "params.yaml"))
+    base = load_params(ROOT / "params.yaml").model_dump()
     scenarios = [*SCENARIOS, DEFAULT] if args.default else SCENARIOS
     if args.only:
         scenarios = [s for s in scenarios if s.name in args.only]

@@ -9,7 +9,6 @@ benchmarks/pull_open_meteo.json.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -62,10 +61,8 @@ def main() -> None:
         tempfile.TemporaryDirectory() as cache,
         FakeOpenMeteo(now=NOW, coverage_start=COVERAGE, auto_timezones=auto) as api,
     ):
-        config = dataclasses.replace(
-            load_params().open_meteo,
-            archive_url=api.archive_url,
-            previous_runs_url=api.previous_runs_url,
+        config = load_params().open_meteo.model_copy(
+            update={"archive_url": api.archive_url, "previous_runs_url": api.previous_runs_url}
         )
         for run in ("cold", "warm"):
             before = len(api.calls)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -98,7 +96,7 @@ def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -
     rows = rows[rows["units"].notna()]
     assert rows["censored"].sum() > 10  # the tiny retailer sells out
 
-    booster = GradientBoosting(random_state=0, **dataclasses.asdict(params.train.gbm))
+    booster = GradientBoosting(random_state=0, **params.train.gbm.model_dump())
     targets = imputed_targets(rows, booster)
     sold_out = rows["censored"].to_numpy()
     np.testing.assert_array_equal(targets[~sold_out], rows["units"].to_numpy()[~sold_out])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,7 +255,7 @@ def test_hand_checked_values(cfg):
 
 def test_holidays_null_gives_no_holidays(cfg):
     sales, weather = hand_tables()
-    out = build_features(sales, weather, None, HORIZON, dataclasses.replace(cfg, holidays=None))
+    out = build_features(sales, weather, None, HORIZON, cfg.model_copy(update={"holidays": None}))
     assert (out["holiday"] == 0).all()
     assert (out["date"] == pd.Timestamp("2024-01-15")).any()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -220,7 +218,7 @@ def test_make_model_maps_names_to_estimators_with_params():
     tau, seed = params.business.service_level, 7
 
     def make(name: str):
-        return make_model(dataclasses.replace(params.train, model=name), tau, seed)
+        return make_model(params.train.model_copy(update={"model": name}), tau, seed)
 
     naive = make("seasonal_naive")
     assert type(naive) is SeasonalNaive
@@ -236,7 +234,7 @@ def test_make_model_maps_names_to_estimators_with_params():
 
     gbm = make("gbm")
     assert type(gbm) is GradientBoosting
-    expected = dataclasses.asdict(params.train.gbm) | {
+    expected = params.train.gbm.model_dump() | {
         "quantile": tau,
         "random_state": seed,
         "calibration_window": None,

@@ -8,8 +8,6 @@ sales (`level`), so one global model serves stores of any size.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -212,5 +210,5 @@ def make_model(train: Train, quantile: float, seed: int) -> BaseEstimator:
     if train.model == "linear":
         return LinearModel(quantile=quantile, alpha=train.linear.alpha, calibration_window=window)
     return GradientBoosting(
-        quantile=quantile, random_state=seed, calibration_window=window, **asdict(train.gbm)
+        quantile=quantile, random_state=seed, calibration_window=window, **train.gbm.model_dump()
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from importlib import metadata
 
@@ -58,9 +57,7 @@ def main(args: argparse.Namespace) -> None:
     sales = rows["units"].to_numpy(dtype=float)
     if params.train.censored == "impute":
         # The mean model of the imputation is the gbm's Poisson booster, whatever the model.
-        booster = GradientBoosting(
-            random_state=params.base.seed, **dataclasses.asdict(params.train.gbm)
-        )
+        booster = GradientBoosting(random_state=params.base.seed, **params.train.gbm.model_dump())
         targets = imputed_targets(rows, booster)
     else:
         targets = sales
@@ -72,7 +69,7 @@ def main(args: argparse.Namespace) -> None:
     write_json(
         {
             "model": params.train.model,
-            "params": dataclasses.asdict(params.train),
+            "params": params.train.model_dump(),
             "service_level": params.business.service_level,
             "seed": params.base.seed,
             "horizon": params.base.horizon,
@@ -97,6 +94,6 @@ def main(args: argparse.Namespace) -> None:
     )
     # The training curves, with dvclive's summary: plots, not DVC metrics (plots/train/).
     with Live(str(PLOTS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        live.log_params({"train": dataclasses.asdict(params.train), "quantile": model.quantile})
+        live.log_params({"train": params.train.model_dump(), "quantile": model.quantile})
         log_training(live, model, fit_rows, fit_targets)
     log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())
