@@ -8,8 +8,6 @@ from conftest import make_params
 from scipy import stats
 
 from umbrella.metrics import (
-    critical_ratio,
-    daily_cost,
     mase_scale,
     negative_binomial_quantile,
     newsvendor_cost,
@@ -145,14 +143,3 @@ def test_business_service_level_from_params():
     assert business.service_level == pytest.approx(12 / 19)
     other = make_params({"business": {"price": 10.0, "unit_cost": 6.0}}).business
     assert other.service_level == pytest.approx(4 / (4 + 5))
-
-
-def test_each_days_critical_ratio_and_cost_by_hand():
-    # Price 20: c_u = 12, c_o = 8 - 2 + 1 = 7, tau* = 12 / 19; a promotion at 16: 8 / 15.
-    np.testing.assert_allclose(critical_ratio([20.0, 16.0], 8.0, 2.0, 1.0), [12 / 19, 8 / 15])
-    # Day 1 short by 2 at full price (2 x 12), day 2 short by 2 on promotion (2 x 8),
-    # day 3 over by 1 (7, whatever the price).
-    cost = daily_cost([5, 5, 3], [3, 3, 4], [20.0, 16.0, 16.0], 8.0, 2.0, 1.0)
-    assert cost == pytest.approx(2 * 12 + 2 * 8 + 7)
-    # One price for all days: the single tau* cost.
-    assert daily_cost(Y, Q, np.full(4, 20.0), 8.0, 2.0, 1.0) == newsvendor_cost(Y, Q, 12.0, 7.0)

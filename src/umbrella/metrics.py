@@ -55,28 +55,6 @@ def order_errors(
     }
 
 
-def critical_ratio(
-    price: np.ndarray, unit_cost: float, salvage: float, holding: float
-) -> np.ndarray:
-    """Each day's own tau* = c_u / (c_u + c_o) from its price (promotions included):
-    c_u = price - unit_cost, c_o = unit_cost - salvage + holding."""
-    underage = np.asarray(price, dtype=float) - unit_cost
-    return underage / (underage + unit_cost - salvage + holding)
-
-
-def daily_cost(
-    y: np.ndarray,
-    order: np.ndarray,
-    price: np.ndarray,
-    unit_cost: float,
-    salvage: float,
-    holding: float,
-) -> float:
-    """Total money lost with each day's own underage cost, price - unit_cost."""
-    underage = np.asarray(price, dtype=float) - unit_cost
-    return newsvendor_cost(y, order, underage, unit_cost - salvage + holding)
-
-
 def forecast_metrics(
     y: np.ndarray,
     forecast: np.ndarray,
