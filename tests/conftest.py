@@ -122,6 +122,17 @@ def repo_copy(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def root(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
+    """A bare repository root: params.yaml and the good tiny tables in data/raw."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
+    set_params(folder, TINY)
+    write_tables(tiny_tables, folder / "data" / "raw")
+    return folder
+
+
 def set_params(root: Path, overrides: dict) -> None:
     params = deep_merge(yaml.safe_load((root / "params.yaml").read_text()), overrides)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

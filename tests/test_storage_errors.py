@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, TINY, set_params, write_tables
 from inprocess import umbrella_in
-
-
-@pytest.fixture
-def root(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
-    folder = tmp_path / "repo"
-    folder.mkdir()
-    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
-    set_params(folder, TINY)
-    write_tables(tiny_tables, folder / "data" / "raw")
-    return folder
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

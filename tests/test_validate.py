@@ -9,12 +9,11 @@ user's export would, and checks that validation names the file, the column and t
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
+from conftest import TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
 from umbrella.contract import validate
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
@@ -497,17 +496,6 @@ def test_validation_does_not_modify_raw_files(raw: Path) -> None:
 
 
 # The command line, as a user runs it: exit status 2, a short report, no traceback.
-
-
-@pytest.fixture
-def root(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
-    """A bare repository root: params.yaml and the good tiny tables in data/raw."""
-    folder = tmp_path / "repo"
-    folder.mkdir()
-    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
-    set_params(folder, TINY)
-    write_tables(tiny_tables, folder / "data" / "raw")
-    return folder
 
 
 def interim_marker(root: Path) -> Path:
