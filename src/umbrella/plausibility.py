@@ -114,13 +114,13 @@ def short_histories(sales: pd.DataFrame, origin: pd.Timestamp, need: int) -> pd.
 
 
 def check_sales_table(
-    sales: pd.DataFrame | None, max_ratio: float, warn_ratio: float, label: str
+    sales: pd.DataFrame | None, max_ratio: float, warn_ratio: float, label: str, lines: bool = True
 ) -> Plausibility:
-    """`check_plausible` on validate's typed sales table (None when it could not be typed);
-    logs each warning."""
+    """`check_plausible` on a typed sales table (None when it could not be typed); logs each
+    warning. `lines`: the index of `sales` is the line in the file."""
     if sales is None or not {"date", "store", "units"} <= set(sales.columns):
         return Plausibility([], [])
-    found = check_plausible(sales, max_ratio, warn_ratio, label)
+    found = check_plausible(sales, max_ratio, warn_ratio, label, lines)
     for warning in found.warnings:
         log.warning("%s (passed: below %g x)", warning, max_ratio)
     return found

@@ -19,7 +19,7 @@ from umbrella.forecaster import Forecaster
 from umbrella.metrics import to_order
 from umbrella.params import Features
 from umbrella.plausibility import (
-    check_plausible,
+    check_sales_table,
     describe,
     highest_sales,
     longest_lookback,
@@ -157,9 +157,7 @@ def check_sales_plausible(
 ) -> None:
     """Refuse sales implausible for their store (validate's rule, `plausibility`); log the
     unusual ones. `lines`: the index of `sales` is the line in the file."""
-    found = check_plausible(sales, max_ratio, warn_ratio, label, lines)
-    for warning in found.warnings:
-        log.warning("%s (passed: below %g x)", warning, max_ratio)
+    found = check_sales_table(sales, max_ratio, warn_ratio, label, lines)
     if found.problems:
         raise DataError(
             f"{label}: implausible sales, refused (validate.max_level_ratio = {max_ratio:g}); "
