@@ -41,7 +41,7 @@ from bench import clone, measure
 from umbrella.features import FORECAST_FEATURES, holiday_flags, per_store
 from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
-from umbrella.metrics import order_errors, point_errors, to_order
+from umbrella.metrics import forecast_metrics, to_order
 from umbrella.params import Params, load_params
 from umbrella.split import test_start
 
@@ -163,13 +163,15 @@ def scores(rows: pd.DataFrame, truth: pd.DataFrame, business) -> dict:
     )
     demand = scored["demand"].to_numpy(float)
     order = to_order(scored["quantile"].to_numpy(float))
-    errors = point_errors(demand, scored["forecast"].to_numpy(float), mase_scale=float("nan"))
-    money = order_errors(demand, order, business.underage_cost, business.overage_cost)
-    return {
-        "cost": money["cost"],
-        "service_level": money["service_level"],
-        "wape": errors["wape"],
-    }
+    metrics = forecast_metrics(
+        demand,
+        scored["forecast"].to_numpy(float),
+        order,
+        business.underage_cost,
+        business.overage_cost,
+        mase_scale=float("nan"),
+    )
+    return {key: metrics[key] for key in ("cost", "service_level", "wape")}
 
 
 def markdown(report: dict) -> str:

@@ -13,7 +13,7 @@ from conftest import REQUIRED_METRICS, make_params
 
 # Imported as a module: pytest would collect functions named test_* as tests.
 from umbrella import split as splitting
-from umbrella.evaluation import HEADLINE, combine, evaluation_metrics, headline
+from umbrella.evaluation import HEADLINE, combine, evaluation_metrics, headline, score_cells
 from umbrella.features import build_features
 from umbrella.params import Split
 from umbrella.validation import finalise
@@ -22,6 +22,12 @@ FORECASTERS = ["model", "baseline", "oracle"]
 REQUIRED = REQUIRED_METRICS
 SCALE = 2.0  # mase scale
 RAIN_MM = 1.0  # a day with at least this much rain is a rain day
+
+
+def scored(results: pd.DataFrame, forecasters: list[str], business) -> dict:
+    return evaluation_metrics(
+        score_cells(results, forecasters, RAIN_MM), forecasters, business, SCALE
+    )
 
 
 @pytest.fixture
@@ -34,6 +40,7 @@ def results() -> pd.DataFrame:
     return pd.DataFrame(
         {
             # Scored against demand; sales (units) fall short of it on the sold-out row 4.
+            "store": ["a", "a", "b", "b", "a", "b"],
             "demand": [10.0, 0.0, 5.0, 8.0, 20.0, 4.0],
             "units": [10.0, 0.0, 5.0, 8.0, 15.0, 4.0],
             "censored": [False, False, False, False, True, False],
@@ -50,7 +57,7 @@ def results() -> pd.DataFrame:
 
 
 def test_every_required_key(results, business):
-    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    metrics = scored(results, FORECASTERS, business)
     for name in FORECASTERS:
         assert set(metrics[name]) >= REQUIRED, name
     assert {"wape", "cost"} <= set(metrics["skill"])
@@ -64,7 +71,7 @@ def test_every_required_key(results, business):
 def test_the_headline_is_what_a_reviewer_decides_on(results, business):
     """metrics/evaluate.json (what `dvc metrics show` and `dvc exp show` print) holds the
     HEADLINE keys only, led by the model's cost; costs in whole money."""
-    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    metrics = scored(results, FORECASTERS, business)
     metrics["gate"] = {"passed": True, "checks": {"skill_cost": {"value": 0.7}}}
     metrics["test"] = {"rows": 6, "start": "2015-01-01", "end": "2015-01-02", "model": "gbm"}
     metrics["model"]["cost"] = 49.4
@@ -94,7 +101,7 @@ def test_combine_puts_the_headline_over_its_report():
 
 
 def test_values_by_hand(results, business):
-    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    metrics = scored(results, FORECASTERS, business)
     model, baseline = metrics["model"], metrics["baseline"]
     assert model["wape"] == pytest.approx(7 / 47)
     assert model["bias"] == pytest.approx(-1 / 47)
@@ -117,7 +124,7 @@ def test_values_by_hand(results, business):
 
 
 def test_slices_by_hand(results, business):
-    metrics = evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    metrics = scored(results, FORECASTERS, business)
     by_horizon = metrics["by_horizon"]
     assert by_horizon["1"]["model"]["wape"] == pytest.approx(5 / 30)
     assert by_horizon["2"]["model"]["wape"] == pytest.approx(2 / 17)
@@ -137,15 +144,24 @@ def test_slices_by_hand(results, business):
 
 def test_without_an_oracle(results, business):
     without = results.drop(columns=["oracle_forecast", "oracle_order"])
-    metrics = evaluation_metrics(without, ["model", "baseline"], business, SCALE, RAIN_MM)
+    metrics = scored(without, ["model", "baseline"], business)
     assert "oracle" not in metrics and "cost_vs_oracle" not in metrics["skill"]
     assert "oracle" not in metrics["rain"]
     assert metrics["skill"]["cost"] == pytest.approx(1 - 49 / 193)
 
 
+def test_partitions_of_stores_give_the_same_bytes(results, business):
+    """Cells of each store's partition, combined in any order, give exactly (==, not
+    approximately) the metrics of all rows scored at once."""
+    whole = scored(results, FORECASTERS, business)
+    parts = [score_cells(results[results["store"] == s], FORECASTERS, RAIN_MM) for s in "ba"]
+    combined = evaluation_metrics(pd.concat(parts), FORECASTERS, business, SCALE)
+    assert json.dumps(combined) == json.dumps(whole)
+
+
 def test_results_are_not_mutated(results, business):
     before = results.copy()
-    evaluation_metrics(results, FORECASTERS, business, SCALE, RAIN_MM)
+    scored(results, FORECASTERS, business)
     pd.testing.assert_frame_equal(results, before)
 
 
@@ -233,13 +249,3 @@ def test_training_and_test_targets_never_overlap(tiny_tables):
     known = features[features["units"].notna()]
     assert len(train) == (known["date"] < start).sum()
     assert len(test) == (known["origin"] >= start - pd.Timedelta(days=1)).sum()
-
-
-def test_sample_rows_is_seeded_ordered_and_all_when_small() -> None:
-    np.testing.assert_array_equal(splitting.sample_rows(5, None, 0), np.arange(5))
-    np.testing.assert_array_equal(splitting.sample_rows(5, 5, 0), np.arange(5))
-    some = splitting.sample_rows(10_000, 1_000, seed=3)
-    assert len(some) == len(np.unique(some)) == 1_000
-    assert (np.diff(some) > 0).all() and some.min() >= 0 and some.max() < 10_000
-    np.testing.assert_array_equal(some, splitting.sample_rows(10_000, 1_000, seed=3))
-    assert not np.array_equal(some, splitting.sample_rows(10_000, 1_000, seed=4))

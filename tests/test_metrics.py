@@ -8,12 +8,14 @@ from conftest import make_params
 from scipy import stats
 
 from umbrella.metrics import (
+    SUMS,
+    error_terms,
+    forecast_metrics,
     mase_scale,
     negative_binomial_quantile,
     newsvendor_cost,
-    order_errors,
     pinball_loss,
-    point_errors,
+    scores,
     skill,
     to_order,
 )
@@ -37,8 +39,7 @@ def test_newsvendor_cost_by_hand():
 
 
 def test_point_errors_by_hand():
-    errors = point_errors(Y, Q, mase_scale=2.0)
-    assert set(errors) == {"wape", "mae", "rmse", "bias", "mase"}
+    errors = forecast_metrics(Y, Q, Q, 12.0, 7.0, mase_scale=2.0)
     assert errors["wape"] == pytest.approx(5 / 23)  # |2| + |1| + |-2| + 0 over 10+0+5+8
     assert errors["mae"] == pytest.approx(5 / 4)
     assert errors["rmse"] == pytest.approx(np.sqrt(9 / 4))
@@ -47,14 +48,17 @@ def test_point_errors_by_hand():
 
 
 def test_point_errors_without_demand_are_nan():
-    errors = point_errors([0.0, 0.0], [1.0, 0.0], mase_scale=0.0)
+    errors = forecast_metrics([0.0, 0.0], [1.0, 0.0], [1.0, 0.0], 12.0, 7.0, mase_scale=0.0)
     assert np.isnan(errors["wape"]) and np.isnan(errors["bias"]) and np.isnan(errors["mase"])
     assert errors["mae"] == pytest.approx(0.5)
 
 
 def test_order_errors_by_hand():
-    errors = order_errors(Y, Q, underage=12.0, overage=7.0)
-    assert errors == pytest.approx(
+    errors = forecast_metrics(Y, Y, Q, underage=12.0, overage=7.0, mase_scale=1.0)
+    assert {
+        k: errors[k]
+        for k in ("cost", "service_level", "stockout_rate", "overstock_units", "lost_units")
+    } == pytest.approx(
         {
             "cost": 45.0,
             "service_level": 0.75,  # y <= order on 3 of 4 days (the exact one counts)
@@ -77,8 +81,8 @@ def test_cost_is_pinball_loss_in_money():
             (underage + overage) * len(y) * pinball_loss(y, q, tau),
             rtol=1e-12,
         )
-        assert order_errors(y, q, underage, overage)["cost"] == newsvendor_cost(
-            y, q, underage, overage
+        assert forecast_metrics(y, q, q, underage, overage, 1.0)["cost"] == pytest.approx(
+            newsvendor_cost(y, q, underage, overage), rel=1e-12
         )
 
 
@@ -143,3 +147,16 @@ def test_business_service_level_from_params():
     assert business.service_level == pytest.approx(12 / 19)
     other = make_params({"business": {"price": 10.0, "unit_cost": 6.0}}).business
     assert other.service_level == pytest.approx(4 / (4 + 5))
+
+
+def test_scores_of_summed_parts_are_the_scores_of_the_whole():
+    """Sums add up: scoring two halves' summed terms is scoring all rows at once."""
+    rng = np.random.default_rng(2)
+    y, f = rng.poisson(20, 300).astype(float), rng.gamma(4.0, 5.0, 300)
+    o = np.rint(f * 1.1)
+    whole = forecast_metrics(y, f, o, 12.0, 7.0, 3.0)
+    halves = (
+        error_terms(y[:100], f[:100], o[:100]).sum() + error_terms(y[100:], f[100:], o[100:]).sum()
+    )
+    assert list(halves.index) == SUMS
+    assert scores(halves, 12.0, 7.0, 3.0) == pytest.approx(whole, rel=1e-12)

@@ -184,6 +184,8 @@ BAD_VALUES = [
     ("business.holding", -1.0, "must be in 0..1e+06"),
     ("business.salvage", -1.0e9, "must be in ±1e+06"),
     ("simulate.stores", 0, "must be >= 1"),
+    ("engine.workers", 0, "must be >= 1"),
+    ("engine.stores_per_partition", 0, "must be >= 1"),
 ]
 
 

@@ -46,7 +46,7 @@ def test_validate_out_of_space(
     assert (result.code, result.error) == (2, None)
     assert (
         result.stderr
-        == f"error: umbrella validate: writing data/interim/weather.parquet: {reason}\n"
+        == f"error: umbrella validate: writing data/interim/weather/all.parquet: {reason}\n"
     )
     assert snapshot(root / "data") == before  # no half-written table, no temporary file
 

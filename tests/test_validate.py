@@ -499,7 +499,7 @@ def test_validation_does_not_modify_raw_files(raw: Path) -> None:
 
 
 def interim_marker(root: Path) -> Path:
-    marker = root / "data" / "interim" / "sales.parquet"
+    marker = root / "data" / "interim" / "sales" / "part-00000.parquet"
     marker.parent.mkdir(parents=True)
     marker.write_bytes(b"the previous run's output")
     return marker
@@ -513,7 +513,7 @@ def test_cli_validate_passes_and_writes_interim(root: Path) -> None:
     assert report["ok"] is True and report["problems"] == 0
     assert report["rows"][SALES] == 3 * 274
     assert report["forecasts"] == "issued"
-    sales = pd.read_parquet(root / "data" / "interim" / "sales.parquet")
+    sales = pd.read_parquet(root / "data" / "interim" / "sales")
     assert len(sales) == 3 * 274 and sales["units"].dtype == "int64"
 
 
@@ -537,7 +537,10 @@ def test_cli_validate_reports_bad_data(root: Path) -> None:
         (LABEL[WEATHER], "rain_mm", [4]),
     ]
     assert marker.read_bytes() == b"the previous run's output"
-    assert sorted(p.name for p in marker.parent.iterdir()) == ["sales.parquet"]
+    assert [p.relative_to(marker.parents[1]) for p in marker.parents[1].rglob("*")] == [
+        Path("sales"),
+        Path("sales/part-00000.parquet"),
+    ]
 
 
 @pytest.mark.parametrize("broken", ["empty", "missing"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from umbrella.metrics import forecast_metrics, skill
+from umbrella.metrics import SUMS, error_terms, scores, skill
 from umbrella.params import Business
 
 MODEL, BASELINE, ORACLE = "model", "baseline", "oracle"
@@ -12,34 +12,63 @@ MODEL, BASELINE, ORACLE = "model", "baseline", "oracle"
 ORACLE_INFO = "oracle_info"
 
 
-def _score(rows: pd.DataFrame, forecasters: list[str], business: Business, scale: float) -> dict:
-    return {
-        name: forecast_metrics(
-            rows["demand"].to_numpy(),
-            rows[f"{name}_forecast"].to_numpy(),
-            rows[f"{name}_order"].to_numpy(),
-            business.underage_cost,
-            business.overage_cost,
-            scale,
+CELL = ["forecaster", "store", "horizon", "rain"]  # the keys of score_cells
+
+
+def score_cells(
+    results: pd.DataFrame, forecasters: list[str], rain_threshold_mm: float
+) -> pd.DataFrame:
+    """The sums of every forecaster's error terms per store, horizon and rain/dry target day.
+
+    results: one row per (store, origin, horizon) of the test period with demand, rain_mm
+    (observed on the target day) and, per forecaster, `<name>_forecast` and `<name>_order`.
+    Cells of different stores add up, so partitions of stores are scored one at a time and
+    combined (evaluation_metrics).
+    """
+    keys = pd.DataFrame(
+        {
+            "store": results["store"].astype(str).to_numpy(),
+            "horizon": results["horizon"].to_numpy(dtype=int),
+            "rain": (results["rain_mm"] >= rain_threshold_mm).to_numpy(),
+        }
+    )
+    cells = []
+    for name in forecasters:
+        terms = error_terms(
+            results["demand"].to_numpy(),
+            results[f"{name}_forecast"].to_numpy(),
+            results[f"{name}_order"].to_numpy(),
         )
-        for name in forecasters
-    }
+        summed = pd.concat([keys, terms], axis=1).groupby(CELL[1:], sort=True).sum()
+        cells.append(summed.reset_index().assign(forecaster=name))
+    return pd.concat(cells, ignore_index=True)[[*CELL, *SUMS]]
 
 
 def evaluation_metrics(
-    results: pd.DataFrame,
+    cells: pd.DataFrame,
     forecasters: list[str],
     business: Business,
     mase_scale: float,
-    rain_threshold_mm: float,
 ) -> dict:
-    """The metrics (docs/forecasting.md "Money") from one row per (store, origin, horizon) of
-    the test period.
+    """The metrics (docs/forecasting.md "Money") from the score cells of every store (of one
+    or many partitions, in any order: they are summed in store order, so the figures are
+    the same bytes whatever the partitioning)."""
+    cells = cells.sort_values(CELL, kind="stable")
 
-    results has demand, horizon, rain_mm (observed on the target day) and, per forecaster,
-    `<name>_forecast` and `<name>_order`.
-    """
-    metrics = _score(results, forecasters, business, mase_scale)
+    def score(mask: pd.Series) -> dict:
+        chosen = cells[mask]
+        return {
+            name: scores(
+                chosen.loc[chosen["forecaster"] == name, SUMS].sum(),
+                business.underage_cost,
+                business.overage_cost,
+                mase_scale,
+            )
+            for name in forecasters
+        }
+
+    everything = pd.Series(True, index=cells.index)
+    metrics = score(everything)
     metrics["skill"] = {
         key: skill(metrics[MODEL][key], metrics[BASELINE][key]) for key in ("wape", "cost")
     }
@@ -51,12 +80,10 @@ def evaluation_metrics(
             metrics[MODEL]["cost"] / metrics[ORACLE_INFO]["cost"]
         )
     metrics["by_horizon"] = {
-        str(h): _score(rows, forecasters, business, mase_scale)
-        for h, rows in results.groupby("horizon", sort=True)
+        str(h): score(cells["horizon"] == h) for h in sorted(cells["horizon"].unique())
     }
-    rainy = results["rain_mm"] >= rain_threshold_mm
-    metrics["rain"] = _score(results[rainy], forecasters, business, mase_scale)
-    metrics["dry"] = _score(results[~rainy], forecasters, business, mase_scale)
+    metrics["rain"] = score(cells["rain"])
+    metrics["dry"] = score(~cells["rain"])
     return metrics
 
 

@@ -1,4 +1,5 @@
-"""The validated tables in data/interim/, as the later stages read them."""
+"""The validated tables in data/interim/, as the later stages read them: each a Parquet
+dataset partitioned by store group (umbrella.partitions), read whole or one partition."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from umbrella.partitions import read_all, read_part
 from umbrella.paths import FORECASTS, INTERIM, SALES, TRUTH, WEATHER
 
 
@@ -18,41 +20,57 @@ class Interim:
     truth: pd.DataFrame | None  # simulated source only; read by evaluation alone
 
 
-def _optional(path: Path) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if path.exists() else None
+def read_interim(folder: Path = INTERIM, truth: bool = False, part: int | None = None) -> Interim:
+    """The tables of every store, or of the stores of partition `part`."""
 
+    def read(name: str) -> pd.DataFrame:
+        return read_all(folder / name) if part is None else read_part(folder / name, part)
 
-def read_interim(folder: Path = INTERIM, truth: bool = False) -> Interim:
+    def optional(name: str) -> pd.DataFrame | None:
+        return read(name) if (folder / name).exists() else None
+
     return Interim(
-        sales=pd.read_parquet(folder / f"{SALES}.parquet"),
-        weather=pd.read_parquet(folder / f"{WEATHER}.parquet"),
-        forecasts=_optional(folder / f"{FORECASTS}.parquet"),
-        truth=_optional(folder / f"{TRUTH}.parquet") if truth else None,
+        sales=read(SALES),
+        weather=read(WEATHER),
+        forecasts=optional(FORECASTS),
+        truth=optional(TRUTH) if truth else None,
     )
 
 
 def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last date of the validated sales."""
-    dates = pd.read_parquet(folder / f"{SALES}.parquet", columns=["date"])["date"]
+    dates = read_all(folder / SALES, columns=["date"])["date"]
     return dates.min(), dates.max()
 
 
 FALLBACK = "observed"  # forecast_source of a row where observed weather stands in (open-meteo)
 
 
-def forecasts_used(forecasts: pd.DataFrame | None, since: pd.Timestamp | None = None) -> str:
-    """What stood in for the weather forecasts of the target days from `since` on.
+def fallback_counts(forecasts: pd.DataFrame, since: pd.Timestamp | None = None) -> tuple[int, int]:
+    """Rows of the forecasts (of the target days from `since` on) and how many of them are
+    observed weather standing in (Open-Meteo days before its forecast archive)."""
+    rows = forecasts if since is None else forecasts[forecasts["date"] >= since]
+    if "forecast_source" not in rows:
+        return len(rows), 0
+    return len(rows), int((rows["forecast_source"] == FALLBACK).sum())
+
+
+def forecasts_note(counts: tuple[int, int] | None) -> str:
+    """What stood in for the weather forecasts, from fallback_counts (None: no forecasts).
 
     Only forecasts as issued are honest: observed weather (no forecasts file, or Open-Meteo
     days before its forecast archive starts) knows the weather that followed, which flatters
     every result; the metrics say so.
     """
-    if forecasts is None:
+    if counts is None:
         return "observed weather (no forecasts: flatters results)"
-    rows = forecasts if since is None else forecasts[forecasts["date"] >= since]
-    if "forecast_source" not in rows or rows.empty:
+    rows, observed = counts
+    if rows == 0 or observed == 0:
         return "issued"
-    share = float((rows["forecast_source"] == FALLBACK).mean())
-    if share == 0:
-        return "issued"
-    return f"issued; observed weather for {share:.1%} of rows, before the forecast archive"
+    return (
+        f"issued; observed weather for {observed / rows:.1%} of rows, before the forecast archive"
+    )
+
+
+def forecasts_used(forecasts: pd.DataFrame | None, since: pd.Timestamp | None = None) -> str:
+    return forecasts_note(None if forecasts is None else fallback_counts(forecasts, since))

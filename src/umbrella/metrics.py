@@ -7,7 +7,10 @@ cost = c_u (y - Q)+ + c_o (Q - y)+ = (c_u + c_o) * pinball_tau*(y, Q).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -26,32 +29,48 @@ def newsvendor_cost(
     return float(np.sum(underage * np.maximum(y - order, 0) + overage * np.maximum(order - y, 0)))
 
 
-def point_errors(y: np.ndarray, forecast: np.ndarray, mase_scale: float) -> dict[str, float]:
-    """wape, mae, rmse, relative bias (+ = over-forecast) and mase of a point forecast."""
-    y, forecast = np.asarray(y, dtype=float), np.asarray(forecast, dtype=float)
-    error = forecast - y
-    total = np.sum(y)
-    mae = float(np.mean(np.abs(error)))
-    return {
-        "wape": float(np.sum(np.abs(error)) / total) if total else float("nan"),
-        "mae": mae,
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "bias": float(np.sum(error) / total) if total else float("nan"),
-        "mase": mae / mase_scale if mase_scale else float("nan"),
-    }
+# The per-row terms whose sums give every score: sums add up across stores and partitions.
+SUMS = ["n", "y", "abs_error", "error", "squared_error", "covered", "lost", "over"]
 
 
-def order_errors(
-    y: np.ndarray, order: np.ndarray, underage: float, overage: float
+def error_terms(y: np.ndarray, forecast: np.ndarray, order: np.ndarray) -> pd.DataFrame:
+    """Per row: demand y, the point forecast's errors and the order's shortfall and excess."""
+    y = np.asarray(y, dtype=float)
+    error = np.asarray(forecast, dtype=float) - y
+    order = np.asarray(order, dtype=float)
+    return pd.DataFrame(
+        {
+            "n": np.ones(len(y)),
+            "y": y,
+            "abs_error": np.abs(error),
+            "error": error,
+            "squared_error": error**2,
+            "covered": (y <= order).astype(float),
+            "lost": np.maximum(y - order, 0.0),
+            "over": np.maximum(order - y, 0.0),
+        }
+    )
+
+
+def scores(
+    sums: Mapping[str, float], underage: float, overage: float, mase_scale: float
 ) -> dict[str, float]:
-    """Cost of the orders and how it splits into stock-outs and left-overs."""
-    y, order = np.asarray(y, dtype=float), np.asarray(order, dtype=float)
+    """From the sums of error_terms: wape, mae, rmse, relative bias (+ = over-forecast), mase
+    of the point forecast; cost of the orders and how it splits into stock-outs and
+    left-overs."""
+    n, y = float(sums["n"]), float(sums["y"])
+    mae = sums["abs_error"] / n if n else float("nan")
     return {
-        "cost": newsvendor_cost(y, order, underage, overage),
-        "service_level": float(np.mean(y <= order)),
-        "stockout_rate": float(np.mean(y > order)),
-        "overstock_units": float(np.sum(np.maximum(order - y, 0))),
-        "lost_units": float(np.sum(np.maximum(y - order, 0))),
+        "wape": float(sums["abs_error"] / y) if y else float("nan"),
+        "mae": float(mae),
+        "rmse": float(np.sqrt(sums["squared_error"] / n)) if n else float("nan"),
+        "bias": float(sums["error"] / y) if y else float("nan"),
+        "mase": float(mae / mase_scale) if mase_scale else float("nan"),
+        "cost": float(underage * sums["lost"] + overage * sums["over"]),
+        "service_level": float(sums["covered"] / n) if n else float("nan"),
+        "stockout_rate": float((n - sums["covered"]) / n) if n else float("nan"),
+        "overstock_units": float(sums["over"]),
+        "lost_units": float(sums["lost"]),
     }
 
 
@@ -63,16 +82,29 @@ def forecast_metrics(
     overage: float,
     mase_scale: float,
 ) -> dict[str, float]:
-    return point_errors(y, forecast, mase_scale) | order_errors(y, order, underage, overage)
+    return scores(error_terms(y, forecast, order).sum(), underage, overage, mase_scale)
+
+
+def seasonal_error_sums(units: np.ndarray, season: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Per store (row of units): the sum and the number of the absolute errors of the
+    in-sample seasonal naive forecast.
+
+    units: (stores, days) history, one column per day, NaN where a store has no sales.
+    """
+    diff = np.abs(units[:, season:] - units[:, :-season])
+    seen = np.isfinite(diff)
+    return np.where(seen, diff, 0.0).sum(axis=1), seen.sum(axis=1)
 
 
 def mase_scale(units: np.ndarray, season: int = 7) -> float:
-    """Mean absolute error of the in-sample seasonal naive forecast, over (store, day) rows.
+    """Mean absolute error of the in-sample seasonal naive forecast, over (store, day) rows."""
+    return scale_from_sums(*seasonal_error_sums(units, season))
 
-    units: (stores, days) history in date order, NaN where a store has no sales.
-    """
-    diff = np.abs(units[:, season:] - units[:, :-season])
-    return float(np.nanmean(diff)) if np.isfinite(diff).any() else float("nan")
+
+def scale_from_sums(total: np.ndarray, count: np.ndarray) -> float:
+    """mase_scale from the per-store sums of seasonal_error_sums (in store order)."""
+    n = int(np.sum(count))
+    return float(np.sum(total) / n) if n else float("nan")
 
 
 def skill(model: float, baseline: float) -> float:

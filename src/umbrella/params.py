@@ -277,6 +277,15 @@ class Predict(Block):
     max_order_ratio: float = Field(ge=1)
 
 
+class Engine(Block):
+    # local: every partition in this process, one after the other. dask: on dask.distributed
+    # (docs/scale.md): a LocalCluster of `workers` processes, or the cluster at `address`.
+    kind: Literal["local", "dask"]
+    address: str | None = Field(pattern=r"^[a-z]+://\S+$")  # e.g. tcp://scheduler:8786
+    workers: int = Field(ge=1)
+    stores_per_partition: int = Field(ge=1)
+
+
 class Gate(Block):
     # the model must save at least this share of the baseline's cost
     min_skill_cost: float = Field(ge=0, lt=1)
@@ -337,6 +346,7 @@ with warnings.catch_warnings():
         gate: Gate
         business: Business
         predict: Predict
+        engine: Engine
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

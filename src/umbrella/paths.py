@@ -11,6 +11,7 @@ DATA = ROOT / "data"
 RAW = DATA / "raw"
 INTERIM = DATA / "interim"
 PROCESSED = DATA / "processed"
+FEATURES = PROCESSED / "features"  # a Parquet dataset partitioned by store group
 PREDICTIONS = DATA / "predictions"
 MODELS = ROOT / "models"
 METRICS = ROOT / "metrics"

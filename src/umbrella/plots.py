@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter
 
 from umbrella.evaluation import BASELINE, MODEL, ORACLE, ORACLE_INFO
 from umbrella.io import atomic_write
+from umbrella.sampling import smallest_uniform
 
 RESIDUAL_SAMPLE = 2000  # points in the residual scatter
 FORECAST_DAYS = 91  # the forecast plot shows the last 13 weeks of the test period
@@ -183,15 +184,28 @@ def drift_figure(table: pd.DataFrame, result: dict) -> Figure:
     return fig
 
 
+def plotted_rows(table: pd.DataFrame, n_stores: int, seed: int) -> pd.DataFrame:
+    """The rows the evaluation's plots need, of one partition or of all: the horizon-1 rows
+    of the first `n_stores` stores (by name) and a seeded sample of RESIDUAL_SAMPLE rows
+    (flagged `sampled`). Applied to the union of every partition's, it gives what it gives
+    on all rows at once."""
+    stores = sorted(table["store"].astype(str).unique())[:n_stores]
+    series = table[(table["horizon"] == 1) & table["store"].astype(str).isin(stores)]
+    sample = smallest_uniform(table, RESIDUAL_SAMPLE, seed)
+    return pd.concat([series.assign(sampled=False), sample.assign(sampled=True)], ignore_index=True)
+
+
 def evaluation_plots(
-    table: pd.DataFrame, metrics: dict, forecasters: list[str], n_stores: int, seed: int
+    rows: pd.DataFrame, metrics: dict, forecasters: list[str], n_stores: int, seed: int
 ) -> dict[str, tuple[pd.DataFrame, Figure]]:
-    """The evaluation's plots by name: the data (for dvc plots) and its figure. The actual
-    series is called what it is: true demand on simulated data, sales on a user's data."""
+    """The evaluation's plots by name: the data (for dvc plots) and its figure, from the
+    test period's forecast table, or the union of each partition's plotted_rows (without the
+    flag). The actual series is called what it is: true demand on simulated data, sales on
+    a user's data."""
     actual = "true demand" if metrics["test"]["scored_against"] == "true demand" else "sales"
     column = actual.replace(" ", "_")
-    stores = sorted(table["store"].unique())[:n_stores]
-    one_day = table[(table["horizon"] == 1) & table["store"].isin(stores)]
+    rows = plotted_rows(rows.drop_duplicates(["store", "origin", "horizon"]), n_stores, seed)
+    one_day = rows[~rows["sampled"]]
     # The last weeks only: a year of days in one panel is too dense to read.
     one_day = one_day[one_day["date"] > one_day["date"].max() - pd.Timedelta(days=FORECAST_DAYS)]
     series = one_day.rename(
@@ -220,7 +234,7 @@ def evaluation_plots(
     )
     out["cost"] = (costs, cost_figure(costs))
 
-    sample = table.sample(min(RESIDUAL_SAMPLE, len(table)), random_state=seed)
+    sample = rows[rows["sampled"]]
     residuals = pd.DataFrame(
         {
             "fc_rain_mm": sample["fc_rain_mm"],

@@ -21,7 +21,6 @@ from umbrella.params import Features
 from umbrella.plausibility import (
     check_sales_table,
     describe,
-    highest_sales,
     longest_lookback,
     short_histories,
 )
@@ -100,13 +99,15 @@ def predict_orders(
     horizon: int,
     cfg: Features,
     label: str = "sales",
+    origin: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """One row per store and day after the last sales date: forecast and order.
+    """One row per store and day after the origin (default: the last sales date): forecast
+    and order. A partition of the stores is given the origin of all of them.
 
     Refuses (DataError) a store whose sales end early or whose history is shorter than its
     features read (`check_history`); `label` names the sales file in the message.
     """
-    origin = sales["date"].max()
+    origin = sales["date"].max() if origin is None else origin
     ended = sales.groupby("store")["date"].max()
     ended = ended[ended < origin]
     if not ended.empty:
@@ -114,7 +115,7 @@ def predict_orders(
             f"{label}, column date: stores whose sales end before {origin.date()}: "
             f"{_listing([f'{s} ({d.date()})' for s, d in ended.items()])}"
         )
-    check_history(sales, cfg, label)
+    check_history(sales, cfg, label, origin)
     rows = build_features(
         sales, weather, forecasts, horizon, cfg, origins=pd.DatetimeIndex([origin])
     )
@@ -136,11 +137,10 @@ def predict_orders(
     )
 
 
-def check_history(sales: pd.DataFrame, cfg: Features, label: str) -> None:
+def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:
     """Every store needs sales on each of the days its features look back over (the longest
-    lag, rolling window or run of same-weekday weeks): with fewer, the 28-day mean would be a
-    mean of less, and the order would change without a word."""
-    origin = sales["date"].max()
+    lag, rolling window or run of same-weekday weeks) up to the origin: with fewer, the
+    28-day mean would be a mean of less, and the order would change without a word."""
     need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
     short = short_histories(sales, origin, need)
     if not short.empty:
@@ -165,14 +165,15 @@ def check_sales_plausible(
         )
 
 
-def cap_orders(orders: pd.DataFrame, sales: pd.DataFrame, max_ratio: float) -> pd.DataFrame:
-    """Orders capped at `max_ratio` x the store's highest daily sales in the history given.
+def cap_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> pd.DataFrame:
+    """Orders capped at `max_ratio` x the store's highest daily sales in the history given
+    (`highest`, by store: plausibility.highest_sales).
 
     Capped, not refused: the other stores' orders stay usable, and no model has seen a day
     that far above everything a store ever sold, so an order beyond it is an extrapolation,
     not knowledge. Each capped order is logged with the order the model made.
     """
-    cap = np.floor(orders["store"].map(highest_sales(sales)).to_numpy(float) * max_ratio)
+    cap = np.floor(orders["store"].map(highest).to_numpy(float) * max_ratio)
     over = orders["order"].to_numpy() > cap
     if not over.any():
         return orders

@@ -56,14 +56,6 @@ def canonical_order(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.iloc[order]
 
 
-def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
-    """Positions of a seeded random sample of at most `max_rows` of n rows, in order; all
-    of them when max_rows is None or n <= max_rows."""
-    if max_rows is None or n <= max_rows:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
-
-
 def test_rows(features: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
     """Every origin from the day before the test period on (rolling origin), every horizon,
     with a known target. Its target days never overlap the training rows'."""

@@ -1,24 +1,46 @@
-"""features: the multi-horizon feature table of every store and origin."""
+"""features: the multi-horizon feature table of every store and origin, one partition of
+stores at a time (on the engine of `engine`), into data/processed/features/."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from functools import partial
+from pathlib import Path
 
+from umbrella.engine import runner
 from umbrella.features import build_features
 from umbrella.interim import read_interim
-from umbrella.io import write_parquet
-from umbrella.params import load_params
-from umbrella.paths import PROCESSED
+from umbrella.io import replace_folder, write_parquet
+from umbrella.params import Features, load_params
+from umbrella.partitions import part_name, partition_count
+from umbrella.paths import FEATURES, INTERIM, PROCESSED, SALES
 
 log = logging.getLogger(__name__)
 
 
+def build_part(part: int, interim: Path, out: Path, horizon: int, cfg: Features) -> int:
+    """Build and write the features of one partition; its number of rows."""
+    data = read_interim(interim, part=part)
+    features = build_features(data.sales, data.weather, data.forecasts, horizon, cfg)
+    write_parquet(features, out / part_name(part))
+    return len(features)
+
+
 def main(args: argparse.Namespace) -> None:
     params = load_params()
-    data = read_interim()
-    features = build_features(
-        data.sales, data.weather, data.forecasts, params.base.horizon, params.features
-    )
-    write_parquet(features, PROCESSED / "features.parquet")
-    log.info("%d feature rows, %d columns", len(features), features.shape[1])
+    parts = range(partition_count(INTERIM / SALES))
+
+    def fill(folder: Path) -> None:
+        task = partial(
+            build_part,
+            interim=INTERIM,
+            out=folder / FEATURES.relative_to(PROCESSED),
+            horizon=params.base.horizon,
+            cfg=params.features,
+        )
+        with runner(params.engine) as run:
+            rows = run(task, parts)
+        log.info("%d feature rows in %d partitions", sum(rows), len(rows))
+
+    replace_folder(PROCESSED, fill)

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-import pandas as pd
-
 from umbrella.health import alarm_table, exit_status, headline, monitor
 from umbrella.interim import read_interim
 from umbrella.io import write_csv, write_json
 from umbrella.model_io import load_model
 from umbrella.params import load_params
-from umbrella.paths import METRICS, MODELS, PLOTS, PROCESSED, REPORTS
+from umbrella.partitions import read_all
+from umbrella.paths import FEATURES, METRICS, MODELS, PLOTS, REPORTS
 from umbrella.plots import drift_figure, save_figure
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     params = load_params()
-    features = pd.read_parquet(PROCESSED / "features.parquet")
+    features = read_all(FEATURES)
     result = monitor(params, features, read_interim(), load_model(MODELS / "model.skops"))
     write_json(headline(result), METRICS / "monitor.json")
     write_json(result, REPORT)

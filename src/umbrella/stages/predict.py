@@ -18,15 +18,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
+import pandas as pd
+
+from umbrella.engine import runner
 from umbrella.errors import DataError
-from umbrella.interim import Interim, read_interim
+from umbrella.interim import Interim, read_interim, sales_span
 from umbrella.io import read_json, write_csv
 from umbrella.model_io import load_model
-from umbrella.params import Validate, load_params
+from umbrella.params import Params, Validate, load_params
+from umbrella.partitions import partition_count
 from umbrella.paths import (
     FORECASTS,
+    INTERIM,
     METRICS,
     MODELS,
     PREDICTIONS,
@@ -35,6 +41,7 @@ from umbrella.paths import (
     WEATHER,
     shown,
 )
+from umbrella.plausibility import highest_sales
 from umbrella.prediction import (
     cap_orders,
     check_forecasts,
@@ -51,6 +58,8 @@ log = logging.getLogger(__name__)
 STDOUT = "-"
 EVALUATION = METRICS / "evaluate.json"
 EVALUATION_DETAILS = REPORTS / "evaluate.json"  # where the gate's checks may live
+# How the pipeline's validated tables are named in messages.
+INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +121,63 @@ def check_gate(allow_failed: bool, strict: bool) -> None:
     raise DataError(f"predict: {reason}. Give --allow-failed-gate to order with it anyway")
 
 
+def forecast_orders(
+    data: Interim,
+    model_path: Path,
+    params: Params,
+    labels: dict[str, str],
+    origin: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Orders of the stores of `data` for the days after `origin`, and each store's highest
+    daily sales (the cap)."""
+    if data.forecasts is not None:
+        check_forecasts(data.sales, data.forecasts, origin, params.base.horizon, labels[FORECASTS])
+    orders = predict_orders(
+        load_model(model_path),
+        data.sales,
+        data.weather,
+        data.forecasts,
+        params.base.horizon,
+        params.features,
+        labels[SALES],
+        origin,
+    )
+    return orders, highest_sales(data.sales)
+
+
+def predict_part(
+    part: int, model_path: Path, params: Params, origin: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series] | str:
+    """forecast_orders of one partition of the pipeline's data; a refusal's message."""
+    data = read_interim(INTERIM, part=part)
+    v = params.validate
+    try:
+        check_sales_plausible(
+            data.sales, v.max_level_ratio, v.warn_level_ratio, INTERIM_LABELS[SALES], lines=False
+        )
+        return forecast_orders(data, model_path, params, INTERIM_LABELS, origin)
+    except DataError as exc:
+        return str(exc)
+
+
+def pipeline_orders(model_path: Path, params: Params) -> tuple[pd.DataFrame, pd.Series]:
+    """forecast_orders of every partition of the pipeline's data, on the engine; every
+    partition's refusal in one error."""
+    if not (INTERIM / FORECASTS).exists():
+        log.warning("no weather forecasts: the orders are made without the weather")
+    task = partial(predict_part, model_path=model_path, params=params, origin=sales_span()[1])
+    with runner(params.engine) as run:
+        results = run(task, range(partition_count(INTERIM / SALES)))
+    refused = [r for r in results if isinstance(r, str)]
+    if refused:
+        raise DataError("\n".join(refused))
+    done = [r for r in results if not isinstance(r, str)]
+    return (
+        pd.concat([orders for orders, _ in done], ignore_index=True),
+        pd.concat([highest for _, highest in done]),
+    )
+
+
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     given = [args.sales, args.weather, args.forecasts]
@@ -127,28 +193,14 @@ def main(args: argparse.Namespace) -> None:
     # The pipeline's own run (`dvc repro`) must finish, so that CI can report on a model that
     # fails the gate (`umbrella gate` then fails the check): there, a failed gate is a warning.
     check_gate(args.allow_failed_gate, strict=files)
-    data = (
-        read_files(args.sales, args.weather, args.forecasts, params.validate)
-        if files
-        else read_interim()
-    )
-    sales_label = str(args.sales) if files else "data/interim/sales"
-    if not files:
-        v = params.validate
-        check_sales_plausible(
-            data.sales, v.max_level_ratio, v.warn_level_ratio, sales_label, lines=False
-        )
-    horizon = params.base.horizon
-    if data.forecasts is None:
-        log.warning("no weather forecasts: the orders are made without the weather")
+    if files:
+        data = read_files(args.sales, args.weather, args.forecasts, params.validate)
+        labels = {SALES: str(args.sales), FORECASTS: str(args.forecasts)}
+        origin = data.sales["date"].max()
+        orders, highest = forecast_orders(data, args.model, params, labels, origin)
     else:
-        label = str(args.forecasts) if files else "data/interim/weather_forecasts"
-        check_forecasts(data.sales, data.forecasts, data.sales["date"].max(), horizon, label)
-    model = load_model(args.model)
-    orders = predict_orders(
-        model, data.sales, data.weather, data.forecasts, horizon, params.features, sales_label
-    )
-    orders = cap_orders(orders, data.sales, params.predict.max_order_ratio)
+        orders, highest = pipeline_orders(args.model, params)
+    orders = cap_orders(orders, highest, params.predict.max_order_ratio)
     out = args.out or PREDICTIONS / "orders.csv"
     if out == STDOUT:
         orders.to_csv(sys.stdout, index=False)

@@ -11,6 +11,7 @@ import pandas as pd
 from dvclive import Live
 
 from umbrella.censoring import imputed_targets
+from umbrella.engine import runner
 from umbrella.forecaster import Forecaster
 from umbrella.interim import sales_span
 from umbrella.io import write_json
@@ -18,8 +19,9 @@ from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import load_params
-from umbrella.paths import MODELS, PLOTS, PROCESSED
-from umbrella.split import canonical_order, sample_rows, test_start, training_rows
+from umbrella.paths import FEATURES, MODELS, PLOTS
+from umbrella.split import test_start
+from umbrella.training_sample import training_sample
 
 log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]
@@ -49,11 +51,18 @@ def log_training(live: Live, model: Forecaster, rows: pd.DataFrame, targets: np.
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     start = test_start(*sales_span(), params.split)
-    # The full feature table is dropped as soon as the training rows are taken (memory).
-    # In canonical order: the fit must not depend on the stores' names or the rows' order.
-    rows = canonical_order(
-        training_rows(pd.read_parquet(PROCESSED / "features.parquet"), start, params.train.censored)
-    )
+    # The training rows of every partition, or a seeded sample of train.max_rows of them:
+    # only the sample is ever in memory. In canonical order: the fit must not depend on the
+    # stores' names or the rows' order.
+    with runner(params.engine) as run:
+        rows, total = training_sample(
+            FEATURES,
+            start,
+            params.train.censored,
+            params.train.max_rows,
+            params.base.seed,
+            run,
+        )
     sales = rows["units"].to_numpy(dtype=float)
     if params.train.censored == "impute":
         # The mean model of the imputation is the gbm's Poisson booster, whatever the model.
@@ -61,10 +70,8 @@ def main(args: argparse.Namespace) -> None:
         targets = imputed_targets(rows, booster)
     else:
         targets = sales
-    fitted = sample_rows(len(rows), params.train.max_rows, params.base.seed)
-    fit_rows, fit_targets = rows.iloc[fitted], targets[fitted]
     model = make_model(params.train, params.business.service_level, params.base.seed)
-    model.fit(fit_rows, fit_targets)
+    model.fit(rows, targets)
     dump_model(model, MODELS / "model.skops")
     write_json(
         {
@@ -78,8 +85,8 @@ def main(args: argparse.Namespace) -> None:
                 "last_target": str(rows["date"].max().date()),
                 "test_start": str(start.date()),
             },
-            "rows": len(rows),
-            "fitted_rows": len(fitted),
+            "rows": total,
+            "fitted_rows": len(rows),
             "censored": {
                 "handling": params.train.censored,
                 "rows": int(rows["censored"].sum()),
@@ -95,5 +102,7 @@ def main(args: argparse.Namespace) -> None:
     # The training curves, with dvclive's summary: plots, not DVC metrics (plots/train/).
     with Live(str(PLOTS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         live.log_params({"train": params.train.model_dump(), "quantile": model.quantile})
-        log_training(live, model, fit_rows, fit_targets)
-    log.info("trained %s on %d rows before %s", params.train.model, len(rows), start.date())
+        log_training(live, model, rows, targets)
+    log.info(
+        "trained %s on %d of %d rows before %s", params.train.model, len(rows), total, start.date()
+    )

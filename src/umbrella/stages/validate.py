@@ -13,8 +13,9 @@ from pathlib import Path
 from umbrella.contract import label, validate
 from umbrella.errors import DataError
 from umbrella.interim import forecasts_used
-from umbrella.io import replace_folder, write_json, write_parquet
+from umbrella.io import replace_folder, write_json
 from umbrella.params import load_params
+from umbrella.partitions import store_groups, write_partitioned
 from umbrella.paths import FORECASTS, INTERIM, REPORTS, SALES
 from umbrella.plausibility import check_sales_table
 from umbrella.validation import finalise, summary
@@ -49,8 +50,11 @@ def main(args: argparse.Namespace) -> None:
             "which flatters every result"
         )
 
+    # Partitioned by store group for the later stages (umbrella.partitions).
+    groups = store_groups(tables[SALES]["store"].unique(), params.engine.stores_per_partition)
+
     def write(folder: Path) -> None:
         for name, table in tables.items():
-            write_parquet(finalise(table, name), folder / f"{name}.parquet")
+            write_partitioned(finalise(table, name), folder / name, groups)
 
     replace_folder(INTERIM, write)

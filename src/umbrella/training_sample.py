@@ -1,0 +1,58 @@
+"""The training rows of every partition, or a seeded sample of `train.max_rows` of them
+drawn across partitions (sampling.row_uniform): only the sample is ever in memory."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from umbrella.engine import Run
+from umbrella.partitions import partition_count, read_part
+from umbrella.sampling import row_uniform
+from umbrella.split import canonical_order, training_rows
+
+
+def count_training_rows(part: int, features: Path, start: pd.Timestamp, censored: str) -> int:
+    columns = ["date", "units", "censored"]
+    return len(training_rows(read_part(features, part, columns), start, censored))
+
+
+def sample_training_rows(
+    part: int, features: Path, start: pd.Timestamp, censored: str, share: float, seed: int
+) -> pd.DataFrame:
+    """The training rows of one partition whose row_uniform is below `share`."""
+    rows = training_rows(read_part(features, part), start, censored)
+    if share >= 1.0:
+        return rows
+    return rows[row_uniform(rows, seed) < share]
+
+
+def training_sample(
+    features: Path,
+    start: pd.Timestamp,
+    censored: str,
+    max_rows: int | None,
+    seed: int,
+    run: Run,
+) -> tuple[pd.DataFrame, int]:
+    """The training rows of every partition (targets known, before `start`), or a seeded
+    sample of about `max_rows` of them when there are more; in canonical order. Also the
+    number of training rows in all."""
+    parts = range(partition_count(features))
+    counts = run(
+        partial(count_training_rows, features=features, start=start, censored=censored), parts
+    )
+    total = sum(counts)
+    share = 1.0 if max_rows is None or total <= max_rows else max_rows / total
+    sample = partial(
+        sample_training_rows,
+        features=features,
+        start=start,
+        censored=censored,
+        share=share,
+        seed=seed,
+    )
+    samples = run(sample, parts)
+    return canonical_order(pd.concat(samples, ignore_index=True)), total

@@ -1,0 +1,138 @@
+"""Partitioned data and the engines: the same bytes whatever the partitioning, the engine
+or the number of workers (docs/scale.md)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
+
+from umbrella.engine import runner
+from umbrella.partitions import (
+    partition_count,
+    read_all,
+    read_part,
+    store_groups,
+    write_partitioned,
+)
+from umbrella.sampling import row_uniform, smallest_uniform
+from umbrella.simulator.simulate import simulate_retailer
+from umbrella.training_sample import training_sample
+
+FIVE_STORES = deep_merge(TINY, {"simulate": {"stores": 5}, "train": {"max_rows": 3000}})
+
+
+def test_store_groups_cut_the_sorted_stores() -> None:
+    assert store_groups(["s3", "s1", "s2", "s1", "s5"], 2) == [["s1", "s2"], ["s3", "s5"]]
+    assert store_groups(["b", "a"], 250) == [["a", "b"]]
+
+
+def test_partitions_round_trip(tmp_path: Path) -> None:
+    sales = pd.DataFrame({"store": ["c", "a", "b", "a"], "units": [1, 2, 3, 4]})
+    weather = pd.DataFrame({"date": pd.to_datetime(["2015-01-01"]), "rain_mm": [1.5]})
+    groups = [["a"], ["b"], ["c"], ["d"]]  # d has no rows: its file is empty
+    write_partitioned(sales, tmp_path / "sales", groups)
+    write_partitioned(weather, tmp_path / "weather", groups)
+    assert partition_count(tmp_path / "sales") == 4
+    assert read_part(tmp_path / "sales", 0)["units"].tolist() == [2, 4]
+    assert read_part(tmp_path / "sales", 3).empty
+    assert read_all(tmp_path / "sales")["store"].tolist() == ["a", "a", "b", "c"]
+    # A table without a store column is shared: every partition reads all of it.
+    pd.testing.assert_frame_equal(read_part(tmp_path / "weather", 2), weather)
+
+
+def test_row_uniform_ignores_store_names_order_and_partition() -> None:
+    rows = pd.DataFrame({"store": ["a", "b", "c"], "units": [1.0, 2.0, 1.0], "h": [1, 1, 1]})
+    u = row_uniform(rows, seed=7)
+    assert ((u >= 0) & (u < 1)).all()
+    renamed = rows.assign(store=["x", "y", "z"]).iloc[::-1]
+    np.testing.assert_array_equal(row_uniform(renamed, seed=7), u[::-1])
+    assert u[0] == u[2]  # identical rows of two stores: interchangeable
+    assert not np.array_equal(row_uniform(rows, seed=8), u)
+
+
+def test_smallest_uniform_of_the_parts_is_that_of_the_whole() -> None:
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"store": rng.choice(list("abcd"), 500), "x": rng.normal(size=500)})
+    whole = smallest_uniform(rows, 40, seed=1)
+    parts = [smallest_uniform(part, 40, seed=1) for _, part in rows.groupby("store")]
+    pd.testing.assert_frame_equal(smallest_uniform(pd.concat(parts), 40, seed=1), whole)
+
+
+@pytest.fixture(scope="module")
+def five_stores() -> dict[str, pd.DataFrame]:
+    params = make_params(FIVE_STORES)
+    return simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+
+
+def test_training_sample_is_the_same_whatever_the_partitions(
+    tmp_path: Path, five_stores: dict[str, pd.DataFrame]
+) -> None:
+    features = pd.DataFrame(
+        {
+            "store": np.repeat(["a", "b", "c", "d", "e"], 400),
+            "origin": np.tile(pd.date_range("2015-01-01", periods=400), 5),
+            "horizon": 1,
+            "units": np.arange(2000, dtype=float) % 17,
+            "censored": False,
+        }
+    ).assign(date=lambda f: f["origin"] + pd.Timedelta(days=1))
+    local = make_params().engine
+    samples = []
+    for per_partition in (1, 2, 5):
+        folder = tmp_path / str(per_partition)
+        write_partitioned(features, folder, store_groups(features["store"], per_partition))
+        with runner(local) as run:
+            rows, total = training_sample(folder, pd.Timestamp("2016-01-01"), "keep", 1000, 42, run)
+        assert total == len(features[features["date"] < "2016-01-01"])
+        samples.append(rows.reset_index(drop=True))
+    assert 800 < len(samples[0]) < 1200  # about max_rows
+    for other in samples[1:]:
+        pd.testing.assert_frame_equal(other, samples[0])
+
+
+OUTPUTS = [
+    "metrics/evaluate.json",
+    "reports/evaluate.json",
+    "models/model.skops",
+    "plots/evaluate/horizon.csv",
+    "plots/evaluate/cost.csv",
+    "plots/evaluate/forecast.csv",
+    "plots/evaluate/residuals.csv",
+    "data/predictions/orders.csv",
+]
+
+
+def _pipeline(folder: Path, tables: dict[str, pd.DataFrame], engine: dict) -> dict[str, bytes]:
+    folder.mkdir()
+    shutil.copy(REPO / "params.yaml", folder / "params.yaml")
+    set_params(folder, deep_merge(FIVE_STORES, {"engine": engine}))
+    write_tables(tables, folder / "data" / "raw")
+    for stage in ("validate", "features", "train", "evaluate", "predict"):
+        result = umbrella([stage], folder)
+        assert result.returncode == 0, (engine, stage, result.stderr)
+        assert "Traceback" not in result.stderr
+    return {name: (folder / name).read_bytes() for name in OUTPUTS}
+
+
+@pytest.mark.slow
+def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(
+    tmp_path: Path, five_stores: dict[str, pd.DataFrame]
+) -> None:
+    """One partition here, three here, three on a 2-worker Dask LocalCluster: the metrics,
+    the report, the model, the plots' data and the orders are the same bytes."""
+    one = _pipeline(tmp_path / "one", five_stores, {"stores_per_partition": 250})
+    three = _pipeline(tmp_path / "three", five_stores, {"stores_per_partition": 2})
+    assert partition_count(tmp_path / "three" / "data" / "processed" / "features") == 3
+    dask = _pipeline(
+        tmp_path / "dask",
+        five_stores,
+        {"kind": "dask", "workers": 2, "stores_per_partition": 2},
+    )
+    for name in OUTPUTS:
+        assert three[name] == one[name], name
+        assert dask[name] == one[name], name
