@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
 from umbrella.engine import runner
+from umbrella.interim import watched_stores
 from umbrella.partitions import (
     partition_count,
     read_all,
@@ -23,7 +24,11 @@ from umbrella.sampling import row_uniform, smallest_uniform
 from umbrella.simulator.simulate import simulate_retailer
 from umbrella.training_sample import training_sample
 
-FIVE_STORES = deep_merge(TINY, {"simulate": {"stores": 5}, "train": {"max_rows": 3000}})
+# Sampled: the training rows (max_rows) and the monitored stores (max_stores).
+FIVE_STORES = deep_merge(
+    TINY,
+    {"simulate": {"stores": 5}, "train": {"max_rows": 3000}, "monitor": {"max_stores": 3}},
+)
 
 
 def test_store_groups_cut_the_sorted_stores() -> None:
@@ -53,6 +58,15 @@ def test_row_uniform_ignores_store_names_order_and_partition() -> None:
     np.testing.assert_array_equal(row_uniform(renamed, seed=7), u[::-1])
     assert u[0] == u[2]  # identical rows of two stores: interchangeable
     assert not np.array_equal(row_uniform(rows, seed=8), u)
+
+
+def test_watched_stores_all_or_a_seeded_sample() -> None:
+    stores = [f"S{i:03d}" for i in range(50)]
+    assert watched_stores(stores, 50, seed=1) is None
+    some = watched_stores(stores, 10, seed=1)
+    assert some is not None and len(some) == 10 and some <= set(stores)
+    assert watched_stores(stores[::-1], 10, seed=1) == some
+    assert watched_stores(stores, 10, seed=2) != some
 
 
 def test_smallest_uniform_of_the_parts_is_that_of_the_whole() -> None:
@@ -104,6 +118,9 @@ OUTPUTS = [
     "plots/evaluate/forecast.csv",
     "plots/evaluate/residuals.csv",
     "data/predictions/orders.csv",
+    "metrics/monitor.json",
+    "reports/monitor.json",
+    "plots/monitor/drift.csv",
 ]
 
 
@@ -112,7 +129,7 @@ def _pipeline(folder: Path, tables: dict[str, pd.DataFrame], engine: dict) -> di
     shutil.copy(REPO / "params.yaml", folder / "params.yaml")
     set_params(folder, deep_merge(FIVE_STORES, {"engine": engine}))
     write_tables(tables, folder / "data" / "raw")
-    for stage in ("validate", "features", "train", "evaluate", "predict"):
+    for stage in ("validate", "features", "train", "evaluate", "predict", "monitor"):
         result = umbrella([stage], folder)
         assert result.returncode == 0, (engine, stage, result.stderr)
         assert "Traceback" not in result.stderr
@@ -124,7 +141,7 @@ def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(
     tmp_path: Path, five_stores: dict[str, pd.DataFrame]
 ) -> None:
     """One partition here, three here, three on a 2-worker Dask LocalCluster: the metrics,
-    the report, the model, the plots' data and the orders are the same bytes."""
+    the reports, the model, the plots' data and the orders are the same bytes."""
     one = _pipeline(tmp_path / "one", five_stores, {"stores_per_partition": 250})
     three = _pipeline(tmp_path / "three", five_stores, {"stores_per_partition": 2})
     assert partition_count(tmp_path / "three" / "data" / "processed" / "features") == 3

@@ -172,6 +172,7 @@ BAD_VALUES = [
     ("monitor.residual_threshold", -1, "must be > 0"),
     ("monitor.demand_shift", float("inf"), "must be a finite number, got inf"),
     ("monitor.wet_demand_shift", 0, "must be > 0"),
+    ("monitor.max_stores", 0, "must be >= 1"),
     ("validate.max_level_ratio", 1, "must be > 1"),
     ("validate.warn_level_ratio", 50, "must be > 1 and <= validate.max_level_ratio"),
     ("predict.max_order_ratio", 0.5, "must be >= 1"),

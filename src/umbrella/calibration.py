@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from umbrella.errors import ParamsError
 from umbrella.metrics import to_order
 
 # Offsets searched: log factors ("scale") or multiples of the store's scale ("shift").
@@ -142,3 +143,13 @@ def calibrate(
         return np.asarray(quantile, dtype=float)
     offsets = rolling_offsets(rows, quantile, scale, y, window_days, tau, 1.0 - tau)
     return corrected(np.asarray(quantile, dtype=float), scale, offsets)
+
+
+def require_one_partition(calibration: str, partitions: int) -> None:
+    """conformal pools the recent orders of all stores, which partitions do not see."""
+    if calibration == "conformal" and partitions > 1:
+        raise ParamsError(
+            "train.calibration: conformal pools the recent orders of all stores and is not "
+            f"computed across partitions yet; the data has {partitions}: raise "
+            "engine.stores_per_partition to at least the number of stores"
+        )

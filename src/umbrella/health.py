@@ -4,11 +4,12 @@ the drift of its inputs, residuals and demand, the alarms and the status they gi
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+
 import pandas as pd
 
 from umbrella.evaluation import BASELINE, MODEL
-from umbrella.features import holiday_flags
+from umbrella.features import LEVEL, holiday_flags
 from umbrella.forecaster import Forecaster
 from umbrella.interim import Interim
 from umbrella.metrics import forecast_metrics, skill, to_order
@@ -40,24 +41,66 @@ BINARY = ["promo"]
 SEVERITY = {"ok": 0, "drift": 1, "degraded": 2}
 
 
-def performance(
-    rows: pd.DataFrame,
-    point: np.ndarray,
+# The model's and the baseline's forecasts of the scored rows, by monitor_rows.
+POINT, QUANTILE = "_point", "_quantile"
+
+
+@dataclass(frozen=True)
+class MonitorRows:
+    """What the monitor reads from some stores: a partition's, or all of them. Concatenated
+    across partitions, they give what all stores give at once (`combine_rows`)."""
+
+    drift: pd.DataFrame  # horizon-1 rows with a known target: the features and units
+    scored: pd.DataFrame  # rows from the test period on: units, level and both forecasts
+    demand: pd.DataFrame  # one row per store-day: sales, observed weather, calendar
+
+
+def monitor_rows(
+    features: pd.DataFrame,
+    data: Interim,
     model: Forecaster,
     baseline: SeasonalNaive,
+    start: pd.Timestamp,
     params: Params,
-) -> dict[str, float]:
-    """wape, bias and cost of the model (point forecast `point`) against sales, and its skill
-    over the baseline."""
+) -> MonitorRows:
+    known = features[features["units"].notna()]
+    one_day = known[known["horizon"] == 1]
+    drift = one_day[["date", *[c for c in NUMERIC + BINARY + ["units"] if c in one_day]]]
+    later = known[known["date"] >= start]
+    scored = later[["store", "origin", "horizon", "date", "units", LEVEL]].copy()
+    for name, forecaster in ((MODEL, model), (BASELINE, baseline)):
+        scored[name + POINT] = forecaster.predict(later)
+        scored[name + QUANTILE] = forecaster.predict_quantile(later)
+    holidays = holiday_flags(data.sales["date"], params.features.holidays)
+    return MonitorRows(drift, scored, demand_table(data.sales, data.weather, holidays))
+
+
+def combine_rows(parts: list[MonitorRows]) -> MonitorRows:
+    """The rows of every partition, in an order that does not depend on the partitioning
+    (stores by name), so every sum and fit gives the same bytes."""
+    scored = pd.concat([p.scored for p in parts], ignore_index=True)
+    demand = pd.concat([p.demand for p in parts], ignore_index=True)
+    return MonitorRows(
+        drift=pd.concat([p.drift for p in parts], ignore_index=True),
+        scored=scored.sort_values(["store", "origin", "horizon"], kind="stable"),
+        demand=demand.sort_values(["store", "date"], kind="stable", ignore_index=True),
+    )
+
+
+def performance(rows: pd.DataFrame, params: Params) -> dict[str, float]:
+    """wape, bias and cost of the model against sales, and its skill over the baseline."""
     b = params.business
     y = rows["units"].to_numpy()
-    forecasts = {
-        MODEL: (point, model.predict_quantile(rows)),
-        BASELINE: (baseline.predict(rows), baseline.predict_quantile(rows)),
-    }
     scores = {
-        name: forecast_metrics(y, mean, to_order(q), b.underage_cost, b.overage_cost, 1.0)
-        for name, (mean, q) in forecasts.items()
+        name: forecast_metrics(
+            y,
+            rows[name + POINT].to_numpy(),
+            to_order(rows[name + QUANTILE].to_numpy()),
+            b.underage_cost,
+            b.overage_cost,
+            1.0,
+        )
+        for name in (MODEL, BASELINE)
     }
     return {
         "rows": len(rows),
@@ -70,7 +113,23 @@ def performance(
 
 
 def monitor(params: Params, features: pd.DataFrame, data: Interim, model: Forecaster) -> dict:
-    """Diagnostics and status of the latest `monitor.window_days` days.
+    """`assess` on all stores at once."""
+    first, last = data.sales["date"].min(), data.sales["date"].max()
+    start = test_start(first, last, params.split)
+    train = training_rows(features, start, params.train.censored)
+    baseline = SeasonalNaive(quantile=params.business.service_level).fit(
+        train, train["units"].to_numpy()
+    )
+    rows = combine_rows([monitor_rows(features, data, model, baseline, start, params)])
+    return assess(params, rows, start, last)
+
+
+def window_start(last: pd.Timestamp, window_days: int) -> pd.Timestamp:
+    return last - pd.Timedelta(days=window_days - 1)
+
+
+def assess(params: Params, rows: MonitorRows, start: pd.Timestamp, last: pd.Timestamp) -> dict:
+    """Diagnostics and status of the latest `monitor.window_days` days up to `last`.
 
     Status `degraded` (the model needs retraining now), each against the test period
     before the window: the model's skill over seasonal naive fell by more than
@@ -86,46 +145,33 @@ def monitor(params: Params, features: pd.DataFrame, data: Interim, model: Foreca
     (benchmarks/monitor_rates.py measures it).
     """
     cfg = params.monitor
-    first, last = data.sales["date"].min(), data.sales["date"].max()
-    start = test_start(first, last, params.split)
-    window_start = last - pd.Timedelta(days=cfg.window_days - 1)
-    known = features[features["units"].notna()]
-    in_window = known["date"] >= window_start
-    one_day = known[known["horizon"] == 1]
-    window = one_day[one_day["date"] >= window_start]
+    opened = window_start(last, cfg.window_days)
+    one_day = rows.drift
+    window = one_day[one_day["date"] >= opened]
     reference = one_day[
         (one_day["date"] < start) & same_season(one_day["date"], window["date"], cfg.season_days)
     ]
     drift = feature_drift(reference, window, NUMERIC, BINARY, cfg.psi_threshold, cfg.js_threshold)
     drift["units"] = _psi_entry(reference["units"], window["units"], cfg.psi_threshold)
 
-    before, latest = known[(known["date"] >= start) & ~in_window], known[in_window]
-    # The model's point forecasts, once: the residuals and the performance both use them.
-    point_before, point_latest = model.predict(before), model.predict(latest)
+    in_window = rows.scored["date"] >= opened
+    before, latest = rows.scored[~in_window], rows.scored[in_window]
     residual = _psi_entry(
-        _scaled_residual(before, point_before),
-        _scaled_residual(latest, point_latest),
-        cfg.residual_threshold,
+        _scaled_residual(before), _scaled_residual(latest), cfg.residual_threshold
     )
-    train = training_rows(features, start, params.train.censored)
-    baseline = SeasonalNaive(quantile=params.business.service_level).fit(
-        train, train["units"].to_numpy()
-    )
-    test_perf = performance(before, point_before, model, baseline, params)
-    window_perf = performance(latest, point_latest, model, baseline, params)
+    test_perf = performance(before, params)
+    window_perf = performance(latest, params)
     drop = test_perf["skill_cost"] - window_perf["skill_cost"]
     decayed = bool(len(before) > 0 and drop > cfg.skill_drop)
     bias_shift = window_perf["model_bias"] - test_perf["model_bias"]
     shifted = bool(abs(bias_shift) > cfg.bias_shift)
-    holidays = holiday_flags(data.sales["date"], params.features.holidays)
-    table = demand_table(data.sales, data.weather, holidays)
-    later = expected_sales(table, start)  # fitted once, used by both demand checks
-    demand = demand_response_shift(table, start, window_start, cfg.demand_shift, later=later)
-    wet = rain_response_shift(later, window_start, cfg.wet_demand_shift)
+    later = expected_sales(rows.demand, start)  # fitted once, used by both demand checks
+    demand = demand_response_shift(rows.demand, start, opened, cfg.demand_shift, later=later)
+    wet = rain_response_shift(later, opened, cfg.wet_demand_shift)
     return {
         "status": status(residual["drift"] or shifted, decayed or demand["drift"] or wet["drift"]),
         "window": {
-            "start": str(window_start.date()),
+            "start": str(opened.date()),
             "end": str(last.date()),
             "reference": f"training days within {cfg.season_days} days of the "
             "window's days of the year",
@@ -146,8 +192,8 @@ def monitor(params: Params, features: pd.DataFrame, data: Interim, model: Foreca
     }
 
 
-def _scaled_residual(rows: pd.DataFrame, point: np.ndarray) -> pd.Series:
-    return (rows["units"] - point) / store_scale(rows)
+def _scaled_residual(rows: pd.DataFrame) -> pd.Series:
+    return (rows["units"] - rows[MODEL + POINT]) / store_scale(rows)
 
 
 def _psi_entry(reference: pd.Series, current: pd.Series, threshold: float) -> dict:

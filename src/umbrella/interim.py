@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from umbrella.partitions import read_all, read_part
@@ -41,6 +42,27 @@ def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last date of the validated sales."""
     dates = read_all(folder / SALES, columns=["date"])["date"]
     return dates.min(), dates.max()
+
+
+def only_stores(data: Interim, stores: frozenset[str]) -> Interim:
+    """The tables of `stores` only (a table shared by all stores stays whole)."""
+
+    def keep(table: pd.DataFrame | None) -> pd.DataFrame | None:
+        if table is None or "store" not in table:
+            return table
+        return table[table["store"].astype(str).isin(stores)]
+
+    return Interim(keep(data.sales), keep(data.weather), keep(data.forecasts), keep(data.truth))
+
+
+def watched_stores(stores: list[str], max_stores: int, seed: int) -> frozenset[str] | None:
+    """None (all of them) for at most `max_stores` stores, else a seeded sample of that many,
+    the same whatever the partitioning."""
+    if len(stores) <= max_stores:
+        return None
+    names = np.array(sorted(stores), dtype=object)
+    hashed = pd.util.hash_array(names, hash_key=f"{seed:016d}"[-16:])
+    return frozenset(names[np.argsort(hashed, kind="stable")[:max_stores]])
 
 
 FALLBACK = "observed"  # forecast_source of a row where observed weather stands in (open-meteo)

@@ -269,6 +269,8 @@ class Monitor(Block):
     demand_shift: float = Field(gt=0)
     # degraded: wet days' demand (sold-out days seen through) moved
     wet_demand_shift: float = Field(gt=0)
+    # a chain with more stores is watched on a seeded sample of this many (memory)
+    max_stores: int = Field(ge=1)
 
 
 class Predict(Block):

@@ -20,8 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from umbrella.backtest import forecast_table
+from umbrella.calibration import require_one_partition
 from umbrella.engine import runner
-from umbrella.errors import ParamsError
 from umbrella.evaluation import (
     BASELINE,
     MODEL,
@@ -93,12 +93,7 @@ def main(args: argparse.Namespace) -> None:
     start = test_start(first, last, params.split)
     tau = params.business.service_level
     parts = partition_count(FEATURES)
-    if params.train.calibration == "conformal" and parts > 1:
-        raise ParamsError(
-            "train.calibration: conformal pools the recent orders of all stores and is not "
-            f"computed across partitions yet; the data has {parts}: raise "
-            "engine.stores_per_partition to at least the number of stores"
-        )
+    require_one_partition(params.train.calibration, parts)
 
     with runner(params.engine) as run:
         # The baseline's residual quantiles, on the rows (or the sample) the model saw.

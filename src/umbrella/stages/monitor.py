@@ -14,15 +14,31 @@ from __future__ import annotations
 
 import argparse
 import logging
+from functools import partial
 
-from umbrella.health import alarm_table, exit_status, headline, monitor
-from umbrella.interim import read_interim
+import pandas as pd
+
+from umbrella.calibration import require_one_partition
+from umbrella.engine import runner
+from umbrella.health import (
+    MonitorRows,
+    alarm_table,
+    assess,
+    combine_rows,
+    exit_status,
+    headline,
+    monitor_rows,
+)
+from umbrella.interim import only_stores, read_interim, sales_span, watched_stores
 from umbrella.io import write_csv, write_json
 from umbrella.model_io import load_model
-from umbrella.params import load_params
-from umbrella.partitions import read_all
-from umbrella.paths import FEATURES, METRICS, MODELS, PLOTS, REPORTS
+from umbrella.models import SeasonalNaive
+from umbrella.params import Params, load_params
+from umbrella.partitions import partition_count, read_part
+from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS, SALES
 from umbrella.plots import drift_figure, save_figure
+from umbrella.split import test_start
+from umbrella.training_sample import training_sample
 
 log = logging.getLogger(__name__)
 REPORT = REPORTS / "monitor.json"
@@ -38,10 +54,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def stores_of(part: int) -> list[str]:
+    return sorted(read_part(INTERIM / SALES, part, columns=["store"])["store"].astype(str).unique())
+
+
+def monitor_part(
+    part: int,
+    baseline: SeasonalNaive,
+    start: pd.Timestamp,
+    params: Params,
+    watched: frozenset[str] | None,
+) -> MonitorRows:
+    """The monitor's rows of one partition's stores (of those `watched`, when a sample)."""
+    data = read_interim(INTERIM, part=part)
+    features = read_part(FEATURES, part)
+    if watched is not None:
+        data = only_stores(data, watched)
+        features = features[features["store"].astype(str).isin(watched)]
+    model = load_model(MODELS / "model.skops")
+    return monitor_rows(features, data, model, baseline, start, params)
+
+
 def main(args: argparse.Namespace) -> int:
     params = load_params()
-    features = read_all(FEATURES)
-    result = monitor(params, features, read_interim(), load_model(MODELS / "model.skops"))
+    first, last = sales_span()
+    start = test_start(first, last, params.split)
+    parts = range(partition_count(FEATURES))
+    require_one_partition(params.train.calibration, len(parts))
+    with runner(params.engine) as run:
+        stores = [s for found in run(stores_of, parts) for s in found]
+        watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
+        train, _ = training_sample(
+            FEATURES, start, params.train.censored, params.train.max_rows, params.base.seed, run
+        )
+        baseline = SeasonalNaive(quantile=params.business.service_level).fit(
+            train, train["units"].to_numpy()
+        )
+        del train
+        task = partial(monitor_part, baseline=baseline, start=start, params=params, watched=watched)
+        rows = combine_rows(run(task, parts))
+    result = assess(params, rows, start, last)
+    result["stores"] = {
+        "watched": len(stores) if watched is None else len(watched),
+        "of": len(stores),
+    }
     write_json(headline(result), METRICS / "monitor.json")
     write_json(result, REPORT)
     table = alarm_table(result)
