@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella, write_tables
+from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
 
 from umbrella.engine import runner
 from umbrella.interim import watched_stores
@@ -21,7 +21,6 @@ from umbrella.partitions import (
     write_partitioned,
 )
 from umbrella.sampling import row_uniform, smallest_uniform
-from umbrella.simulator.simulate import simulate_retailer
 from umbrella.training_sample import training_sample
 
 # Sampled: the training rows (max_rows) and the monitored stores (max_stores).
@@ -77,15 +76,7 @@ def test_smallest_uniform_of_the_parts_is_that_of_the_whole() -> None:
     pd.testing.assert_frame_equal(smallest_uniform(pd.concat(parts), 40, seed=1), whole)
 
 
-@pytest.fixture(scope="module")
-def five_stores() -> dict[str, pd.DataFrame]:
-    params = make_params(FIVE_STORES)
-    return simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
-
-
-def test_training_sample_is_the_same_whatever_the_partitions(
-    tmp_path: Path, five_stores: dict[str, pd.DataFrame]
-) -> None:
+def test_training_sample_is_the_same_whatever_the_partitions(tmp_path: Path) -> None:
     features = pd.DataFrame(
         {
             "store": np.repeat(["a", "b", "c", "d", "e"], 400),
@@ -110,6 +101,7 @@ def test_training_sample_is_the_same_whatever_the_partitions(
 
 
 OUTPUTS = [
+    "reports/validation.json",
     "metrics/evaluate.json",
     "reports/evaluate.json",
     "models/model.skops",
@@ -124,12 +116,12 @@ OUTPUTS = [
 ]
 
 
-def _pipeline(folder: Path, tables: dict[str, pd.DataFrame], engine: dict) -> dict[str, bytes]:
+def _pipeline(folder: Path, engine: dict) -> dict[str, bytes]:
+    """The simulated retailer's pipeline, its raw data pulled by partition."""
     folder.mkdir()
     shutil.copy(REPO / "params.yaml", folder / "params.yaml")
     set_params(folder, deep_merge(FIVE_STORES, {"engine": engine}))
-    write_tables(tables, folder / "data" / "raw")
-    for stage in ("validate", "features", "train", "evaluate", "predict", "monitor"):
+    for stage in ("pull", "validate", "features", "train", "evaluate", "predict", "monitor"):
         result = umbrella([stage], folder)
         assert result.returncode == 0, (engine, stage, result.stderr)
         assert "Traceback" not in result.stderr
@@ -137,19 +129,14 @@ def _pipeline(folder: Path, tables: dict[str, pd.DataFrame], engine: dict) -> di
 
 
 @pytest.mark.slow
-def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(
-    tmp_path: Path, five_stores: dict[str, pd.DataFrame]
-) -> None:
+def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(tmp_path: Path) -> None:
     """One partition here, three here, three on a 2-worker Dask LocalCluster: the metrics,
     the reports, the model, the plots' data and the orders are the same bytes."""
-    one = _pipeline(tmp_path / "one", five_stores, {"stores_per_partition": 250})
-    three = _pipeline(tmp_path / "three", five_stores, {"stores_per_partition": 2})
-    assert partition_count(tmp_path / "three" / "data" / "processed" / "features") == 3
-    dask = _pipeline(
-        tmp_path / "dask",
-        five_stores,
-        {"kind": "dask", "workers": 2, "stores_per_partition": 2},
-    )
+    one = _pipeline(tmp_path / "one", {"stores_per_partition": 250})
+    three = _pipeline(tmp_path / "three", {"stores_per_partition": 2})
+    for table in ("raw/sales", "interim/sales", "processed/features"):
+        assert len(list((tmp_path / "three" / "data" / table).glob("part-*"))) == 3, table
+    dask = _pipeline(tmp_path / "dask", {"kind": "dask", "workers": 2, "stores_per_partition": 2})
     for name in OUTPUTS:
         assert three[name] == one[name], name
         assert dask[name] == one[name], name

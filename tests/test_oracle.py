@@ -9,12 +9,16 @@ import pytest
 from conftest import make_params
 from scipy import stats
 
+from umbrella import oracle
+from umbrella.backtest import forecast_table
 from umbrella.features import build_features
+from umbrella.interim import Interim
 from umbrella.metrics import negative_binomial_quantile, to_order
-from umbrella.models import LinearModel
+from umbrella.models import LinearModel, SeasonalNaive
 from umbrella.oracle import (
     RAIN_GRID,
     forecast_likelihood,
+    forecast_matrix,
     mixture_quantile,
     oracle_info,
     rain_posterior,
@@ -85,8 +89,13 @@ def test_forecasts_move_the_rain_posterior(climate):
         }
     )
     dry = issued.assign(rain_mm=0.0)
-    wet_post = rain_posterior(rows.iloc[:1], issued, np.array([False]), climate)[0]
-    dry_post = rain_posterior(rows.iloc[:1], dry, np.array([False]), climate)[0]
+    one = rows.iloc[:1]
+    wet_post = rain_posterior(
+        one, forecast_matrix(one, issued, "rain_mm"), np.array([False]), climate
+    )[0]
+    dry_post = rain_posterior(
+        one, forecast_matrix(one, dry, "rain_mm"), np.array([False]), climate
+    )[0]
     assert wet_post[0] < 0.1 < 0.9 < dry_post[0]  # P(no rain)
     mean_rain = wet_post @ RAIN_GRID / (1 - wet_post[0])
     assert 6.0 < mean_rain < 24.0  # around the forecast 12 mm
@@ -147,3 +156,27 @@ def test_oracle_info_costs_between_the_oracle_and_a_model(generated, climate):
     h = rows["horizon"].to_numpy()
     gap = [cost["oracle_info"][h == k].sum() / cost["oracle"][h == k].sum() for k in (1, 7)]
     assert 1.0 <= gap[0] < gap[1]
+
+
+def test_oracle_info_by_chunks_is_oracle_info_at_once(generated, climate, monkeypatch):
+    """Rows in chunks (memory) give the same bytes as all rows at once."""
+    tables, _, rows, _, _ = generated
+    args = (rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None, TAU)
+    whole = oracle_info(*args)
+    monkeypatch.setattr(oracle, "CHUNK_ROWS", 97)
+    chunked = oracle_info(*args)
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_forecast_table_without_the_limits_still_scores_true_demand(generated):
+    tables, features, rows, demand, start = generated
+    train = training_rows(features, start, "keep")
+    baseline = SeasonalNaive(quantile=TAU).fit(train, train["units"].to_numpy())
+    data = Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], tables[TRUTH])
+    full, with_limits = forecast_table(rows, baseline, baseline, data, TAU, None)
+    lean, without = forecast_table(rows, baseline, baseline, data, TAU, None, limits=False)
+    assert with_limits == ["model", "baseline", "oracle", "oracle_info"]
+    assert without == ["model", "baseline"]
+    pd.testing.assert_frame_equal(lean, full[lean.columns])
+    np.testing.assert_array_equal(lean["demand"], demand["demand"])

@@ -163,6 +163,7 @@ BAD_VALUES = [
     ("train.gbm.l2_regularization", float("nan"), "must be a finite number, got nan"),
     ("evaluate.rain_threshold_mm", -1.0, "must be >= 0"),
     ("evaluate.plot_stores", 0, "must be >= 1"),
+    ("evaluate.oracle_max_stores", -1, "must be >= 0"),
     ("monitor.window_days", 3, "must be >= 7"),
     ("monitor.season_days", -1, "must be >= 0"),
     ("monitor.psi_threshold", -0.25, "must be > 0"),

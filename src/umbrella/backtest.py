@@ -22,13 +22,14 @@ def forecast_table(
     data: Interim,
     tau: float,
     drift: Drift | None,
+    limits: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """One row per test (store, origin, horizon): sales, demand (true demand where a truth
     file exists, else sales), observed rain, each forecaster's point forecast and order.
 
-    With a truth file (simulated data, drifted by `drift`) also the two limits: the oracle
-    (knows the true demand distribution, so the weather that followed) and oracle_info
-    (knows the simulator's laws but only what is known at the origin)."""
+    With a truth file (simulated data, drifted by `drift`) and `limits`, also the two
+    limits: the oracle (knows the true demand distribution, so the weather that followed)
+    and oracle_info (knows the simulator's laws but only what is known at the origin)."""
     table = test[["store", "origin", "horizon", "date", "units", "censored"]].copy()
     table["fc_rain_mm"] = test[FORECAST_FEATURES["rain_mm"]].to_numpy()
     keys = [c for c in ("date", "store") if c in data.weather]
@@ -40,15 +41,17 @@ def forecast_table(
     if data.truth is None:
         table["demand"] = table["units"]
         return table, forecasters
-    # oracle_info's arrays follow `test`'s row order, which the left merges keep.
-    info_forecast, info_order = oracle_info(
-        test, data.truth, data.weather, data.forecasts, simulator_climate(), drift, tau
-    )
     truth = data.truth[["store", "date", "demand", "mean_demand", "dispersion"]]
     table = table.merge(truth, on=["store", "date"], how="left")
-    table[f"{ORACLE_INFO}_forecast"], table[f"{ORACLE_INFO}_order"] = info_forecast, info_order
-    table[f"{ORACLE}_forecast"] = table["mean_demand"]
-    table[f"{ORACLE}_order"] = negative_binomial_quantile(
-        table["mean_demand"].to_numpy(), table["dispersion"].to_numpy(), tau
-    )
-    return table.drop(columns=["mean_demand", "dispersion"]), [*forecasters, ORACLE, ORACLE_INFO]
+    if limits:
+        # oracle_info's arrays follow `test`'s row order, which the left merges keep.
+        info_forecast, info_order = oracle_info(
+            test, data.truth, data.weather, data.forecasts, simulator_climate(), drift, tau
+        )
+        table[f"{ORACLE_INFO}_forecast"], table[f"{ORACLE_INFO}_order"] = info_forecast, info_order
+        table[f"{ORACLE}_forecast"] = table["mean_demand"]
+        table[f"{ORACLE}_order"] = negative_binomial_quantile(
+            table["mean_demand"].to_numpy(), table["dispersion"].to_numpy(), tau
+        )
+        forecasters += [ORACLE, ORACLE_INFO]
+    return table.drop(columns=["mean_demand", "dispersion"]), forecasters

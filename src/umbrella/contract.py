@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from umbrella.params import Params
-from umbrella.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER
+from umbrella.partitions import part_name, shared_name
+from umbrella.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER, shown
 from umbrella.schemas import TABLES
 from umbrella.split import test_start
 from umbrella.validation import (
@@ -19,51 +20,90 @@ from umbrella.validation import (
     check_gaps,
     check_history,
     check_located,
+    parse_dates,
     typed_table,
 )
 
 OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 
-def label(name: str, params: Params) -> str:
+def label(name: str, params: Params, part: int | None = None) -> str:
     """How a problem names the file: the raw copy, and where it came from."""
+    if part is not None:
+        return shown(raw_file(RAW, name, part))
     path = f"data/raw/{name}.csv"
     origin = getattr(params.data, name, None) if params.data.source == "csv" else None
     return f"{path} (from {origin})" if origin else path
 
 
-def validate(params: Params, raw: Path = RAW) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Typed tables and every problem found in the raw folder."""
+def partitioned(raw: Path = RAW) -> bool:
+    """True when the raw tables are partitioned by store group (the simulated retailer)."""
+    return (raw / SALES).is_dir()
+
+
+def raw_file(raw: Path, name: str, part: int | None = None) -> Path:
+    """raw/<name>.csv; with `part`, that partition's file of raw/<name>/, or the file all
+    partitions share."""
+    if part is None:
+        return raw / f"{name}.csv"
+    shared = raw / name / shared_name(".csv")
+    return shared if shared.exists() else raw / name / part_name(part, ".csv")
+
+
+def raw_partitions(raw: Path = RAW) -> int:
+    return len(list((raw / SALES).glob("part-*.csv")))
+
+
+def raw_sales_span(part: int, raw: Path = RAW) -> list[pd.Timestamp]:
+    """The first and last parsed date of a partition's raw sales (none when unreadable):
+    the test period of every partition is set by all of them."""
+    try:
+        text = pd.read_csv(raw_file(raw, SALES, part), usecols=["date"], dtype=str)["date"]
+    except (OSError, ValueError):
+        return []
+    dates = parse_dates(text)[0].dropna()
+    return [dates.min(), dates.max()] if len(dates) else []
+
+
+def validate(
+    params: Params,
+    raw: Path = RAW,
+    part: int | None = None,
+    start: pd.Timestamp | None = None,
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Typed tables and every problem found in the raw folder, or in one partition of it
+    (`part`, with the `start` of the test period that all partitions set)."""
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
     for name, spec in TABLES.items():
-        path = raw / f"{name}.csv"
+        path = raw_file(raw, name, part)
         if name in OPTIONAL and not path.exists():
             continue
-        table, found = typed_table(path, spec, label(name, params))
+        table, found = typed_table(path, spec, label(name, params, part))
         problems += found
         if table is not None:
             tables[name] = table
     sales, weather = tables.get(SALES), tables.get(WEATHER)
     # Checks across rows and files need parsed keys; other problems do not hide them.
     if sales is not None and keys_parsed(sales, SALES):
-        problems += check_gaps(sales, label(SALES, params))
-        start = test_start(sales["date"].min(), sales["date"].max(), params.split)
+        problems += check_gaps(sales, label(SALES, params, part))
+        if start is None:
+            start = test_start(sales["date"].min(), sales["date"].max(), params.split)
         problems += check_history(
             sales,
             start,
             params.validate.min_history_days,
             params.base.horizon,
-            label(SALES, params),
+            label(SALES, params, part),
         )
         if weather is not None and keys_parsed(weather, WEATHER):
-            problems += check_coverage(sales, weather, label(WEATHER, params))
+            problems += check_coverage(sales, weather, label(WEATHER, params, part))
         if STORES in tables and keys_parsed(tables[STORES], STORES):
-            problems += check_located(sales, tables[STORES], label(STORES, params))
+            problems += check_located(sales, tables[STORES], label(STORES, params, part))
     if FORECASTS in tables:
-        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params))
+        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, part))
         problems += check_forecast_leads(
-            tables[FORECASTS], params.base.horizon, label(FORECASTS, params)
+            tables[FORECASTS], params.base.horizon, label(FORECASTS, params, part)
         )
     return tables, problems
 

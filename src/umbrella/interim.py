@@ -44,6 +44,12 @@ def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
     return dates.min(), dates.max()
 
 
+def stores_in(part: int, folder: Path = INTERIM) -> list[str]:
+    """The stores of one partition, in name order."""
+    stores = read_part(folder / SALES, part, columns=["store"])["store"]
+    return sorted(stores.astype(str).unique())
+
+
 def only_stores(data: Interim, stores: frozenset[str]) -> Interim:
     """The tables of `stores` only (a table shared by all stores stays whole)."""
 
@@ -92,7 +98,3 @@ def forecasts_note(counts: tuple[int, int] | None) -> str:
     return (
         f"issued; observed weather for {observed / rows:.1%} of rows, before the forecast archive"
     )
-
-
-def forecasts_used(forecasts: pd.DataFrame | None, since: pd.Timestamp | None = None) -> str:
-    return forecasts_note(None if forecasts is None else fallback_counts(forecasts, since))

@@ -121,16 +121,16 @@ def forecast_matrix(rows: pd.DataFrame, forecasts: pd.DataFrame, column: str) ->
 
 def rain_posterior(
     rows: pd.DataFrame,
-    forecasts: pd.DataFrame,
+    rain: np.ndarray,
     wet_at_origin: np.ndarray,
     climate: WeatherGenerator,
 ) -> np.ndarray:
     """(rows, grid) posterior weights of each row's target-day rain given the origin's
-    wet/dry state and the rain forecasts issued for the day up to the origin."""
+    wet/dry state and the rain forecasts issued for the day up to the origin (`rain`: their
+    forecast_matrix)."""
     month = rows["date"].dt.month.to_numpy() - 1
     p_wet = wet_probability(wet_at_origin, rows["origin"], rows["horizon"].to_numpy(), climate)
     log_post = np.log(np.maximum(rain_prior(p_wet, month, climate), TINY))
-    rain = forecast_matrix(rows, forecasts, "rain_mm")
     for days in range(1, MAX_LEAD + 1):
         lead = np.full(len(rows), days)
         log_post += np.log(
@@ -164,19 +164,25 @@ def mixture_quantile(
     weight = weight / np.bincount(row, weight, minlength=len(weights))[row]
     size = np.asarray(dispersion, dtype=float)[row]
     p = size / (size + np.maximum(means[row, component], 1e-9))
-    quantiles = stats.nbinom.ppf(tau, size, p)
-    # The mixture's quantile lies between its components' quantiles: bisect on whole numbers.
-    low = np.full(len(weights), np.inf)
-    high = np.full(len(weights), -np.inf)
-    np.minimum.at(low, row, quantiles)
-    np.maximum.at(high, row, quantiles)
-    low -= 1  # cdf(low) < tau <= cdf(high)
+    # The mixture's quantile lies between its components' quantiles, the lowest and the
+    # highest being those of the kept components of least and most mean (a negative
+    # binomial's quantile grows with its mean): bisect on whole numbers between them.
+    kept_means = np.where(keep, means, np.nan)
+    bounds = []
+    for pick in (np.nanargmin, np.nanargmax):
+        extreme = kept_means[np.arange(len(weights)), pick(kept_means, axis=1)]
+        n = np.asarray(dispersion, dtype=float)
+        bounds.append(stats.nbinom.ppf(tau, n, n / (n + np.maximum(extreme, 1e-9))))
+    low, high = bounds[0] - 1, bounds[1]  # cdf(low) < tau <= cdf(high)
     while np.any(high - low > 1):
         mid = np.floor((low + high) / 2)
         cdf = np.bincount(row, weight * stats.nbinom.cdf(mid[row], size, p), minlength=len(weights))
         reached = cdf >= tau
         high, low = np.where(reached, mid, high), np.where(reached, low, mid)
     return high
+
+
+CHUNK_ROWS = 50_000  # rows at a time: each (rows, grid) array stays near 100 MB
 
 
 def oracle_info(
@@ -189,12 +195,33 @@ def oracle_info(
     tau: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """oracle_info's point forecast (its expected demand) and order for each row (store,
-    origin, horizon, date).
+    origin, horizon, date), CHUNK_ROWS rows at a time (memory).
 
     truth: store, date, mean_demand, dispersion (the simulator's truth file); weather: the
     observed weather (per store or shared); forecasts: as issued (None: observed weather
     stood in for them, so the weather is known and this is the oracle's order).
     """
+    chunks = [
+        _oracle_info(
+            rows.iloc[at : at + CHUNK_ROWS], truth, weather, forecasts, climate, drift, tau
+        )
+        for at in range(0, len(rows), CHUNK_ROWS)
+    ]
+    if not chunks:
+        return np.empty(0), np.empty(0)
+    return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+
+def _oracle_info(
+    rows: pd.DataFrame,
+    truth: pd.DataFrame,
+    weather: pd.DataFrame,
+    forecasts: pd.DataFrame | None,
+    climate: WeatherGenerator,
+    drift: Drift | None,
+    tau: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """oracle_info of some rows."""
     rows = rows[["store", "origin", "horizon", "date"]].reset_index(drop=True)
     rows = rows.assign(store=rows["store"].astype(str))
     truth = truth.assign(store=truth["store"].astype(str))
@@ -219,16 +246,18 @@ def oracle_info(
         dm.TEMP_PER_C * (on_day["temp_max_c"].to_numpy() - 15.0)
     )
     base = mean / weather_factor
-    # The weather's posterior is the same for every store sharing the weather: once per
-    # (weather key, origin, horizon).
-    weather_keys = [*keys[:-1], "origin", "horizon"]
-    unique = rows.drop_duplicates(weather_keys)
-    back = rows.merge(
-        unique[weather_keys].assign(at=np.arange(len(unique))), on=weather_keys, how="left"
-    )["at"].to_numpy()
-    wet = (at_origin["rain_mm"].to_numpy() > 0)[unique.index.to_numpy()]
-    posterior = rain_posterior(unique.reset_index(drop=True), forecasts, wet, climate)[back]
-    temp = temperature_estimate(unique.reset_index(drop=True), forecasts)[back]
+    # The weather's posterior depends on a store only through its weather (stores of one
+    # region share it): once per distinct (origin, horizon, wet origin, rain forecasts).
+    rain = forecast_matrix(rows, forecasts, "rain_mm")
+    wet = at_origin["rain_mm"].to_numpy() > 0
+    signature = pd.DataFrame(rain).assign(
+        origin=rows["origin"].to_numpy(), horizon=rows["horizon"].to_numpy(), wet=wet
+    )
+    back = signature.groupby(list(signature.columns), dropna=False, sort=False).ngroup()
+    first = np.unique(back.to_numpy(), return_index=True)[1]
+    unique = rows.iloc[first].reset_index(drop=True)
+    posterior = rain_posterior(unique, rain[first], wet[first], climate)[back.to_numpy()]
+    temp = temperature_estimate(rows, forecasts)
     temp = np.where(np.isnan(temp), on_day["temp_max_c"].to_numpy(), temp)
     means = (base * np.exp(dm.TEMP_PER_C * (temp - 15.0)))[:, None] * dm.rain_multiplier(
         RAIN_GRID[None, :], effect[:, None]

@@ -251,6 +251,9 @@ class Train(Block):
 class Evaluate(Block):
     rain_threshold_mm: float = Field(ge=0)
     plot_stores: int = Field(ge=1)
+    # the limits (oracle, oracle_info: simulated data) cost about 0.2 ms a row: left out
+    # for a chain of more stores
+    oracle_max_stores: int = Field(ge=0)
 
 
 class Monitor(Block):

@@ -20,11 +20,15 @@ import pandas as pd
 
 from umbrella.io import write_parquet
 
-SHARED = "all.parquet"
+SHARED = "all.parquet"  # shared_name()
 
 
-def part_name(part: int) -> str:
-    return f"part-{part:05d}.parquet"
+def part_name(part: int, suffix: str = ".parquet") -> str:
+    return f"part-{part:05d}{suffix}"
+
+
+def shared_name(suffix: str = ".parquet") -> str:
+    return f"all{suffix}"
 
 
 def store_groups(stores: Sequence[str] | pd.Series, per_partition: int) -> list[list[str]]:

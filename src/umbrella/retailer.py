@@ -7,13 +7,16 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from umbrella.database import database_url, read_sales
 from umbrella.io import write_csv
 from umbrella.locations import sales_period, store_locations
 from umbrella.open_meteo import pull_forecasts, pull_weather
 from umbrella.params import OPEN_METEO, SQL, Params
+from umbrella.partitions import part_name, shared_name, store_groups
 from umbrella.paths import FORECASTS, ROOT, SALES, STORES, WEATHER
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.simulator.simulate import simulate
 from umbrella.sources import fetch
 
 log = logging.getLogger(__name__)
@@ -23,10 +26,7 @@ API_KEY_ENV = "OPEN_METEO_API_KEY"  # commercial Open-Meteo customers set their 
 def pull(params: Params, dest: Path) -> None:
     """Write the raw tables of the configured source into the folder `dest`."""
     if params.data.source == "simulate":
-        tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
-        for name, table in tables.items():
-            write_csv(table, dest / f"{name}.csv")
-        log.info("simulated %d stores, %d sales rows", params.simulate.stores, len(tables[SALES]))
+        pull_simulated(params, dest)
         return
     data = params.data
     for name in (STORES, SALES, WEATHER, FORECASTS):
@@ -39,6 +39,21 @@ def pull(params: Params, dest: Path) -> None:
     if data.weather == OPEN_METEO:
         pull_open_meteo(params, dest)
     log.info("pulled the retailer's own data into %s", dest)
+
+
+def pull_simulated(params: Params, dest: Path) -> None:
+    """The simulated retailer, a partition of stores at a time (umbrella.partitions):
+    dest/<table>/part-NNNNN.csv, or dest/<table>/all.csv for a table all stores share."""
+    sim = simulate(params.simulate, params.base.horizon, params.base.seed)
+    position = {store: i for i, store in enumerate(sim.stores)}
+    groups = store_groups(sim.stores, params.engine.stores_per_partition)
+    for part, group in enumerate(groups):
+        for name, table in sim.tables(np.array([position[s] for s in group])).items():
+            if "store" in table:
+                write_csv(table, dest / name / part_name(part, ".csv"))
+            elif part == 0:
+                write_csv(table, dest / name / shared_name(".csv"))
+    log.info("simulated %d stores in %d partitions", len(sim.stores), len(groups))
 
 
 def pull_open_meteo(params: Params, dest: Path) -> None:

@@ -6,6 +6,8 @@ source"), plus a truth table that only evaluation reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import holidays
 import numpy as np
 import pandas as pd
@@ -43,8 +45,48 @@ def simulate_weather(
     return weather
 
 
-def simulate_retailer(cfg: Simulate, horizon: int, seed: int) -> dict[str, pd.DataFrame]:
-    """Sales, weather, weather forecasts and truth tables of the simulated retailer."""
+@dataclass(frozen=True)
+class Simulation:
+    """The simulated retailer as arrays: (regions, ...) weather and forecasts, (stores,
+    days) sales and truth. Its tables are built for any group of stores (`tables`), so a
+    chain of many stores is written a partition at a time."""
+
+    dates: pd.DatetimeIndex
+    extended: pd.DatetimeIndex  # the dates and `horizon` days after: what forecasts reach
+    stores: list[str]
+    region: np.ndarray  # (stores,) each store's weather region
+    weather: np.ndarray  # (regions, extended days, 4)
+    forecasts: np.ndarray  # (regions, issue days, horizon, 3)
+    sales: dict[str, np.ndarray]  # each (stores, days)
+    truth: dict[str, np.ndarray]  # each (stores, days)
+
+    def tables(self, which: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+        """Sales, weather, weather forecasts and truth of the stores at positions `which`
+        (default: all); weather and forecasts have no store column when all stores share
+        one region."""
+        which = np.arange(len(self.stores)) if which is None else which
+        stores = [self.stores[i] for i in which]
+        region = self.region[which]
+        days = len(self.dates)
+
+        def per_store(values: dict[str, np.ndarray]) -> pd.DataFrame:
+            frame = pd.DataFrame(
+                {"date": np.tile(self.dates, len(stores)), "store": np.repeat(stores, days)}
+            )
+            for name, array in values.items():
+                frame[name] = np.asarray(array)[which].reshape(-1)
+            return frame
+
+        return {
+            SALES: per_store(self.sales),
+            WEATHER: _weather_table(self.weather[:, :days], self.dates, stores, region),
+            FORECASTS: _forecast_table(self.forecasts, self.extended, days, stores, region),
+            TRUTH: per_store(self.truth),
+        }
+
+
+def simulate(cfg: Simulate, horizon: int, seed: int) -> Simulation:
+    """Draw the simulated retailer."""
     rng_weather, rng_forecast, rng_demand = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
     )
@@ -56,41 +98,32 @@ def simulate_retailer(cfg: Simulate, horizon: int, seed: int) -> dict[str, pd.Da
     weather = simulate_weather(cfg, extended, record, climate, rng_weather)
     forecasts = issue_forecasts(weather, extended, len(dates), horizon, climate, rng_forecast)
 
-    stores = store_names(cfg.stores)
     region = np.arange(cfg.stores) % cfg.regions
     observed = weather[region, : len(dates)]  # (stores, days, 4)
     sim = dm.simulate_demand(
         dates, observed[..., 0], observed[..., 1], public_holidays(dates), cfg.drift, rng_demand
     )
+    del observed
     if cfg.stockouts:
         units, in_stock = dm.stock_out(sim["demand"], sim["level"])
     else:
         units, in_stock = sim["demand"], None
-
-    def per_store(values: dict[str, np.ndarray]) -> pd.DataFrame:
-        frame = pd.DataFrame(
-            {"date": np.tile(dates, cfg.stores), "store": np.repeat(stores, len(dates))}
-        )
-        for name, array in values.items():
-            frame[name] = np.asarray(array).reshape(-1)
-        return frame
-
-    sales_columns = {"units": units, "price": sim["price"], "promo": sim["promo"].astype(np.int8)}
+    sales = {"units": units, "price": sim["price"], "promo": sim["promo"].astype(np.int8)}
     if in_stock is not None:
-        sales_columns["in_stock"] = in_stock
-    truth = per_store(
-        {
-            "mean_demand": sim["mean"].round(4),
-            "demand": sim["demand"],
-            "dispersion": np.full(sim["mean"].shape, dm.DISPERSION),
-        }
-    )
-    return {
-        SALES: per_store(sales_columns),
-        WEATHER: _weather_table(weather[:, : len(dates)], dates, stores, region),
-        FORECASTS: _forecast_table(forecasts, extended, len(dates), stores, region),
-        TRUTH: truth,
+        sales["in_stock"] = in_stock
+    truth = {
+        "mean_demand": sim["mean"].round(4),
+        "demand": sim["demand"],
+        "dispersion": np.full(sim["mean"].shape, dm.DISPERSION),
     }
+    return Simulation(
+        dates, extended, store_names(cfg.stores), region, weather, forecasts, sales, truth
+    )
+
+
+def simulate_retailer(cfg: Simulate, horizon: int, seed: int) -> dict[str, pd.DataFrame]:
+    """Sales, weather, weather forecasts and truth tables of the simulated retailer."""
+    return simulate(cfg, horizon, seed).tables()
 
 
 def _weather_table(

@@ -29,13 +29,13 @@ from umbrella.health import (
     headline,
     monitor_rows,
 )
-from umbrella.interim import only_stores, read_interim, sales_span, watched_stores
+from umbrella.interim import only_stores, read_interim, sales_span, stores_in, watched_stores
 from umbrella.io import write_csv, write_json
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive
 from umbrella.params import Params, load_params
 from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS, SALES
+from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS
 from umbrella.plots import drift_figure, save_figure
 from umbrella.split import test_start
 from umbrella.training_sample import training_sample
@@ -52,10 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when the status is this or worse: degraded = retrain now (demand changed "
         "or skill fell); drift = the model's errors moved",
     )
-
-
-def stores_of(part: int) -> list[str]:
-    return sorted(read_part(INTERIM / SALES, part, columns=["store"])["store"].astype(str).unique())
 
 
 def monitor_part(
@@ -82,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
     parts = range(partition_count(FEATURES))
     require_one_partition(params.train.calibration, len(parts))
     with runner(params.engine) as run:
-        stores = [s for found in run(stores_of, parts) for s in found]
+        stores = [s for found in run(stores_in, parts) for s in found]
         watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
         train, _ = training_sample(
             FEATURES, start, params.train.censored, params.train.max_rows, params.base.seed, run

@@ -1,60 +1,145 @@
-"""validate: check the raw tables against the data contract; write typed Parquet.
+"""validate: check the raw tables against the data contract; write typed Parquet,
+partitioned by store group (umbrella.partitions).
 
+Raw tables partitioned by store group (the simulated retailer writes them so) are checked a
+partition at a time on the engine (`engine`); a retailer's own files are checked whole.
 Every problem is collected and written to reports/validation.json; any problem fails the
-stage with a short report and no traceback.
+stage with a short report and no traceback, and data/interim/ stays as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from umbrella.contract import label, validate
+import pandas as pd
+
+from umbrella.contract import (
+    label,
+    partitioned,
+    raw_partitions,
+    raw_sales_span,
+    validate,
+)
+from umbrella.engine import runner
 from umbrella.errors import DataError
-from umbrella.interim import forecasts_used
-from umbrella.io import replace_folder, write_json
-from umbrella.params import load_params
-from umbrella.partitions import store_groups, write_partitioned
+from umbrella.interim import fallback_counts, forecasts_note
+from umbrella.io import replace_folder, write_json, write_parquet
+from umbrella.params import Params, load_params
+from umbrella.partitions import SHARED, part_name, store_groups, write_partitioned
 from umbrella.paths import FORECASTS, INTERIM, REPORTS, SALES
 from umbrella.plausibility import check_sales_table
-from umbrella.validation import finalise, summary
+from umbrella.split import test_start
+from umbrella.validation import Problem, finalise, summary
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What validating the raw tables (or one partition of them) found."""
+
+    problems: list[Problem]
+    warnings: list[Problem]
+    rows: dict[str, int]
+    forecasts: tuple[int, int] | None  # fallback_counts; None without forecasts
+
+
+def check(
+    tables: dict[str, pd.DataFrame], problems: list[Problem], params: Params, sales_label: str
+) -> Checked:
+    """The contract's problems, and sales implausible for their store (problems) or unusual
+    (warnings)."""
+    v = params.validate
+    plausible = check_sales_table(
+        tables.get(SALES), v.max_level_ratio, v.warn_level_ratio, sales_label
+    )
+    forecasts = tables.get(FORECASTS)
+    return Checked(
+        problems + plausible.problems,
+        plausible.warnings,
+        {name: len(t) for name, t in tables.items()},
+        None if forecasts is None else fallback_counts(forecasts),
+    )
+
+
+def validate_whole(params: Params, out: Path) -> Checked:
+    """The raw folder's files, whole; written partitioned when good."""
+    tables, problems = validate(params)
+    checked = check(tables, problems, params, label(SALES, params))
+    if not checked.problems:
+        stores = tables[SALES]["store"].unique()
+        groups = store_groups(stores, params.engine.stores_per_partition)
+        for name, table in tables.items():
+            write_partitioned(finalise(table, name), out / name, groups)
+    return checked
+
+
+def validate_part(part: int, params: Params, start: pd.Timestamp | None, out: Path) -> Checked:
+    """One partition of partitioned raw tables; its interim files written when good. A
+    table all partitions share is checked by each, and counted and written by the first."""
+    tables, problems = validate(params, part=part, start=start)
+    checked = check(tables, problems, params, label(SALES, params, part))
+    own = {name: t for name, t in tables.items() if "store" in t or part == 0}
+    if not checked.problems:
+        for name, table in own.items():
+            file = part_name(part) if "store" in table else SHARED
+            write_parquet(finalise(table, name), out / name / file)
+    rows = {name: n for name, n in checked.rows.items() if name in own}
+    return Checked(checked.problems, checked.warnings, rows, checked.forecasts)
+
+
+def validate_partitions(params: Params, out: Path) -> Checked:
+    parts = range(raw_partitions())
+    with runner(params.engine) as run:
+        dates = [d for span in run(raw_sales_span, parts) for d in span]
+        start = test_start(min(dates), max(dates), params.split) if dates else None
+        results = run(partial(validate_part, params=params, start=start, out=out), parts)
+    seen: set[str] = set()  # a shared table's problems, once
+    problems = []
+    for problem in (p for r in results for p in r.problems):
+        key = json.dumps(problem.to_dict())
+        if key not in seen:
+            seen.add(key)
+            problems.append(problem)
+    rows: dict[str, int] = {}
+    for r in results:
+        for name, n in r.rows.items():
+            rows[name] = rows.get(name, 0) + n
+    counts = [r.forecasts for r in results if r.forecasts is not None]
+    forecasts = (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
+    return Checked(problems, [w for r in results for w in r.warnings], rows, forecasts)
+
+
 def main(args: argparse.Namespace) -> None:
     params = load_params()
-    tables, problems = validate(params)
-    v = params.validate  # sales implausible for their store: problems; unusual: warnings
-    plausible = check_sales_table(
-        tables.get(SALES), v.max_level_ratio, v.warn_level_ratio, label(SALES, params)
-    )
-    problems += plausible.problems
-    write_json(
-        {
-            "ok": not problems,
-            "problems": len(problems),
-            "warnings": [w.to_dict() for w in plausible.warnings],
-            "rows": {name: len(t) for name, t in tables.items()},
-            "forecasts": forecasts_used(tables.get(FORECASTS)),
-            "details": [p.to_dict() for p in problems],
-        },
-        REPORTS / "validation.json",
-    )
-    if problems:
-        raise DataError(summary(problems))
-    if FORECASTS not in tables:
-        log.warning(
-            "no weather forecasts file: observed weather stands in for the forecast, "
-            "which flatters every result"
+
+    def fill(folder: Path) -> None:
+        checked = (
+            validate_partitions(params, folder) if partitioned() else validate_whole(params, folder)
         )
+        write_json(
+            {
+                "ok": not checked.problems,
+                "problems": len(checked.problems),
+                "warnings": [w.to_dict() for w in checked.warnings],
+                "rows": checked.rows,
+                "forecasts": forecasts_note(checked.forecasts),
+                "details": [p.to_dict() for p in checked.problems],
+            },
+            REPORTS / "validation.json",
+        )
+        if checked.problems:
+            raise DataError(summary(checked.problems))
+        if checked.forecasts is None:
+            log.warning(
+                "no weather forecasts file: observed weather stands in for the forecast, "
+                "which flatters every result"
+            )
 
-    # Partitioned by store group for the later stages (umbrella.partitions).
-    groups = store_groups(tables[SALES]["store"].unique(), params.engine.stores_per_partition)
-
-    def write(folder: Path) -> None:
-        for name, table in tables.items():
-            write_partitioned(finalise(table, name), folder / name, groups)
-
-    replace_folder(INTERIM, write)
+    # A failure leaves data/interim/ as it was.
+    replace_folder(INTERIM, fill)
