@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         simulated = workspace(Path(tmp) / "simulated")
         umbrella("pull", simulated)
+        # A retailer's files: each table one CSV (the simulator writes them by store group).
         shop = Path(tmp) / "shop"
-        shutil.copytree(simulated / "data" / "raw", shop)
+        shop.mkdir()
+        for name in ("sales", "weather", "weather_forecasts"):
+            parts = sorted((simulated / "data" / "raw" / name).glob("*.csv"))
+            table = pd.concat([pd.read_csv(part, dtype=str) for part in parts])
+            table.to_csv(shop / f"{name}.csv", index=False)
         files = {
             "sales": str(shop / "sales.csv"),
             "weather": str(shop / "weather.csv"),

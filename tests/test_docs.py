@@ -91,6 +91,7 @@ def test_every_page_is_in_the_nav_and_exists() -> None:
         "experiments.md",
         "production.md",
         "scale.md",
+        "cluster.md",
         "design.md",
     ):
         assert page in pages, page
@@ -99,8 +100,8 @@ def test_every_page_is_in_the_nav_and_exists() -> None:
 def test_site_builds_strictly(docs_copy: Path) -> None:
     result = _build(docs_copy / "mkdocs.yml", docs_copy / "site")
     assert result.returncode == 0, result.stderr
-    scale = (docs_copy / "site" / "scale" / "index.html").read_text()
-    assert "1000 stores: s / peak MiB" in scale  # the generated table was included
+    cluster = (docs_copy / "site" / "cluster" / "index.html").read_text()
+    assert "stores, local: s / peak MiB" in cluster  # the generated table was included
 
 
 def test_build_fails_on_a_broken_link_or_anchor_and_a_missing_page(docs_copy: Path) -> None:

@@ -3,13 +3,19 @@ or the number of workers (docs/scale.md)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
+from dask.distributed import Client
 
 from umbrella.engine import runner
 from umbrella.interim import watched_stores
@@ -140,3 +146,53 @@ def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(tmp_path: Path
     for name in OUTPUTS:
         assert three[name] == one[name], name
         assert dask[name] == one[name], name
+
+
+DASK = str(Path(sys.executable).parent / "dask")
+SCHEDULER = [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+WORKERS = [DASK, "worker", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"]
+WORKERS += ["--host", "127.0.0.1"]
+
+
+@pytest.mark.slow
+def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
+    """`engine.address`: a scheduler and two workers started on their own (as `dask
+    scheduler` and `dask worker` would run on a cluster's machines; here on 127.0.0.1, the
+    workers seeing the repository at the same path) give the local bytes."""
+    local = _pipeline(tmp_path / "local", {"stores_per_partition": 2})
+    address_file = tmp_path / "scheduler.json"
+    remote = tmp_path / "remote"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), UMBRELLA_ROOT=str(remote))
+    started = [
+        subprocess.Popen(
+            [*SCHEDULER, "--scheduler-file", str(address_file)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        for _ in range(120):
+            if address_file.exists():
+                break
+            time.sleep(0.5)
+        started.append(
+            subprocess.Popen(
+                [*WORKERS, "--scheduler-file", str(address_file)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        address = json.loads(address_file.read_text())["address"]
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=120)
+        on_cluster = _pipeline(
+            remote, {"kind": "dask", "address": address, "stores_per_partition": 2}
+        )
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=60)
+    for name in OUTPUTS:
+        assert on_cluster[name] == local[name], name

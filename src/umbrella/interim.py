@@ -53,12 +53,15 @@ def stores_in(part: int, folder: Path = INTERIM) -> list[str]:
 def only_stores(data: Interim, stores: frozenset[str]) -> Interim:
     """The tables of `stores` only (a table shared by all stores stays whole)."""
 
-    def keep(table: pd.DataFrame | None) -> pd.DataFrame | None:
-        if table is None or "store" not in table:
-            return table
-        return table[table["store"].astype(str).isin(stores)]
+    def keep(table: pd.DataFrame) -> pd.DataFrame:
+        return table[table["store"].astype(str).isin(stores)] if "store" in table else table
 
-    return Interim(keep(data.sales), keep(data.weather), keep(data.forecasts), keep(data.truth))
+    return Interim(
+        keep(data.sales),
+        keep(data.weather),
+        None if data.forecasts is None else keep(data.forecasts),
+        None if data.truth is None else keep(data.truth),
+    )
 
 
 def watched_stores(stores: list[str], max_stores: int, seed: int) -> frozenset[str] | None:

@@ -53,7 +53,7 @@ def error_terms(y: np.ndarray, forecast: np.ndarray, order: np.ndarray) -> pd.Da
 
 
 def scores(
-    sums: Mapping[str, float], underage: float, overage: float, mase_scale: float
+    sums: Mapping[str, float] | pd.Series, underage: float, overage: float, mase_scale: float
 ) -> dict[str, float]:
     """From the sums of error_terms: wape, mae, rmse, relative bias (+ = over-forecast), mase
     of the point forecast; cost of the orders and how it splits into stock-outs and

@@ -168,11 +168,11 @@ def mixture_quantile(
     # highest being those of the kept components of least and most mean (a negative
     # binomial's quantile grows with its mean): bisect on whole numbers between them.
     kept_means = np.where(keep, means, np.nan)
+    n = np.asarray(dispersion, dtype=float)
     bounds = []
     for pick in (np.nanargmin, np.nanargmax):
         extreme = kept_means[np.arange(len(weights)), pick(kept_means, axis=1)]
-        n = np.asarray(dispersion, dtype=float)
-        bounds.append(stats.nbinom.ppf(tau, n, n / (n + np.maximum(extreme, 1e-9))))
+        bounds.append(np.asarray(stats.nbinom.ppf(tau, n, n / (n + np.maximum(extreme, 1e-9)))))
     low, high = bounds[0] - 1, bounds[1]  # cdf(low) < tau <= cdf(high)
     while np.any(high - low > 1):
         mid = np.floor((low + high) / 2)
@@ -201,27 +201,14 @@ def oracle_info(
     observed weather (per store or shared); forecasts: as issued (None: observed weather
     stood in for them, so the weather is known and this is the oracle's order).
     """
-    chunks = [
-        _oracle_info(
-            rows.iloc[at : at + CHUNK_ROWS], truth, weather, forecasts, climate, drift, tau
-        )
-        for at in range(0, len(rows), CHUNK_ROWS)
-    ]
-    if not chunks:
-        return np.empty(0), np.empty(0)
-    return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
-
-
-def _oracle_info(
-    rows: pd.DataFrame,
-    truth: pd.DataFrame,
-    weather: pd.DataFrame,
-    forecasts: pd.DataFrame | None,
-    climate: WeatherGenerator,
-    drift: Drift | None,
-    tau: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """oracle_info of some rows."""
+    if len(rows) > CHUNK_ROWS:
+        chunks = [
+            oracle_info(
+                rows.iloc[at : at + CHUNK_ROWS], truth, weather, forecasts, climate, drift, tau
+            )
+            for at in range(0, len(rows), CHUNK_ROWS)
+        ]
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
     rows = rows[["store", "origin", "horizon", "date"]].reset_index(drop=True)
     rows = rows.assign(store=rows["store"].astype(str))
     truth = truth.assign(store=truth["store"].astype(str))

@@ -72,8 +72,7 @@ def validate_whole(params: Params, out: Path) -> Checked:
     tables, problems = validate(params)
     checked = check(tables, problems, params, label(SALES, params))
     if not checked.problems:
-        stores = tables[SALES]["store"].unique()
-        groups = store_groups(stores, params.engine.stores_per_partition)
+        groups = store_groups(tables[SALES]["store"], params.engine.stores_per_partition)
         for name, table in tables.items():
             write_partitioned(finalise(table, name), out / name, groups)
     return checked
