@@ -48,8 +48,8 @@ exps: install ## the experiments' params and headline metrics, as a Markdown tab
 		--keep '^(Experiment|(model|skill|baseline|oracle)\..*|gate\.passed|train\.(model|gbm\..*))$$'
 
 .PHONY: bench
-bench: install ## time and peak memory of every stage at 25, 250 and 1000 stores (about 8 min)
-	$(BIN)/python benchmarks/bench.py
+bench: install ## time and peak memory of every stage at 1,000, 3,000 and 10,000 stores, local and on a 2-worker Dask LocalCluster (about 2 h)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench.py --stores 1000 3000 10000 --engines local dask
 
 $(BIN)/.peers: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers]'

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from umbrella.engine import Run
+from umbrella.models import SeasonalNaive
+from umbrella.params import Params
 from umbrella.partitions import partition_count, read_part
 from umbrella.sampling import row_uniform
 from umbrella.split import canonical_order, training_rows
@@ -56,3 +58,12 @@ def training_sample(
     )
     samples = run(sample, parts)
     return canonical_order(pd.concat(samples, ignore_index=True)), total
+
+
+def fitted_baseline(features: Path, start: pd.Timestamp, params: Params, run: Run) -> SeasonalNaive:
+    """Seasonal naive with its residual quantiles at tau*, fitted on the rows (or the
+    sample) the model was trained on."""
+    rows, _ = training_sample(
+        features, start, params.train.censored, params.train.max_rows, params.base.seed, run
+    )
+    return SeasonalNaive(quantile=params.business.service_level).fit(rows, rows["units"].to_numpy())

@@ -40,7 +40,7 @@ from umbrella.partitions import partition_count, read_part
 from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS, TRUTH
 from umbrella.plots import evaluation_plots, plotted_rows, save_figure
 from umbrella.split import test_rows, test_start
-from umbrella.training_sample import training_sample
+from umbrella.training_sample import fitted_baseline
 
 log = logging.getLogger(__name__)
 PLOT_DIGITS = 4
@@ -98,12 +98,7 @@ def main(args: argparse.Namespace) -> None:
     with runner(params.engine) as run:
         stores = sum(len(found) for found in run(stores_in, range(parts)))
         limits = stores <= params.evaluate.oracle_max_stores
-        # The baseline's residual quantiles, on the rows (or the sample) the model saw.
-        train, _ = training_sample(
-            FEATURES, start, params.train.censored, params.train.max_rows, params.base.seed, run
-        )
-        baseline = SeasonalNaive(quantile=tau).fit(train, train["units"].to_numpy())
-        del train
+        baseline = fitted_baseline(FEATURES, start, params, run)
         task = partial(
             evaluate_part,
             baseline=baseline,

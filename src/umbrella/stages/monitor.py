@@ -38,7 +38,7 @@ from umbrella.partitions import partition_count, read_part
 from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS
 from umbrella.plots import drift_figure, save_figure
 from umbrella.split import test_start
-from umbrella.training_sample import training_sample
+from umbrella.training_sample import fitted_baseline
 
 log = logging.getLogger(__name__)
 REPORT = REPORTS / "monitor.json"
@@ -80,13 +80,7 @@ def main(args: argparse.Namespace) -> int:
     with runner(params.engine) as run:
         stores = [s for found in run(stores_in, parts) for s in found]
         watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
-        train, _ = training_sample(
-            FEATURES, start, params.train.censored, params.train.max_rows, params.base.seed, run
-        )
-        baseline = SeasonalNaive(quantile=params.business.service_level).fit(
-            train, train["units"].to_numpy()
-        )
-        del train
+        baseline = fitted_baseline(FEATURES, start, params, run)
         task = partial(monitor_part, baseline=baseline, start=start, params=params, watched=watched)
         rows = combine_rows(run(task, parts))
     result = assess(params, rows, start, last)
