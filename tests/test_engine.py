@@ -196,3 +196,36 @@ def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
             process.wait(timeout=60)
     for name in OUTPUTS:
         assert on_cluster[name] == local[name], name
+
+
+@pytest.mark.slow
+def test_partitioned_raw_data_is_validated_partition_by_partition(tmp_path: Path) -> None:
+    """A bad value in one partition's file and a partition missing a file of a table the
+    others have: every problem named by file, column and line, exit 2, data/interim/ as it
+    was."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")
+    set_params(root, deep_merge(FIVE_STORES, {"engine": {"stores_per_partition": 2}}))
+    for stage in ("pull", "validate"):
+        assert umbrella([stage], root).returncode == 0
+    interim = {p: p.read_bytes() for p in (root / "data" / "interim").rglob("*.parquet")}
+    raw = root / "data" / "raw"
+    sales = raw / "sales" / "part-00001.csv"
+    lines = sales.read_text().split("\n")
+    header = lines[0].split(",")
+    cells = lines[6].split(",")
+    cells[header.index("units")] = "-3"
+    lines[6] = ",".join(cells)
+    sales.write_text("\n".join(lines))
+    (raw / "truth" / "part-00002.csv").unlink()
+
+    result = umbrella(["validate"], root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "data/raw/sales/part-00001.csv, column units: must be >= 0 (1 row; lines 7" in (
+        result.stderr
+    )
+    assert "data/raw/truth/part-00002.csv" in result.stderr
+    report = json.loads((root / "reports" / "validation.json").read_text())
+    assert report["ok"] is False and report["problems"] == 2
+    assert {p: p.read_bytes() for p in (root / "data" / "interim").rglob("*.parquet")} == interim

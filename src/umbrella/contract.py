@@ -27,10 +27,10 @@ from umbrella.validation import (
 OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 
-def label(name: str, params: Params, part: int | None = None) -> str:
+def label(name: str, params: Params, part: int | None = None, raw: Path = RAW) -> str:
     """How a problem names the file: the raw copy, and where it came from."""
     if part is not None:
-        return shown(raw_file(RAW, name, part))
+        return shown(raw_file(raw, name, part))
     path = f"data/raw/{name}.csv"
     origin = getattr(params.data, name, None) if params.data.source == "csv" else None
     return f"{path} (from {origin})" if origin else path
@@ -77,16 +77,17 @@ def validate(
     problems: list[Problem] = []
     for name, spec in TABLES.items():
         path = raw_file(raw, name, part)
-        if name in OPTIONAL and not path.exists():
+        # An optional table may be absent, but not from one partition of a partitioned one.
+        if name in OPTIONAL and not path.exists() and not (raw / name).is_dir():
             continue
-        table, found = typed_table(path, spec, label(name, params, part))
+        table, found = typed_table(path, spec, label(name, params, part, raw))
         problems += found
         if table is not None:
             tables[name] = table
     sales, weather = tables.get(SALES), tables.get(WEATHER)
     # Checks across rows and files need parsed keys; other problems do not hide them.
     if sales is not None and keys_parsed(sales, SALES):
-        problems += check_gaps(sales, label(SALES, params, part))
+        problems += check_gaps(sales, label(SALES, params, part, raw))
         if start is None:
             start = test_start(sales["date"].min(), sales["date"].max(), params.split)
         problems += check_history(
@@ -94,16 +95,16 @@ def validate(
             start,
             params.validate.min_history_days,
             params.base.horizon,
-            label(SALES, params, part),
+            label(SALES, params, part, raw),
         )
         if weather is not None and keys_parsed(weather, WEATHER):
-            problems += check_coverage(sales, weather, label(WEATHER, params, part))
+            problems += check_coverage(sales, weather, label(WEATHER, params, part, raw))
         if STORES in tables and keys_parsed(tables[STORES], STORES):
-            problems += check_located(sales, tables[STORES], label(STORES, params, part))
+            problems += check_located(sales, tables[STORES], label(STORES, params, part, raw))
     if FORECASTS in tables:
-        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, part))
+        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, part, raw))
         problems += check_forecast_leads(
-            tables[FORECASTS], params.base.horizon, label(FORECASTS, params, part)
+            tables[FORECASTS], params.base.horizon, label(FORECASTS, params, part, raw)
         )
     return tables, problems
 
