@@ -199,7 +199,7 @@ def main(args: argparse.Namespace) -> None:
         origin = data.sales["date"].max()
         orders, highest = forecast_orders(data, args.model, params, labels, origin)
     else:
-        orders, highest = pipeline_orders(args.model, params)
+        orders, highest = pipeline_orders(Path(args.model).resolve(), params)  # for the workers
     orders = cap_orders(orders, highest, params.predict.max_order_ratio)
     out = args.out or PREDICTIONS / "orders.csv"
     if out == STDOUT:
