@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["sources", "pull", "validate", "features", "train", "evaluate", "predict", "monitor"]
 
 
-def clone(workdir: Path, stores: int | None, engine: str) -> Path:
+def clone(workdir: Path, stores: int | None, engine: str = "local") -> Path:
     """A clone of HEAD; with `stores`, simulating that many stores over 3 years of generated
     weather (one region per 25 stores), else on the default data."""
     repo = workdir / f"stores{stores or 'default'}-{engine}"

@@ -33,7 +33,7 @@ import pandas as pd
 from umbrella.calibration import corrected, fit_offsets, rolling_offsets
 from umbrella.censoring import imputed_targets
 from umbrella.features import build_features
-from umbrella.metrics import negative_binomial_quantile, order_errors, to_order
+from umbrella.metrics import forecast_metrics, negative_binomial_quantile, to_order
 from umbrella.models import GradientBoosting, make_model, store_scale
 from umbrella.params import Params, load_params, parse_params
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
@@ -151,17 +151,19 @@ def measure(
     q_before, scale_before = model.predict_quantile(before), store_scale(before)
     y = rows["demand"].to_numpy(dtype=float)
 
-    def scores(quantile: np.ndarray) -> dict:
-        errors = order_errors(y, to_order(quantile), cu, co)
+    def money(order: np.ndarray) -> dict:
+        errors = forecast_metrics(y, order, order, cu, co, mase_scale=1.0)
         return {"cost": errors["cost"], "service_level": errors["service_level"]}
+
+    def scores(quantile: np.ndarray) -> dict:
+        return money(to_order(quantile))
 
     out = {"none": scores(q)}
     model.calibration_window = params.train.calibration_window_days
     everything = pd.concat([before, rows], ignore_index=True)
     out["after"] = scores(model.predict_quantile(everything)[len(before) :])
     if "oracle" in rows:
-        errors = order_errors(y, rows["oracle"].to_numpy(), cu, co)
-        out["oracle"] = {"cost": errors["cost"], "service_level": errors["service_level"]}
+        out["oracle"] = money(rows["oracle"].to_numpy())
     q_all = np.concatenate([q_before, q])
     scale_all = np.concatenate([scale_before, scale])
     sales_all = np.concatenate([before["units"].to_numpy(float), rows["units"].to_numpy(float)])
