@@ -208,7 +208,8 @@ def main() -> None:
             print(f"umbrella {stage:9s} {seconds:6.1f} s", flush=True)
         params = load_params(repo / "params.yaml")
         data = read_interim(repo / "data" / "interim", truth=True)
-        evaluation = json.loads((repo / "metrics" / "evaluate.json").read_text())
+        # the full evaluation: the metrics file holds only the headline
+        evaluation = json.loads((repo / "reports" / "evaluate.json").read_text())
 
     last = data.sales["date"].max()
     start = test_start(data.sales["date"].min(), last, params.split)
