@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from umbrella.params import Params
-from umbrella.partitions import part_name, shared_name
+from umbrella.partitions import part_file, partition_count
 from umbrella.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER, shown
 from umbrella.schemas import TABLES
 from umbrella.split import test_start
@@ -44,14 +44,11 @@ def partitioned(raw: Path = RAW) -> bool:
 def raw_file(raw: Path, name: str, part: int | None = None) -> Path:
     """raw/<name>.csv; with `part`, that partition's file of raw/<name>/, or the file all
     partitions share."""
-    if part is None:
-        return raw / f"{name}.csv"
-    shared = raw / name / shared_name(".csv")
-    return shared if shared.exists() else raw / name / part_name(part, ".csv")
+    return raw / f"{name}.csv" if part is None else part_file(raw / name, part, ".csv")
 
 
 def raw_partitions(raw: Path = RAW) -> int:
-    return len(list((raw / SALES).glob("part-*.csv")))
+    return partition_count(raw / SALES, ".csv")
 
 
 def raw_sales_span(part: int, raw: Path = RAW) -> list[pd.Timestamp]:

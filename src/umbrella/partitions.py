@@ -20,8 +20,6 @@ import pandas as pd
 
 from umbrella.io import write_parquet
 
-SHARED = "all.parquet"  # shared_name()
-
 
 def part_name(part: int, suffix: str = ".parquet") -> str:
     return f"part-{part:05d}{suffix}"
@@ -41,7 +39,7 @@ def write_partitioned(table: pd.DataFrame, folder: Path, groups: list[list[str]]
     """One file per group of stores (every group has a file, empty or not), or one shared
     file for a table without a store column."""
     if "store" not in table:
-        write_parquet(table, folder / SHARED)
+        write_parquet(table, folder / shared_name())
         return
     group_of = {store: i for i, group in enumerate(groups) for store in group}
     index = table["store"].astype(str).map(group_of).to_numpy()
@@ -49,22 +47,32 @@ def write_partitioned(table: pd.DataFrame, folder: Path, groups: list[list[str]]
         write_parquet(table[index == part], folder / part_name(part))
 
 
-def partition_count(folder: Path) -> int:
-    return len(list(folder.glob("part-*.parquet")))
+def part_files(folder: Path, suffix: str = ".parquet") -> list[Path]:
+    """The partition files of a table, in partition order."""
+    return sorted(folder.glob(f"part-*{suffix}"))
+
+
+def partition_count(folder: Path, suffix: str = ".parquet") -> int:
+    return len(part_files(folder, suffix))
+
+
+def part_file(folder: Path, part: int, suffix: str = ".parquet") -> Path:
+    """The file of partition `part` of a table: its own, or the one all partitions share."""
+    shared = folder / shared_name(suffix)
+    return shared if shared.exists() else folder / part_name(part, suffix)
 
 
 def read_part(folder: Path, part: int, columns: list[str] | None = None) -> pd.DataFrame:
     """Partition `part` of a table (all of it when the table is shared)."""
-    shared = folder / SHARED
-    return pd.read_parquet(shared if shared.exists() else folder / part_name(part), columns=columns)
+    return pd.read_parquet(part_file(folder, part), columns=columns)
 
 
 def read_all(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Every partition of a table, in partition order."""
-    shared = folder / SHARED
+    shared = folder / shared_name()
     if shared.exists():
         return pd.read_parquet(shared, columns=columns)
-    parts = sorted(folder.glob("part-*.parquet"))
+    parts = part_files(folder)
     if not parts:
         raise FileNotFoundError(folder)
     return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)

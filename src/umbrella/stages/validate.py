@@ -30,7 +30,7 @@ from umbrella.errors import DataError
 from umbrella.interim import fallback_counts, forecasts_note
 from umbrella.io import replace_folder, write_json, write_parquet
 from umbrella.params import Params, load_params
-from umbrella.partitions import SHARED, part_name, store_groups, write_partitioned
+from umbrella.partitions import part_name, shared_name, store_groups, write_partitioned
 from umbrella.paths import FORECASTS, INTERIM, REPORTS, SALES
 from umbrella.plausibility import check_sales_table
 from umbrella.split import test_start
@@ -86,7 +86,7 @@ def validate_part(part: int, params: Params, start: pd.Timestamp | None, out: Pa
     own = {name: t for name, t in tables.items() if "store" in t or part == 0}
     if not checked.problems:
         for name, table in own.items():
-            file = part_name(part) if "store" in table else SHARED
+            file = part_name(part) if "store" in table else shared_name()
             write_parquet(finalise(table, name), out / name / file)
     rows = {name: n for name, n in checked.rows.items() if name in own}
     return Checked(checked.problems, checked.warnings, rows, checked.forecasts)
