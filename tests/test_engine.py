@@ -154,6 +154,17 @@ WORKERS = [DASK, "worker", "--nworkers", "2", "--nthreads", "1", "--no-dashboard
 WORKERS += ["--host", "127.0.0.1"]
 
 
+def _scheduler_address(path: Path) -> str:
+    """The address in the scheduler file once it is written whole (it may exist, empty or
+    half written, before)."""
+    for _ in range(240):
+        try:
+            return json.loads(path.read_text())["address"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            time.sleep(0.5)
+    raise TimeoutError(f"no scheduler address in {path} after 120 s")
+
+
 @pytest.mark.slow
 def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
     """`engine.address`: a scheduler and two workers started on their own (as `dask
@@ -172,10 +183,7 @@ def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
         )
     ]
     try:
-        for _ in range(120):
-            if address_file.exists():
-                break
-            time.sleep(0.5)
+        address = _scheduler_address(address_file)
         started.append(
             subprocess.Popen(
                 [*WORKERS, "--scheduler-file", str(address_file)],
@@ -184,7 +192,6 @@ def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
                 stderr=subprocess.DEVNULL,
             )
         )
-        address = json.loads(address_file.read_text())["address"]
         with Client(address) as client:
             client.wait_for_workers(2, timeout=120)
         on_cluster = _pipeline(
