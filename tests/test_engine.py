@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
 from dask.distributed import Client
+from object_store import BUCKET, keys, s3_service
 
 from umbrella.engine import runner
 from umbrella.interim import watched_stores
@@ -166,41 +167,53 @@ def _scheduler_address(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_an_existing_cluster_at_engine_address(tmp_path: Path) -> None:
-    """`engine.address`: a scheduler and two workers started on their own (as `dask
-    scheduler` and `dask worker` would run on a cluster's machines; here on 127.0.0.1, the
-    workers seeing the repository at the same path) give the local bytes."""
+def test_an_existing_cluster_without_the_checkout_through_object_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`engine.address` and `engine.storage`: a scheduler and two workers started on their
+    own (as `dask scheduler` and `dask worker` run on a cluster's machines; here on
+    127.0.0.1, in a folder of their own, UMBRELLA_ROOT an empty folder), the tasks' files
+    carried through S3 (a local S3 service): the local bytes, and the bucket left empty."""
     local = _pipeline(tmp_path / "local", {"stores_per_partition": 2})
     address_file = tmp_path / "scheduler.json"
-    remote = tmp_path / "remote"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), UMBRELLA_ROOT=str(remote))
-    started = [
-        subprocess.Popen(
-            [*SCHEDULER, "--scheduler-file", str(address_file)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    try:
-        address = _scheduler_address(address_file)
-        started.append(
+    elsewhere = tmp_path / "worker"
+    elsewhere.mkdir()
+    with s3_service() as s3:
+        for name, value in s3.items():
+            monkeypatch.setenv(name, value)
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), UMBRELLA_ROOT=str(elsewhere))
+        started = [
             subprocess.Popen(
-                [*WORKERS, "--scheduler-file", str(address_file)],
+                [*SCHEDULER, "--scheduler-file", str(address_file)],
                 env=env,
+                cwd=elsewhere,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        )
-        with Client(address) as client:
-            client.wait_for_workers(2, timeout=120)
-        on_cluster = _pipeline(
-            remote, {"kind": "dask", "address": address, "stores_per_partition": 2}
-        )
-    finally:
-        for process in reversed(started):
-            process.terminate()
-            process.wait(timeout=60)
+        ]
+        try:
+            address = _scheduler_address(address_file)
+            started.append(
+                subprocess.Popen(
+                    [*WORKERS, "--scheduler-file", str(address_file)],
+                    env=env,
+                    cwd=elsewhere,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            with Client(address) as client:
+                client.wait_for_workers(2, timeout=120)
+            engine = {"kind": "dask", "address": address, "stores_per_partition": 2}
+            on_cluster = _pipeline(
+                tmp_path / "remote", engine | {"storage": f"s3://{BUCKET}/umbrella"}
+            )
+        finally:
+            for process in reversed(started):
+                process.terminate()
+                process.wait(timeout=60)
+        assert keys(s3) == []
+    assert not any(elsewhere.iterdir())  # the workers wrote nothing where they run
     for name in OUTPUTS:
         assert on_cluster[name] == local[name], name
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from umbrella.params import Params
 from umbrella.partitions import part_file, partition_count
-from umbrella.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER, shown
+from umbrella.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER
 from umbrella.schemas import TABLES
 from umbrella.split import test_start
 from umbrella.validation import (
@@ -29,8 +29,8 @@ OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 def label(name: str, params: Params, part: int | None = None, raw: Path = RAW) -> str:
     """How a problem names the file: the raw copy, and where it came from."""
-    if part is not None:
-        return shown(raw_file(raw, name, part))
+    if part is not None:  # as the checkout names it, wherever `raw` is (umbrella.storage)
+        return f"data/raw/{name}/{raw_file(raw, name, part).name}"
     path = f"data/raw/{name}.csv"
     origin = getattr(params.data, name, None) if params.data.source == "csv" else None
     return f"{path} (from {origin})" if origin else path

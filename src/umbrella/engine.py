@@ -2,30 +2,44 @@
 (`engine.kind: local`), or on dask.distributed (`dask`): a LocalCluster of `engine.workers`
 processes started for the stage, or the running cluster at `engine.address`.
 
-A task is a module-level function and its arguments (picklable), reading its partition's
-files and writing its own; what it returns (small: sums, a sample) comes back in task
-order, so the combined result does not depend on the engine or on which worker ran what.
+A task is a module-level function of a partition number and the paths it reads and writes
+(picklable arguments bound with functools.partial). It reads its partition's files and
+writes its own; what it returns (small: sums, a sample) comes back in partition order, so
+the combined result does not depend on the engine or on which worker ran what. The paths
+are the checkout's, which the workers see at the same path (one machine, or a shared file
+system), or with `engine.storage` local copies on each worker carried through object
+storage (umbrella.storage).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from umbrella.params import Engine
+from umbrella.storage import Exchange, staged
 
 if TYPE_CHECKING:
     from dask.distributed import Client
 
-T = TypeVar("T")
 R = TypeVar("R")
+NO_PATHS: Mapping[str, Path] = {}
 
 
 class Run(Protocol):
-    def __call__(self, task: Callable[[T], R], inputs: Sequence[T]) -> list[R]:
-        """task(x) for every x of inputs, results in the inputs' order."""
+    def __call__(
+        self,
+        task: Callable[..., R],
+        parts: Sequence[int],
+        reads: Mapping[str, Path] = NO_PATHS,
+        writes: Mapping[str, Path] = NO_PATHS,
+    ) -> list[R]:
+        """task(part, **reads, **writes) for every part, results in the parts' order.
+        `reads` name the files or folders the task reads, `writes` the folders it writes."""
         ...
 
 
@@ -36,16 +50,56 @@ def runner(engine: Engine) -> Iterator[Run]:
         yield _run_here
         return
     with _client(engine) as client:
+        if engine.storage is None:
 
-        def run_on_dask(task: Callable[[Any], Any], inputs: Sequence[Any]) -> list[Any]:
-            # pure=False: a task that writes files runs, never comes from a cache of results.
-            return list(client.gather(client.map(task, list(inputs), pure=False)))
+            def run_on_dask(
+                task: Callable[..., Any],
+                parts: Sequence[int],
+                reads: Mapping[str, Path] = NO_PATHS,
+                writes: Mapping[str, Path] = NO_PATHS,
+            ) -> list[Any]:
+                return _gather(client, partial(task, **reads, **writes), parts)
 
-        yield run_on_dask
+            yield run_on_dask
+            return
+        exchange = Exchange(engine.storage)
+        try:
+
+            def run_through_storage(
+                task: Callable[..., Any],
+                parts: Sequence[int],
+                reads: Mapping[str, Path] = NO_PATHS,
+                writes: Mapping[str, Path] = NO_PATHS,
+            ) -> list[Any]:
+                remote = partial(
+                    staged,
+                    task=task,
+                    url=exchange.url,
+                    reads={name: exchange.publish(path) for name, path in reads.items()},
+                    writes=tuple(writes),
+                )
+                results = _gather(client, remote, parts)
+                for name, folder in writes.items():
+                    exchange.fetch(name, folder)
+                return results
+
+            yield run_through_storage
+        finally:
+            exchange.close()
 
 
-def _run_here(task: Callable[[T], R], inputs: Sequence[T]) -> list[R]:
-    return [task(x) for x in inputs]
+def _run_here(
+    task: Callable[..., R],
+    parts: Sequence[int],
+    reads: Mapping[str, Path] = NO_PATHS,
+    writes: Mapping[str, Path] = NO_PATHS,
+) -> list[R]:
+    return [task(part, **reads, **writes) for part in parts]
+
+
+def _gather(client: Client, task: Callable[[int], Any], parts: Sequence[int]) -> list[Any]:
+    # pure=False: a task that writes files runs, never comes from a cache of results.
+    return list(client.gather(client.map(task, list(parts), pure=False)))
 
 
 @contextmanager

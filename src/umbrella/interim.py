@@ -44,9 +44,9 @@ def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
     return dates.min(), dates.max()
 
 
-def stores_in(part: int, folder: Path = INTERIM) -> list[str]:
+def stores_in(part: int, interim: Path = INTERIM) -> list[str]:
     """The stores of one partition, in name order."""
-    stores = read_part(folder / SALES, part, columns=["store"])["store"]
+    stores = read_part(interim / SALES, part, columns=["store"])["store"]
     return sorted(stores.astype(str).unique())
 
 

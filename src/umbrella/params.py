@@ -289,6 +289,17 @@ class Engine(Block):
     address: str | None = Field(pattern=r"^[a-z]+://\S+$")  # e.g. tcp://scheduler:8786
     workers: int = Field(ge=1)
     stores_per_partition: int = Field(ge=1)
+    # dask, workers without this checkout: their files through this fsspec URL (umbrella.storage)
+    storage: str | None = Field(pattern=r"^[a-z][a-z0-9+]*://\S+$")  # e.g. s3://bucket/umbrella
+
+    @model_validator(mode="after")
+    def _storage_for_dask(self) -> Engine:
+        _require(
+            self.storage is None or self.kind == "dask",
+            "is for the workers of engine.kind: dask; the local engine reads the checkout",
+            "storage",
+        )
+        return self
 
 
 class Gate(Block):

@@ -16,13 +16,13 @@ from umbrella.sampling import row_uniform
 from umbrella.split import canonical_order, training_rows
 
 
-def count_training_rows(part: int, features: Path, start: pd.Timestamp, censored: str) -> int:
+def count_training_rows(part: int, start: pd.Timestamp, censored: str, features: Path) -> int:
     columns = ["date", "units", "censored"]
     return len(training_rows(read_part(features, part, columns), start, censored))
 
 
 def sample_training_rows(
-    part: int, features: Path, start: pd.Timestamp, censored: str, share: float, seed: int
+    part: int, start: pd.Timestamp, censored: str, share: float, seed: int, features: Path
 ) -> pd.DataFrame:
     """The training rows of one partition whose row_uniform is below `share`."""
     rows = training_rows(read_part(features, part), start, censored)
@@ -43,20 +43,12 @@ def training_sample(
     sample of about `max_rows` of them when there are more; in canonical order. Also the
     number of training rows in all."""
     parts = range(partition_count(features))
-    counts = run(
-        partial(count_training_rows, features=features, start=start, censored=censored), parts
-    )
+    reads = {"features": features}
+    counts = run(partial(count_training_rows, start=start, censored=censored), parts, reads)
     total = sum(counts)
     share = 1.0 if max_rows is None or total <= max_rows else max_rows / total
-    sample = partial(
-        sample_training_rows,
-        features=features,
-        start=start,
-        censored=censored,
-        share=share,
-        seed=seed,
-    )
-    samples = run(sample, parts)
+    sample = partial(sample_training_rows, start=start, censored=censored, share=share, seed=seed)
+    samples = run(sample, parts, reads)
     return canonical_order(pd.concat(samples, ignore_index=True)), total
 
 

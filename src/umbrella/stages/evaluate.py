@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -64,11 +65,14 @@ def evaluate_part(
     plot_stores: int,
     seed: int,
     limits: bool,
+    interim: Path,
+    features: Path,
+    model_file: Path,
 ) -> dict:
     """Forecast and score the test period of one partition's stores."""
-    data = read_interim(INTERIM, truth=True, part=part)
-    test = test_rows(read_part(FEATURES, part), start)
-    model = load_model(MODELS / "model.skops")
+    data = read_interim(interim, truth=True, part=part)
+    test = test_rows(read_part(features, part), start)
+    model = load_model(model_file)
     table, forecasters = forecast_table(test, model, baseline, data, tau, drift, limits)
     history = data.sales[data.sales["date"] < start]
     days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
@@ -96,7 +100,7 @@ def main(args: argparse.Namespace) -> None:
     require_one_partition(params.train.calibration, parts)
 
     with runner(params.engine) as run:
-        stores = sum(len(found) for found in run(stores_in, range(parts)))
+        stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
         limits = stores <= params.evaluate.oracle_max_stores
         baseline = fitted_baseline(FEATURES, start, params, run)
         task = partial(
@@ -110,7 +114,8 @@ def main(args: argparse.Namespace) -> None:
             seed=params.base.seed,
             limits=limits,
         )
-        results = run(task, range(parts))
+        reads = {"interim": INTERIM, "features": FEATURES, "model_file": MODELS / "model.skops"}
+        results = run(task, range(parts), reads)
 
     forecasters = results[0]["forecasters"]
     errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")

@@ -19,7 +19,7 @@ from umbrella.paths import FEATURES, INTERIM, PROCESSED, SALES
 log = logging.getLogger(__name__)
 
 
-def build_part(part: int, interim: Path, out: Path, horizon: int, cfg: Features) -> int:
+def build_part(part: int, horizon: int, cfg: Features, interim: Path, out: Path) -> int:
     """Build and write the features of one partition; its number of rows."""
     data = read_interim(interim, part=part)
     features = build_features(data.sales, data.weather, data.forecasts, horizon, cfg)
@@ -32,15 +32,10 @@ def main(args: argparse.Namespace) -> None:
     parts = range(partition_count(INTERIM / SALES))
 
     def fill(folder: Path) -> None:
-        task = partial(
-            build_part,
-            interim=INTERIM,
-            out=folder / FEATURES.relative_to(PROCESSED),
-            horizon=params.base.horizon,
-            cfg=params.features,
-        )
+        task = partial(build_part, horizon=params.base.horizon, cfg=params.features)
+        out = folder / FEATURES.relative_to(PROCESSED)
         with runner(params.engine) as run:
-            rows = run(task, parts)
+            rows = run(task, parts, reads={"interim": INTERIM}, writes={"out": out})
         log.info("%d feature rows in %d partitions", sum(rows), len(rows))
 
     replace_folder(PROCESSED, fill)

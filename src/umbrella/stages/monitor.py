@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 
@@ -60,14 +61,17 @@ def monitor_part(
     start: pd.Timestamp,
     params: Params,
     watched: frozenset[str] | None,
+    interim: Path,
+    features_folder: Path,
+    model_file: Path,
 ) -> MonitorRows:
     """The monitor's rows of one partition's stores (of those `watched`, when a sample)."""
-    data = read_interim(INTERIM, part=part)
-    features = read_part(FEATURES, part)
+    data = read_interim(interim, part=part)
+    features = read_part(features_folder, part)
     if watched is not None:
         data = only_stores(data, watched)
         features = features[features["store"].astype(str).isin(watched)]
-    model = load_model(MODELS / "model.skops")
+    model = load_model(model_file)
     return monitor_rows(features, data, model, baseline, start, params)
 
 
@@ -78,11 +82,16 @@ def main(args: argparse.Namespace) -> int:
     parts = range(partition_count(FEATURES))
     require_one_partition(params.train.calibration, len(parts))
     with runner(params.engine) as run:
-        stores = [s for found in run(stores_in, parts) for s in found]
+        stores = [s for found in run(stores_in, parts, {"interim": INTERIM}) for s in found]
         watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
         baseline = fitted_baseline(FEATURES, start, params, run)
         task = partial(monitor_part, baseline=baseline, start=start, params=params, watched=watched)
-        rows = combine_rows(run(task, parts))
+        reads = {
+            "interim": INTERIM,
+            "features_folder": FEATURES,
+            "model_file": MODELS / "model.skops",
+        }
+        rows = combine_rows(run(task, parts, reads))
     result = assess(params, rows, start, last)
     result["stores"] = {
         "watched": len(stores) if watched is None else len(watched),

@@ -146,10 +146,10 @@ def forecast_orders(
 
 
 def predict_part(
-    part: int, model_path: Path, params: Params, origin: pd.Timestamp
+    part: int, params: Params, origin: pd.Timestamp, interim: Path, model_path: Path
 ) -> tuple[pd.DataFrame, pd.Series] | str:
     """forecast_orders of one partition of the pipeline's data; a refusal's message."""
-    data = read_interim(INTERIM, part=part)
+    data = read_interim(interim, part=part)
     v = params.validate
     try:
         check_sales_plausible(
@@ -165,9 +165,10 @@ def pipeline_orders(model_path: Path, params: Params) -> tuple[pd.DataFrame, pd.
     partition's refusal in one error."""
     if not (INTERIM / FORECASTS).exists():
         log.warning("no weather forecasts: the orders are made without the weather")
-    task = partial(predict_part, model_path=model_path, params=params, origin=sales_span()[1])
+    task = partial(predict_part, params=params, origin=sales_span()[1])
+    reads = {"interim": INTERIM, "model_path": model_path}
     with runner(params.engine) as run:
-        results = run(task, range(partition_count(INTERIM / SALES)))
+        results = run(task, range(partition_count(INTERIM / SALES)), reads)
     refused = [r for r in results if isinstance(r, str)]
     if refused:
         raise DataError("\n".join(refused))

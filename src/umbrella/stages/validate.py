@@ -31,7 +31,7 @@ from umbrella.interim import fallback_counts, forecasts_note
 from umbrella.io import replace_folder, write_json, write_parquet
 from umbrella.params import Params, load_params
 from umbrella.partitions import part_name, shared_name, store_groups, write_partitioned
-from umbrella.paths import FORECASTS, INTERIM, REPORTS, SALES
+from umbrella.paths import FORECASTS, INTERIM, RAW, REPORTS, SALES
 from umbrella.plausibility import check_sales_table
 from umbrella.split import test_start
 from umbrella.validation import Problem, finalise, summary
@@ -78,11 +78,13 @@ def validate_whole(params: Params, out: Path) -> Checked:
     return checked
 
 
-def validate_part(part: int, params: Params, start: pd.Timestamp | None, out: Path) -> Checked:
+def validate_part(
+    part: int, params: Params, start: pd.Timestamp | None, raw: Path, out: Path
+) -> Checked:
     """One partition of partitioned raw tables; its interim files written when good. A
     table all partitions share is checked by each, and counted and written by the first."""
-    tables, problems = validate(params, part=part, start=start)
-    checked = check(tables, problems, params, label(SALES, params, part))
+    tables, problems = validate(params, raw, part, start)
+    checked = check(tables, problems, params, label(SALES, params, part, raw))
     own = {name: t for name, t in tables.items() if "store" in t or part == 0}
     if not checked.problems:
         for name, table in own.items():
@@ -95,9 +97,10 @@ def validate_part(part: int, params: Params, start: pd.Timestamp | None, out: Pa
 def validate_partitions(params: Params, out: Path) -> Checked:
     parts = range(raw_partitions())
     with runner(params.engine) as run:
-        dates = [d for span in run(raw_sales_span, parts) for d in span]
+        dates = [d for span in run(raw_sales_span, parts, {"raw": RAW}) for d in span]
         start = test_start(min(dates), max(dates), params.split) if dates else None
-        results = run(partial(validate_part, params=params, start=start, out=out), parts)
+        task = partial(validate_part, params=params, start=start)
+        results = run(task, parts, {"raw": RAW}, {"out": out})
     seen: set[str] = set()  # a shared table's problems, once
     problems = []
     for problem in (p for r in results for p in r.problems):
