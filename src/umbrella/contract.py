@@ -28,11 +28,15 @@ OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 
 def label(name: str, params: Params, part: int | None = None, raw: Path = RAW) -> str:
-    """How a problem names the file: the raw copy, and where it came from."""
-    if part is not None:  # as the checkout names it, wherever `raw` is (umbrella.storage)
+    """How a problem names the file: the raw copy, and where it came from. A partition of
+    the simulated retailer's files is named as the checkout names it, wherever `raw` is
+    (umbrella.storage); one of a retailer's own files as the whole file, whose lines its
+    rows keep (umbrella.raw_split)."""
+    own = params.data.source == "csv"
+    if part is not None and not own:
         return f"data/raw/{name}/{raw_file(raw, name, part).name}"
     path = f"data/raw/{name}.csv"
-    origin = getattr(params.data, name, None) if params.data.source == "csv" else None
+    origin = getattr(params.data, name, None) if own else None
     return f"{path} (from {origin})" if origin else path
 
 

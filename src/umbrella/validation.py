@@ -18,6 +18,7 @@ from umbrella.limits import DATE_RANGE
 from umbrella.schemas import TABLES, TableSpec, pandera_schema
 
 MAX_LISTED = 5  # rows and examples listed per problem
+LINE = "__line__"  # the column of a row's line in the file it was cut from (umbrella.raw_split)
 INT_LIMIT = 2.0**63  # a count at or above this does not fit an int64
 # One date format: ISO YYYY-MM-DD. A time of day, even midnight (2012-01-05 00:00:00, or
 # 2012-01-05T00:00:00Z), a time zone, 2012/01/14, 20120113 or 2012-1-5 is not a date.
@@ -79,13 +80,18 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return value.where(~out_of_range).astype("datetime64[ns]"), out_of_range
 
 
-def _line_numbers(path: Path, rows: int) -> pd.Index:
-    """The line of each row in the file: pandas skips blank lines, so skip them here too."""
+def row_lines(path: Path) -> np.ndarray:
+    """The line numbers of the file's rows (pandas skips blank lines, so skip them here too);
+    as many as pandas reads rows unless a quoted value spans lines."""
     with open(path, encoding="utf-8") as file:
-        filled = [n for n, text in enumerate(file, start=1) if text.strip()]
-    if len(filled) != rows + 1:  # a quoted value spans lines: fall back on a row a line
-        return pd.RangeIndex(2, rows + 2)
-    return pd.Index(filled[1:])
+        filled = np.fromiter((n for n, text in enumerate(file, start=1) if text.strip()), int)
+    return filled[1:]
+
+
+def _line_numbers(path: Path, rows: int) -> pd.Index:
+    """The line of each row in the file; a row a line when a quoted value spans lines."""
+    lines = row_lines(path)
+    return pd.Index(lines) if len(lines) == rows else pd.RangeIndex(2, rows + 2)
 
 
 def _header(path: Path) -> tuple[int, list[str]]:
@@ -95,6 +101,31 @@ def _header(path: Path) -> tuple[int, list[str]]:
         number = next((n for n, text in enumerate(file, start=1) if text.strip()), 1)
     names = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
     return number, [str(c).strip() for c in names.iloc[0]]
+
+
+def header_problems(path: Path, label: str) -> list[Problem]:
+    """_header_problems of a file's header."""
+    return _header_problems(_header(path), label)
+
+
+def merged(problems: list[Problem]) -> list[Problem]:
+    """One problem per file, column and rule: those found in several partitions of one file
+    together (their rows counted and listed as one), in the order first found."""
+    out: dict[tuple[str, str | None, str], Problem] = {}
+    for p in problems:
+        key = (p.file, p.column, p.rule)
+        if key in out:
+            q = out[key]
+            rows, examples = [*q.rows, *p.rows], [*q.examples, *p.examples]
+            if q.rows and len(rows) == len(examples):  # an example per listed row
+                pairs = sorted(zip(rows, examples, strict=True))
+                rows, examples = [r for r, _ in pairs], [e for _, e in pairs]
+            else:
+                rows = sorted(rows)
+            rows, examples = rows[:MAX_LISTED], examples[:MAX_LISTED]
+            p = Problem(q.file, q.column, q.rule, q.count + p.count, rows, examples)
+        out[key] = p
+    return list(out.values())
 
 
 def _header_problems(header: tuple[int, list[str]], label: str) -> list[Problem]:
@@ -137,7 +168,9 @@ def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
         return None, [_problem(label, None, "file has a header but no rows")]
-    raw.index = _line_numbers(path, len(raw))
+    # A part of a retailer's file (umbrella.raw_split) carries its rows' lines in the file.
+    lines = raw.pop(LINE).astype(int) if LINE in raw else None
+    raw.index = _line_numbers(path, len(raw)) if lines is None else pd.Index(lines)
     return raw, []
 
 

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pandas as pd
 
@@ -33,8 +34,9 @@ from umbrella.params import Params, load_params
 from umbrella.partitions import part_name, shared_name, store_groups, write_partitioned
 from umbrella.paths import FORECASTS, INTERIM, RAW, REPORTS, SALES
 from umbrella.plausibility import check_sales_table
+from umbrella.raw_split import split_raw_tables
 from umbrella.split import test_start
-from umbrella.validation import Problem, finalise, summary
+from umbrella.validation import Problem, finalise, merged, summary
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,9 @@ def check(
     )
 
 
-def validate_whole(params: Params, out: Path) -> Checked:
+def validate_whole(params: Params, raw: Path, out: Path) -> Checked:
     """The raw folder's files, whole; written partitioned when good."""
-    tables, problems = validate(params)
+    tables, problems = validate(params, raw)
     checked = check(tables, problems, params, label(SALES, params))
     if not checked.problems:
         groups = store_groups(tables[SALES]["store"], params.engine.stores_per_partition)
@@ -86,6 +88,9 @@ def validate_part(
     tables, problems = validate(params, raw, part, start)
     checked = check(tables, problems, params, label(SALES, params, part, raw))
     own = {name: t for name, t in tables.items() if "store" in t or part == 0}
+    if SALES in tables:  # a retailer's rows of stores without sales are checked, not kept
+        stores = set(tables[SALES]["store"])
+        own = {n: t[t["store"].isin(stores)] if "store" in t else t for n, t in own.items()}
     if not checked.problems:
         for name, table in own.items():
             file = part_name(part) if "store" in table else shared_name()
@@ -94,13 +99,24 @@ def validate_part(
     return Checked(checked.problems, checked.warnings, rows, checked.forecasts)
 
 
-def validate_partitions(params: Params, out: Path) -> Checked:
-    parts = range(raw_partitions())
+def validate_raw(params: Params, raw: Path, out: Path, scratch: Path) -> Checked:
+    """The raw tables partition by partition: the simulated retailer's as they are, a
+    retailer's own files cut into partitions in `scratch` first (umbrella.raw_split), or
+    whole when one of them does not read as CSV (validate_whole names what is wrong)."""
+    if partitioned(raw):
+        return validate_partitions(params, out, raw)
+    if split_raw_tables(raw, scratch, params.engine.stores_per_partition):
+        return validate_partitions(params, out, scratch)
+    return validate_whole(params, raw, out)
+
+
+def validate_partitions(params: Params, out: Path, raw: Path) -> Checked:
+    parts = range(raw_partitions(raw))
     with runner(params.engine) as run:
-        dates = [d for span in run(raw_sales_span, parts, {"raw": RAW}) for d in span]
+        dates = [d for span in run(raw_sales_span, parts, {"raw": raw}) for d in span]
         start = test_start(min(dates), max(dates), params.split) if dates else None
         task = partial(validate_part, params=params, start=start)
-        results = run(task, parts, {"raw": RAW}, {"out": out})
+        results = run(task, parts, {"raw": raw}, {"out": out})
     seen: set[str] = set()  # a shared table's problems, once
     problems = []
     for problem in (p for r in results for p in r.problems):
@@ -108,22 +124,22 @@ def validate_partitions(params: Params, out: Path) -> Checked:
         if key not in seen:
             seen.add(key)
             problems.append(problem)
+    problems = merged(problems)  # a retailer's file found wrong in several partitions
     rows: dict[str, int] = {}
     for r in results:
         for name, n in r.rows.items():
             rows[name] = rows.get(name, 0) + n
     counts = [r.forecasts for r in results if r.forecasts is not None]
     forecasts = (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
-    return Checked(problems, [w for r in results for w in r.warnings], rows, forecasts)
+    return Checked(problems, merged([w for r in results for w in r.warnings]), rows, forecasts)
 
 
 def main(args: argparse.Namespace) -> None:
     params = load_params()
 
     def fill(folder: Path) -> None:
-        checked = (
-            validate_partitions(params, folder) if partitioned() else validate_whole(params, folder)
-        )
+        with TemporaryDirectory(prefix="umbrella-raw-") as scratch:
+            checked = validate_raw(params, RAW, folder, Path(scratch))
         write_json(
             {
                 "ok": not checked.problems,

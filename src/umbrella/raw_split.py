@@ -1,0 +1,119 @@
+"""A retailer's own raw files cut into partitions of stores, a chunk of rows at a time, so
+that `validate` checks them partition by partition like the simulated retailer's and no
+process holds a chain's file whole (umbrella.partitions). The raw files stay as they came;
+the parts are written to a scratch folder:
+
+    data/raw/sales.csv  ->  <scratch>/sales/part-00000.csv, part-00001.csv, ...
+    data/raw/weather.csv without a store column  ->  <scratch>/weather/all.csv
+
+The partitions are the stores of the sales file in name order. Every row keeps its line in
+the file it came from (column LINE), so a problem still names the retailer's file and its
+lines. A row whose store is not one of the sales file's (or is empty) goes to partition 0,
+where it is checked like any other. Files that do not read as a CSV file of unique column
+names stay whole: `validate` reads them whole and names what is wrong.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from umbrella.partitions import part_name, shared_name, store_groups
+from umbrella.paths import SALES
+from umbrella.schemas import TABLES
+from umbrella.validation import LINE, header_problems, row_lines
+
+CHUNK_ROWS = 500_000
+READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError, OSError)
+
+
+class Unsplittable(Exception):
+    """The file does not read as CSV: it stays whole."""
+
+
+def split_raw_tables(raw: Path, dest: Path, per_partition: int) -> bool:
+    """Every raw/<table>.csv cut into dest/<table>/; False (dest left empty) when a file
+    does not read. The raw files are not touched."""
+    files = {name: raw / f"{name}.csv" for name in TABLES}
+    files = {name: path for name, path in files.items() if path.is_file()}
+    if SALES not in files:
+        return False
+    try:
+        stores = _stores(files[SALES])
+        groups = store_groups(sorted(stores), per_partition)
+        group_of = {s: i for i, g in enumerate(groups) for s in g}
+        for name, path in files.items():
+            _split(path, dest / name, group_of)
+    except (Unsplittable, *READ_ERRORS):
+        for name in files:
+            shutil.rmtree(dest / name, ignore_errors=True)
+        return False
+    return True
+
+
+def _chunks(path: Path, columns: list[str] | None = None) -> pd.io.parsers.TextFileReader:
+    return pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        usecols=columns,
+        chunksize=CHUNK_ROWS,
+    )
+
+
+def _stores(sales: Path) -> set[str]:
+    if header_problems(sales, "") or "store" not in _columns(sales):
+        raise Unsplittable(sales)
+    stores: set[str] = set()
+    with _chunks(sales, ["store"]) as reader:
+        for chunk in reader:
+            stores.update(chunk["store"].dropna().str.strip())
+    return stores
+
+
+def _columns(path: Path) -> list[str]:
+    names = pd.read_csv(path, nrows=0, dtype=str).columns
+    return [str(c).strip() for c in names]
+
+
+def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
+    """path's rows into out/part-NNNNN.csv by store (every partition gets a file), or into
+    out/all.csv for a table without a store column; each row with its line."""
+    if header_problems(path, "") or LINE in _columns(path):
+        raise Unsplittable(path)
+    lines = row_lines(path)
+    out.mkdir(parents=True)
+    shared = "store" not in _columns(path)
+    written: set[Path] = set()
+    start = 0
+    with _chunks(path) as reader:
+        for chunk in reader:
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            end = start + len(chunk)
+            if end > len(lines):  # a quoted value spans lines: the lines are not known
+                raise Unsplittable(path)
+            chunk.insert(0, LINE, lines[start:end])
+            start = end
+            if shared:
+                _append(chunk, out / shared_name(".csv"), written)
+                continue
+            stores = chunk["store"].str.strip()
+            part = stores.map(group_of).fillna(0).to_numpy(dtype=int)
+            for p in np.unique(part):
+                _append(chunk[part == p], out / part_name(int(p), ".csv"), written)
+    if start != len(lines) or start == 0:  # lines that are not rows, or no rows at all
+        raise Unsplittable(path)
+    if not shared:
+        columns = [LINE, *_columns(path)]
+        for p in set(group_of.values()):
+            _append(pd.DataFrame(columns=columns), out / part_name(p, ".csv"), written)
+
+
+def _append(rows: pd.DataFrame, file: Path, written: set[Path]) -> None:
+    """Rows at the end of a partition's file; the header with the file's first rows."""
+    rows.to_csv(file, mode="a", header=file not in written, index=False)
+    written.add(file)
