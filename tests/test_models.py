@@ -230,6 +230,7 @@ def test_make_model_maps_names_to_estimators_with_params():
         "quantile": tau,
         "alpha": params.train.linear.alpha,
         "calibration_window": None,  # train.calibration: none
+        "calibration": "none",
     }
 
     gbm = make("gbm")
@@ -238,6 +239,7 @@ def test_make_model_maps_names_to_estimators_with_params():
         "quantile": tau,
         "random_state": seed,
         "calibration_window": None,
+        "calibration": "none",
     }
     assert gbm.get_params() == expected
     raw = raw_params()["train"]["gbm"]  # as written in params.yaml

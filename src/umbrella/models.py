@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from umbrella.calibration import calibrate
+from umbrella.calibration import calibrate, window_days
 from umbrella.features import CENSORED, KEYS, LEVEL, SEASONAL_NAIVE, TARGET
 from umbrella.params import Train
 
@@ -42,7 +42,11 @@ def _recent(model: BaseEstimator, X: pd.DataFrame, quantile: np.ndarray) -> np.n
     window = getattr(model, "calibration_window", None)
     if not window or not {"origin", "date", TARGET} <= set(X.columns):
         return quantile
-    return calibrate(X, quantile, store_scale(X), window, model.quantile)
+    # Models saved before `calibration` existed had conformal as their only rule.
+    method = getattr(model, "calibration", "conformal")
+    if method == "none":
+        return quantile
+    return calibrate(X, quantile, store_scale(X), window, model.quantile, method)
 
 
 class _ResidualQuantile(BaseEstimator, RegressorMixin):
@@ -103,11 +107,16 @@ class LinearModel(_ResidualQuantile):
     """
 
     def __init__(
-        self, quantile: float = 0.5, alpha: float = 1e-4, calibration_window: int | None = None
+        self,
+        quantile: float = 0.5,
+        alpha: float = 1e-4,
+        calibration_window: int | None = None,
+        calibration: str = "conformal",
     ) -> None:
         self.quantile = quantile
         self.alpha = alpha
         self.calibration_window = calibration_window
+        self.calibration = calibration
 
     def _point(self, X: pd.DataFrame) -> np.ndarray:
         return self.pipeline_.predict(X[self.features_]) * store_scale(X)
@@ -153,6 +162,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         l2_regularization: float = 1.0,
         random_state: int | None = None,
         calibration_window: int | None = None,
+        calibration: str = "conformal",
     ) -> None:
         self.quantile = quantile
         self.learning_rate = learning_rate
@@ -162,6 +172,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.l2_regularization = l2_regularization
         self.random_state = random_state
         self.calibration_window = calibration_window
+        self.calibration = calibration
 
     def _booster(self, **loss: object) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
@@ -206,9 +217,19 @@ def make_model(train: Train, quantile: float, seed: int) -> BaseEstimator:
     """The estimator named by `train.model`, with its params from params.yaml."""
     if train.model == "seasonal_naive":
         return SeasonalNaive(quantile=quantile)
-    window = train.calibration_window_days if train.calibration == "conformal" else None
+    method = train.calibration
+    window = None if method == "none" else window_days(method, train.calibration_window_days)
     if train.model == "linear":
-        return LinearModel(quantile=quantile, alpha=train.linear.alpha, calibration_window=window)
+        return LinearModel(
+            quantile=quantile,
+            alpha=train.linear.alpha,
+            calibration_window=window,
+            calibration=method,
+        )
     return GradientBoosting(
-        quantile=quantile, random_state=seed, calibration_window=window, **train.gbm.model_dump()
+        quantile=quantile,
+        random_state=seed,
+        calibration_window=window,
+        calibration=method,
+        **train.gbm.model_dump(),
     )

@@ -243,9 +243,11 @@ class Train(Block):
     linear: Linear
     gbm: Gbm
     # conformal: scale each quantile so the orders of the last calibration_window_days
-    # realised days would have cost least (calibration.py); none: the model's own quantile.
-    calibration: Literal["none", "conformal"] = "none"
-    calibration_window_days: int = Field(56, ge=7, le=CALIBRATION_WINDOW_MAX)
+    # realised days would have cost least; coverage: so they would have met demand on tau*
+    # of them (calibration.py); none: the model's own quantile.
+    calibration: Literal["none", "conformal", "coverage"] = "none"
+    # null: the rule's own window (conformal 56, coverage 21 days)
+    calibration_window_days: int | None = Field(None, ge=7, le=CALIBRATION_WINDOW_MAX)
 
 
 class Evaluate(Block):
