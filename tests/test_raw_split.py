@@ -136,3 +136,12 @@ def test_files_that_do_not_read_stay_whole(tmp_path: Path, sales: str) -> None:
     assert not split_raw_tables(raw, tmp_path / "cut", 1)
     assert not any((tmp_path / "cut").rglob("*.csv"))
     assert (raw / "sales.csv").read_text() == sales
+
+
+def test_single_files_of_any_source_are_named_whole(raw: Path, tmp_path: Path) -> None:
+    """Single files in data/raw (whatever data.source says) are named as single files."""
+    set_cell(raw / f"{SALES}.csv", 5, "units", "-2")
+    params = make_params(deep_merge(TINY, {"engine": {"stores_per_partition": 1}}))
+    checked = validate_raw(params, raw, tmp_path / "interim", tmp_path / "scratch")
+    (problem,) = checked.problems
+    assert (problem.file, problem.column, problem.rows) == ("data/raw/sales.csv", "units", [5])

@@ -28,15 +28,12 @@ OPTIONAL = (FORECASTS, TRUTH, STORES)
 
 
 def label(name: str, params: Params, part: int | None = None, raw: Path = RAW) -> str:
-    """How a problem names the file: the raw copy, and where it came from. A partition of
-    the simulated retailer's files is named as the checkout names it, wherever `raw` is
-    (umbrella.storage); one of a retailer's own files as the whole file, whose lines its
-    rows keep (umbrella.raw_split)."""
-    own = params.data.source == "csv"
-    if part is not None and not own:
+    """How a problem names the file: a partition's file as the checkout names it, wherever
+    `raw` is (umbrella.storage); else the raw copy, and where it came from."""
+    if part is not None:
         return f"data/raw/{name}/{raw_file(raw, name, part).name}"
     path = f"data/raw/{name}.csv"
-    origin = getattr(params.data, name, None) if own else None
+    origin = getattr(params.data, name, None) if params.data.source == "csv" else None
     return f"{path} (from {origin})" if origin else path
 
 
@@ -71,24 +68,27 @@ def validate(
     raw: Path = RAW,
     part: int | None = None,
     start: pd.Timestamp | None = None,
+    cut: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Typed tables and every problem found in the raw folder, or in one partition of it
-    (`part`, with the `start` of the test period that all partitions set)."""
+    (`part`, with the `start` of the test period that all partitions set). `cut`: the
+    partitions were cut from whole files (umbrella.raw_split), which the problems name."""
     tables: dict[str, pd.DataFrame] = {}
+    named = None if cut else part
     problems: list[Problem] = []
     for name, spec in TABLES.items():
         path = raw_file(raw, name, part)
         # An optional table may be absent, but not from one partition of a partitioned one.
         if name in OPTIONAL and not path.exists() and not (raw / name).is_dir():
             continue
-        table, found = typed_table(path, spec, label(name, params, part, raw))
+        table, found = typed_table(path, spec, label(name, params, named, raw))
         problems += found
         if table is not None:
             tables[name] = table
     sales, weather = tables.get(SALES), tables.get(WEATHER)
     # Checks across rows and files need parsed keys; other problems do not hide them.
     if sales is not None and keys_parsed(sales, SALES):
-        problems += check_gaps(sales, label(SALES, params, part, raw))
+        problems += check_gaps(sales, label(SALES, params, named, raw))
         if start is None:
             start = test_start(sales["date"].min(), sales["date"].max(), params.split)
         problems += check_history(
@@ -96,16 +96,16 @@ def validate(
             start,
             params.validate.min_history_days,
             params.base.horizon,
-            label(SALES, params, part, raw),
+            label(SALES, params, named, raw),
         )
         if weather is not None and keys_parsed(weather, WEATHER):
-            problems += check_coverage(sales, weather, label(WEATHER, params, part, raw))
+            problems += check_coverage(sales, weather, label(WEATHER, params, named, raw))
         if STORES in tables and keys_parsed(tables[STORES], STORES):
-            problems += check_located(sales, tables[STORES], label(STORES, params, part, raw))
+            problems += check_located(sales, tables[STORES], label(STORES, params, named, raw))
     if FORECASTS in tables:
-        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, part, raw))
+        problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, named, raw))
         problems += check_forecast_leads(
-            tables[FORECASTS], params.base.horizon, label(FORECASTS, params, part, raw)
+            tables[FORECASTS], params.base.horizon, label(FORECASTS, params, named, raw)
         )
     return tables, problems
 

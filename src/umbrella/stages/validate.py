@@ -81,12 +81,13 @@ def validate_whole(params: Params, raw: Path, out: Path) -> Checked:
 
 
 def validate_part(
-    part: int, params: Params, start: pd.Timestamp | None, raw: Path, out: Path
+    part: int, params: Params, start: pd.Timestamp | None, cut: bool, raw: Path, out: Path
 ) -> Checked:
-    """One partition of partitioned raw tables; its interim files written when good. A
-    table all partitions share is checked by each, and counted and written by the first."""
-    tables, problems = validate(params, raw, part, start)
-    checked = check(tables, problems, params, label(SALES, params, part, raw))
+    """One partition of partitioned raw tables (`cut` from whole files: umbrella.raw_split);
+    its interim files written when good. A table all partitions share is checked by each,
+    and counted and written by the first."""
+    tables, problems = validate(params, raw, part, start, cut)
+    checked = check(tables, problems, params, label(SALES, params, None if cut else part, raw))
     own = {name: t for name, t in tables.items() if "store" in t or part == 0}
     if SALES in tables:  # a retailer's rows of stores without sales are checked, not kept
         stores = set(tables[SALES]["store"])
@@ -104,18 +105,18 @@ def validate_raw(params: Params, raw: Path, out: Path, scratch: Path) -> Checked
     retailer's own files cut into partitions in `scratch` first (umbrella.raw_split), or
     whole when one of them does not read as CSV (validate_whole names what is wrong)."""
     if partitioned(raw):
-        return validate_partitions(params, out, raw)
+        return validate_partitions(params, out, raw, cut=False)
     if split_raw_tables(raw, scratch, params.engine.stores_per_partition):
-        return validate_partitions(params, out, scratch)
+        return validate_partitions(params, out, scratch, cut=True)
     return validate_whole(params, raw, out)
 
 
-def validate_partitions(params: Params, out: Path, raw: Path) -> Checked:
+def validate_partitions(params: Params, out: Path, raw: Path, cut: bool) -> Checked:
     parts = range(raw_partitions(raw))
     with runner(params.engine) as run:
         dates = [d for span in run(raw_sales_span, parts, {"raw": raw}) for d in span]
         start = test_start(min(dates), max(dates), params.split) if dates else None
-        task = partial(validate_part, params=params, start=start)
+        task = partial(validate_part, params=params, start=start, cut=cut)
         results = run(task, parts, {"raw": raw}, {"out": out})
     seen: set[str] = set()  # a shared table's problems, once
     problems = []
