@@ -14,7 +14,7 @@ from umbrella.params import Params
 from umbrella.partitions import read_all
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 from umbrella.raw_split import split_raw_tables
-from umbrella.stages.validate import Checked, validate_raw, validate_whole
+from umbrella.raw_to_interim import Checked, validate_raw, validate_whole
 from umbrella.validation import LINE, row_lines
 
 NAMES = (SALES, WEATHER, FORECASTS, TRUTH)
