@@ -16,6 +16,7 @@ names stay whole: `validate` reads them whole and names what is wrong.
 from __future__ import annotations
 
 import shutil
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -85,19 +86,19 @@ def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
     out/all.csv for a table without a store column; each row with its line."""
     if header_problems(path, "") or LINE in _columns(path):
         raise Unsplittable(path)
-    lines = row_lines(path)
+    lines = row_lines(path)  # read along with the chunks, never all at once
     out.mkdir(parents=True)
     shared = "store" not in _columns(path)
     written: set[Path] = set()
-    start = 0
+    rows = 0
     with _chunks(path) as reader:
         for chunk in reader:
             chunk.columns = [str(c).strip() for c in chunk.columns]
-            end = start + len(chunk)
-            if end > len(lines):  # a quoted value spans lines: the lines are not known
+            numbers = np.fromiter(islice(lines, len(chunk)), int)
+            if len(numbers) < len(chunk):  # a quoted value spans lines: lines not known
                 raise Unsplittable(path)
-            chunk.insert(0, LINE, lines[start:end])
-            start = end
+            chunk.insert(0, LINE, numbers)
+            rows += len(chunk)
             if shared:
                 _append(chunk, out / shared_name(".csv"), written)
                 continue
@@ -105,7 +106,7 @@ def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
             part = stores.map(group_of).fillna(0).to_numpy(dtype=int)
             for p in np.unique(part):
                 _append(chunk[part == p], out / part_name(int(p), ".csv"), written)
-    if start != len(lines) or start == 0:  # lines that are not rows, or no rows at all
+    if next(lines, None) is not None or rows == 0:  # lines that are not rows, or no rows
         raise Unsplittable(path)
     if not shared:
         columns = [LINE, *_columns(path)]

@@ -7,6 +7,7 @@ that line number.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,17 +81,18 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return value.where(~out_of_range).astype("datetime64[ns]"), out_of_range
 
 
-def row_lines(path: Path) -> np.ndarray:
-    """The line numbers of the file's rows (pandas skips blank lines, so skip them here too);
-    as many as pandas reads rows unless a quoted value spans lines."""
+def row_lines(path: Path) -> Iterator[int]:
+    """The line numbers of the file's rows, one by one (pandas skips blank lines, so skip
+    them here too); as many as pandas reads rows unless a quoted value spans lines."""
     with open(path, encoding="utf-8") as file:
-        filled = np.fromiter((n for n, text in enumerate(file, start=1) if text.strip()), int)
-    return filled[1:]
+        filled = (n for n, text in enumerate(file, start=1) if text.strip())
+        next(filled, None)  # the header
+        yield from filled
 
 
 def _line_numbers(path: Path, rows: int) -> pd.Index:
     """The line of each row in the file; a row a line when a quoted value spans lines."""
-    lines = row_lines(path)
+    lines = np.fromiter(row_lines(path), int)
     return pd.Index(lines) if len(lines) == rows else pd.RangeIndex(2, rows + 2)
 
 
