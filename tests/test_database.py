@@ -17,10 +17,17 @@ from postgres import free_port, postgres_url  # noqa: F401  (postgres_url: a fix
 from sqlalchemy.engine import make_url
 
 from umbrella import database
-from umbrella.database import database_url, read_sales
+from umbrella.database import database_url, sales_chunks
 from umbrella.errors import DataError
+from umbrella.io import append_csv
 from umbrella.schemas import TABLES
 from umbrella.validation import typed_table
+
+
+def read_sales(url: str, query: str, timeout_s: float) -> pd.DataFrame:
+    """All the rows of the query, as pull writes them a chunk at a time."""
+    return pd.concat(sales_chunks(url, query, timeout_s), ignore_index=True)
+
 
 QUERY = "SELECT date, store, units, price, promo, in_stock FROM sales ORDER BY date, store"
 TIMEOUT_S = 5.0
@@ -97,11 +104,11 @@ def test_sqlite_round_trip(
     assert_same(read_sales(url, QUERY, TIMEOUT_S), expected)
 
 
-def test_chunks_join_into_one_type_per_column(
+def test_chunks_are_written_one_after_the_other(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Chunks of 2 rows: one chunk has only NULL promos, the next whole numbers, then a float.
-    monkeypatch.setattr(database, "CHUNK_ROWS", 2)
+    """Chunks of 2 rows (only NULL promos in one, whole numbers in the next, then a float):
+    each typed on its own and appended, the file reads as the same values as one chunk."""
     path = tmp_path / "chunks.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE t (date TEXT, store INTEGER, promo INTEGER, price REAL)")
@@ -115,10 +122,16 @@ def test_chunks_join_into_one_type_per_column(
                 ("2012-01-05", None, None, None),
             ],
         )
-    got = read_sales(f"sqlite:///{path}", "SELECT * FROM t ORDER BY date", TIMEOUT_S)
-    assert got["promo"].dtype == "Int64"
-    assert got["price"].dtype == "float64"
-    assert got.to_csv(index=False).splitlines() == [
+    query, url = "SELECT * FROM t ORDER BY date", f"sqlite:///{path}"
+    whole = tmp_path / "whole.csv"
+    append_csv(read_sales(url, query, TIMEOUT_S), whole)
+    monkeypatch.setattr(database, "CHUNK_ROWS", 2)
+    chunked = tmp_path / "chunked.csv"
+    chunks = list(sales_chunks(url, query, TIMEOUT_S))
+    for chunk in chunks:
+        append_csv(chunk, chunked)
+    assert len(chunks) == 3
+    assert chunked.read_text().splitlines() == [
         "date,store,promo,price",
         "2012-01-01,1,,2.0",
         "2012-01-02,1,,",
@@ -126,6 +139,7 @@ def test_chunks_join_into_one_type_per_column(
         "2012-01-04,2,0,3.5",
         "2012-01-05,,,",
     ]
+    assert chunked.read_bytes() == whole.read_bytes()
 
 
 def test_sqlite_missing_file_is_an_error(tmp_path: Path) -> None:

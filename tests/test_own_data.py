@@ -13,6 +13,8 @@ import pytest
 from conftest import make_params, run, set_params
 from fake_open_meteo import FakeOpenMeteo
 
+from umbrella import database
+from umbrella.retailer import pull
 from umbrella.simulator.simulate import simulate_retailer
 
 pytestmark = pytest.mark.slow
@@ -155,3 +157,38 @@ def test_an_unknown_params_key_fails_every_run(repo_copy: Path) -> None:
     assert result.returncode != 0
     assert "foo: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_pull_by_group_of_stores_writes_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open-Meteo pulled a group of `engine.stores_per_partition` stores at a time (here
+    one store) and the sales query read a chunk at a time: the same bytes as all at once."""
+    db, stores = shop(tmp_path / "shop")
+    monkeypatch.setenv("UMBRELLA_SALES_DB_URL", f"sqlite:///{db}")
+    files, most = {}, {}
+    with FakeOpenMeteo(now=NOW, coverage_start=ARCHIVED) as api:
+        for per_partition in (1, 250):
+            monkeypatch.setattr(database, "CHUNK_ROWS", 100 if per_partition == 1 else 10**6)
+            data = {"source": "csv", "sales": "sql", "stores": str(stores)}
+            data |= {"weather": "open-meteo", "weather_forecasts": "open-meteo"}
+            params = make_params(
+                {
+                    "data": data,
+                    "open_meteo": {
+                        "archive_url": api.archive_url,
+                        "previous_runs_url": api.previous_runs_url,
+                        "cache": str(tmp_path / f"cache{per_partition}"),
+                    },
+                    "engine": {"stores_per_partition": per_partition},
+                }
+            )
+            dest = tmp_path / f"raw{per_partition}"
+            dest.mkdir()
+            before = len(api.calls)
+            pull(params, dest)
+            files[per_partition] = {p.name: p.read_bytes() for p in sorted(dest.iterdir())}
+            most[per_partition] = max(c.locations for c in api.calls[before:])
+    assert most == {1: 1, 250: 3}  # a call's locations: one group's stores at most
+    assert sorted(files[1]) == ["sales.csv", "stores.csv", "weather.csv", "weather_forecasts.csv"]
+    assert files[1] == files[250]

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,9 @@ def database_url(env: str) -> str:
     return url
 
 
-def read_sales(url: str, query: str, timeout_s: float) -> pd.DataFrame:
-    """Run `query` on the database at `url`; the rows as a frame for data/raw/sales.csv.
+def sales_chunks(url: str, query: str, timeout_s: float) -> Iterator[pd.DataFrame]:
+    """Run `query` on the database at `url`; its rows for data/raw/sales.csv, CHUNK_ROWS at
+    a time, so a chain's sales never sit in memory whole.
 
     `timeout_s` bounds connecting and, on PostgreSQL, each statement. The query runs in a
     read-only transaction that is never committed. Every failure is a one-line DataError
@@ -62,6 +63,7 @@ def read_sales(url: str, query: str, timeout_s: float) -> pd.DataFrame:
     _check_is_select(query)
     engine = _engine(parsed, timeout_s)
     logger.info("%s: running the sales query on %s", LABEL, shown)
+    rows = 0
     try:
         try:
             conn = engine.connect()
@@ -70,13 +72,14 @@ def read_sales(url: str, query: str, timeout_s: float) -> pd.DataFrame:
         with conn:
             try:
                 _read_only(conn, timeout_s)
-                frame = _fetch(conn, query, parsed)
+                for frame in _fetch(conn, query, parsed):
+                    rows += len(frame)
+                    yield frame
             except sa_exc.DBAPIError as exc:
                 raise _query_error(exc, parsed, query, timeout_s) from None
     finally:
         engine.dispose()
-    logger.info("%s: %d rows, columns %s", LABEL, len(frame), ", ".join(frame.columns))
-    return frame
+    logger.info("%s: %d rows", LABEL, rows)
 
 
 def _parse_url(url: str) -> URL:
@@ -148,7 +151,7 @@ def _read_only(conn: sa.Connection, timeout_s: float) -> None:
         conn.exec_driver_sql("PRAGMA query_only = ON")
 
 
-def _fetch(conn: sa.Connection, query: str, url: URL) -> pd.DataFrame:
+def _fetch(conn: sa.Connection, query: str, url: URL) -> Iterator[pd.DataFrame]:
     # stream_results: a server-side cursor on PostgreSQL, so rows arrive a chunk at a time.
     options = {"stream_results": True, "max_row_buffer": CHUNK_ROWS}
     result = conn.execution_options(**options).execute(sa.text(query))
@@ -161,13 +164,15 @@ def _fetch(conn: sa.Connection, query: str, url: URL) -> pd.DataFrame:
             f"{LABEL}: the query returns column(s) {', '.join(repeated)} more than once; "
             f"name them apart with AS: {_one_line(query)}"
         )
-    chunks = [_typed_chunk(rows, columns) for rows in result.partitions(CHUNK_ROWS)]
-    if not chunks:
+    empty = True
+    for rows in result.partitions(CHUNK_ROWS):
+        empty = False
+        yield _frame(_typed_chunk(rows, columns), columns)
+    if empty:
         raise DataError(
             f"{LABEL}: the query returned no rows from {url.render_as_string(hide_password=True)}"
             f": {_one_line(query)}"
         )
-    return _combine(chunks, columns)
 
 
 # A chunk's column: its values, and what they are ("empty" when all are NULL).
@@ -225,39 +230,17 @@ def _iso(value: Any) -> Any:
 _DTYPES: dict[str, Any] = {"int": "Int64", "float": "float64", "str": "str", "object": "object"}
 
 
-def _combine(chunks: list[list[Typed]], columns: list[str]) -> pd.DataFrame:
-    """Join the chunks, each column as one type that holds every chunk's values exactly."""
+def _frame(typed: list[Typed], columns: list[str]) -> pd.DataFrame:
+    """A chunk's typed columns as a frame; store ids as text."""
     out: dict[str, pd.Series] = {}
-    for i, name in enumerate(columns):
-        parts = [chunk[i] for chunk in chunks]
-        final = _common_kind(kind for kind, _ in parts)
-        series = [_as(values, kind, final) for kind, values in parts]
-        out[name] = pd.concat(series, ignore_index=True) if len(series) > 1 else series[0]
-        if name == "store":  # an identifier, whatever type the table gives it
-            out[name] = _store_text(out[name])
+    for name, (kind, values) in zip(columns, typed, strict=True):
+        values = values.reset_index(drop=True)
+        if kind == "object":
+            values = values.astype(object).where(values.notna(), None)
+        elif kind != "empty":
+            values = values.astype(_DTYPES[kind])
+        out[name] = _store_text(values) if name == "store" else values
     return pd.DataFrame(out)
-
-
-def _common_kind(kinds: Iterable[str]) -> str:
-    seen = set(kinds) - {"empty"}
-    if not seen:
-        return "empty"
-    if len(seen) == 1:
-        return seen.pop()
-    if seen <= {"int", "float"}:
-        return "float"
-    return "object"
-
-
-def _as(values: pd.Series, kind: str, final: str) -> pd.Series:
-    values = values.reset_index(drop=True)
-    if final == "empty":
-        return values.astype(object)
-    if kind == "empty":
-        return pd.Series([None] * len(values), dtype=_DTYPES[final])
-    if final == "object":
-        return values.astype(object).where(values.notna(), None)
-    return values.astype(_DTYPES[final])
 
 
 def _store_text(values: pd.Series) -> pd.Series:

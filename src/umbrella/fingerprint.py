@@ -18,8 +18,9 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from umbrella.database import database_url, read_sales
+from umbrella.database import database_url, sales_chunks
 from umbrella.errors import DataError
+from umbrella.io import csv_text
 from umbrella.network import connection_problem, http_status, is_http, open_url
 from umbrella.params import OPEN_METEO, SQL, Data
 from umbrella.paths import FORECASTS, SALES, STORES, WEATHER
@@ -94,8 +95,8 @@ def http_version(url: str, key: str, timeout_s: float) -> dict[str, Any]:
 
 def query_digest(data: Data) -> str:
     """sha256 of the sales query's result, as pull writes it."""
-    sales = read_sales(database_url(data.sql.url_env), data.sql.query, data.timeout_s)
-    return digest([sales.to_csv(index=False, lineterminator="\n").encode()])
+    chunks = sales_chunks(database_url(data.sql.url_env), data.sql.query, data.timeout_s)
+    return digest(csv_text(chunk, header=i == 0).encode() for i, chunk in enumerate(chunks))
 
 
 def digest(chunks: Iterable[bytes]) -> str:

@@ -88,6 +88,18 @@ def write_csv(df: pd.DataFrame, path: Path, digits: int | None = None) -> None:
     atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, lineterminator="\n"))
 
 
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
+    return df.to_csv(index=False, header=header, lineterminator="\n")
+
+
+def append_csv(df: pd.DataFrame, path: Path) -> None:
+    """Rows at the end of a CSV file, the header first when the file is new: a table
+    written a chunk at a time (in a folder that replaces the old one when all is written)."""
+    text = csv_text(df, header=not path.exists())
+    with open(path, "a", encoding="utf-8", newline="") as file:
+        file.write(text)
+
+
 def round_floats(obj: Any, digits: int = FLOAT_DIGITS) -> Any:
     """Round every float in a nested structure; numpy scalars become Python numbers."""
     if isinstance(obj, dict):

@@ -12,6 +12,8 @@ from umbrella.paths import STORES
 from umbrella.schemas import TABLES
 from umbrella.validation import summary, typed_table
 
+CHUNK_ROWS = 500_000
+
 
 def store_locations(path: Path, label: str) -> pd.DataFrame:
     """`store`, `latitude`, `longitude`, `timezone` (NA: let the API find it) of stores.csv.
@@ -33,12 +35,20 @@ def sales_period(path: Path, label: str) -> tuple[dt.date, dt.date, list[str]]:
     Rows whose date does not parse are left for `validate` to report; they cannot widen
     the period.
     """
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    stores: set[str] = set()
     try:
-        sales = pd.read_csv(path, usecols=["date", "store"], dtype=str)
+        with pd.read_csv(path, usecols=["date", "store"], dtype=str, chunksize=CHUNK_ROWS) as rows:
+            for sales in rows:  # a chunk at a time: a chain's sales never whole in memory
+                dates = pd.to_datetime(sales["date"], format="%Y-%m-%d", errors="coerce")
+                dates = dates.dropna()
+                if len(dates):
+                    first = dates.min() if first is None else min(first, dates.min())
+                    last = dates.max() if last is None else max(last, dates.max())
+                stores.update(sales["store"].dropna().str.strip())
     except ValueError:
         raise DataError(f"{label}: needs the columns date and store to pull weather") from None
-    dates = pd.to_datetime(sales["date"], format="%Y-%m-%d", errors="coerce").dropna()
-    if dates.empty:
+    if first is None or last is None:
         raise DataError(f"{label}, column date: no ISO date (YYYY-MM-DD) to pull weather for")
-    stores = sorted(sales["store"].dropna().str.strip().unique())
-    return dates.min().date(), dates.max().date(), stores
+    return first.date(), last.date(), sorted(stores)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from umbrella.io import append_csv
 from umbrella.partitions import part_name, shared_name, store_groups
 from umbrella.paths import SALES
 from umbrella.schemas import TABLES
@@ -89,7 +90,6 @@ def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
     lines = row_lines(path)  # read along with the chunks, never all at once
     out.mkdir(parents=True)
     shared = "store" not in _columns(path)
-    written: set[Path] = set()
     rows = 0
     with _chunks(path) as reader:
         for chunk in reader:
@@ -100,21 +100,15 @@ def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
             chunk.insert(0, LINE, numbers)
             rows += len(chunk)
             if shared:
-                _append(chunk, out / shared_name(".csv"), written)
+                append_csv(chunk, out / shared_name(".csv"))
                 continue
             stores = chunk["store"].str.strip()
             part = stores.map(group_of).fillna(0).to_numpy(dtype=int)
             for p in np.unique(part):
-                _append(chunk[part == p], out / part_name(int(p), ".csv"), written)
+                append_csv(chunk[part == p], out / part_name(int(p), ".csv"))
     if next(lines, None) is not None or rows == 0:  # lines that are not rows, or no rows
         raise Unsplittable(path)
     if not shared:
         columns = [LINE, *_columns(path)]
         for p in set(group_of.values()):
-            _append(pd.DataFrame(columns=columns), out / part_name(p, ".csv"), written)
-
-
-def _append(rows: pd.DataFrame, file: Path, written: set[Path]) -> None:
-    """Rows at the end of a partition's file; the header with the file's first rows."""
-    rows.to_csv(file, mode="a", header=file not in written, index=False)
-    written.add(file)
+            append_csv(pd.DataFrame(columns=columns), out / part_name(p, ".csv"))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from umbrella.database import database_url, read_sales
-from umbrella.io import write_csv
+from umbrella.database import database_url, sales_chunks
+from umbrella.io import append_csv, write_csv
 from umbrella.locations import sales_period, store_locations
 from umbrella.open_meteo import pull_forecasts, pull_weather
 from umbrella.params import OPEN_METEO, SQL, Params
@@ -34,8 +34,9 @@ def pull(params: Params, dest: Path) -> None:
         if location is not None and location not in (SQL, OPEN_METEO):
             fetch(location, dest / f"{name}.csv", key=f"data.{name}", timeout_s=data.timeout_s)
     if data.sales == SQL:
-        sales = read_sales(database_url(data.sql.url_env), data.sql.query, data.timeout_s)
-        write_csv(sales, dest / f"{SALES}.csv")
+        url = database_url(data.sql.url_env)
+        for chunk in sales_chunks(url, data.sql.query, data.timeout_s):
+            append_csv(chunk, dest / f"{SALES}.csv")
     if data.weather == OPEN_METEO:
         pull_open_meteo(params, dest)
     log.info("pulled the retailer's own data into %s", dest)
@@ -57,16 +58,19 @@ def pull_simulated(params: Params, dest: Path) -> None:
 
 
 def pull_open_meteo(params: Params, dest: Path) -> None:
-    """Observed weather (and forecasts as issued) at each store with sales, over its period."""
+    """Observed weather (and forecasts as issued) at each store with sales, over its period,
+    a group of `engine.stores_per_partition` stores at a time (memory)."""
     stores = store_locations(dest / f"{STORES}.csv", f"data/raw/{STORES}.csv")
     start, end, selling = sales_period(dest / f"{SALES}.csv", f"data/raw/{SALES}.csv")
     stores = stores[stores["store"].isin(selling)]
     config, cache = params.open_meteo, ROOT / params.open_meteo.cache
     key = os.environ.get(API_KEY_ENV) or None
-    observed = pull_weather(stores, start, end, config, cache, key)
-    write_csv(observed, dest / f"{WEATHER}.csv")
-    if params.data.weather_forecasts == OPEN_METEO:
-        forecasts = pull_forecasts(
-            stores, start, end, params.base.horizon, config, cache, key, observed
-        )
-        write_csv(forecasts, dest / f"{FORECASTS}.csv")
+    for group in store_groups(stores["store"], params.engine.stores_per_partition):
+        some = stores[stores["store"].isin(group)]
+        observed = pull_weather(some, start, end, config, cache, key)
+        append_csv(observed, dest / f"{WEATHER}.csv")
+        if params.data.weather_forecasts == OPEN_METEO:
+            forecasts = pull_forecasts(
+                some, start, end, params.base.horizon, config, cache, key, observed
+            )
+            append_csv(forecasts, dest / f"{FORECASTS}.csv")
