@@ -41,20 +41,23 @@ def rooted(root: Path) -> Iterator[None]:
 
     modules = _load()
     old_root = paths.ROOT
-    mapping = {
-        value: root / value.relative_to(old_root)
-        for value in vars(paths).values()
-        if isinstance(value, Path) and value.is_relative_to(old_root)
-    }
+
+    def moved(value: object) -> object:
+        """A path inside the checkout (paths' constants and those built from them, such as
+        a stage's plot folder) at the same place under `root`."""
+        if isinstance(value, Path) and value.is_relative_to(old_root):
+            return root / value.relative_to(old_root)
+        return value
+
     undo: list[tuple[object, str, object]] = []
     for module in modules:
         for name, value in list(vars(module).items()):
-            if isinstance(value, Path) and value in mapping:
+            if moved(value) is not value:
                 undo.append((module, name, value))
-                setattr(module, name, mapping[value])
+                setattr(module, name, moved(value))
             elif inspect.isfunction(value) and value.__defaults__:
                 defaults = value.__defaults__
-                new = tuple(mapping.get(d, d) if isinstance(d, Path) else d for d in defaults)
+                new = tuple(moved(d) for d in defaults)
                 if new != defaults:
                     undo.append((value, "__defaults__", defaults))
                     value.__defaults__ = new

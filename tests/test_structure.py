@@ -41,3 +41,22 @@ def test_every_stage_is_a_command_with_the_same_entry() -> None:
         assert list(signature.parameters) == ["args"], stage
         assert signature.parameters["args"].default is inspect.Parameter.empty, stage
         assert str(signature.parameters["args"].annotation) == "argparse.Namespace", stage
+
+
+def test_in_process_runs_see_no_path_of_the_checkout(tmp_path) -> None:
+    """tests/inprocess.py re-points every path into the checkout (a stage's plot folder
+    too), so an in-process run never writes into the repository."""
+    import sys
+    from pathlib import Path
+
+    from inprocess import rooted
+
+    with rooted(tmp_path):
+        leaks = [
+            f"{name}.{attr}"
+            for name, module in list(sys.modules.items())
+            if name.startswith("umbrella.")
+            for attr, value in vars(module).items()
+            if isinstance(value, Path) and value.is_relative_to(REPO)
+        ]
+    assert leaks == []
