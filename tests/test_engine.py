@@ -182,26 +182,20 @@ def test_an_existing_cluster_without_the_checkout_through_object_storage(
         for name, value in s3.items():
             monkeypatch.setenv(name, value)
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"), UMBRELLA_ROOT=str(elsewhere))
-        started = [
-            subprocess.Popen(
-                [*SCHEDULER, "--scheduler-file", str(address_file)],
+
+        def start(command: list[str]) -> subprocess.Popen:
+            return subprocess.Popen(
+                [*command, "--scheduler-file", str(address_file)],
                 env=env,
                 cwd=elsewhere,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        ]
+
+        started = [start(SCHEDULER)]
         try:
             address = _scheduler_address(address_file)
-            started.append(
-                subprocess.Popen(
-                    [*WORKERS, "--scheduler-file", str(address_file)],
-                    env=env,
-                    cwd=elsewhere,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            started.append(start(WORKERS))
             with Client(address) as client:
                 client.wait_for_workers(2, timeout=120)
             engine = {"kind": "dask", "address": address, "stores_per_partition": 2}

@@ -26,6 +26,7 @@ measured on the last `window_days` of target days realised by the origin. Two ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -111,6 +112,26 @@ def rolling_offsets(
     such rows count nowhere. A row with no realised day in its window gets offset 0.
     """
     y, quantile, scale = (np.asarray(a, dtype=float) for a in (y, quantile, scale))
+
+    def costs(known: np.ndarray) -> np.ndarray:
+        return _order_costs(y[known], quantile[known], scale[known], underage, overage, kind)
+
+    def cheapest(total: np.ndarray, _: float) -> float:
+        return float(OFFSET_GRID[_argmin_nearest_zero(total)])
+
+    return _rolling(rows, y, window_days, costs, cheapest)
+
+
+def _rolling(
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    window_days: int,
+    per_row: Callable[[np.ndarray], np.ndarray],
+    choose: Callable[[np.ndarray, float], float],
+) -> np.ndarray:
+    """One offset per row: `choose(total, n)` of the (rows, offsets) values `per_row` gives
+    the n known rows (y not NaN) of the same horizon whose target day lies in the row's
+    window (dates origin - window_days + 1 .. origin), summed; 0 where the window is empty."""
     origin = rows["origin"].to_numpy()
     date = rows["date"].to_numpy()
     horizon = rows["horizon"].to_numpy()
@@ -119,14 +140,10 @@ def rolling_offsets(
     for h in np.unique(horizon):
         at = np.flatnonzero(horizon == h)
         known = at[~np.isnan(y[at])]
-        # Cost of every offset summed per target day, then cumulated over days.
+        # The values of every offset summed per target day, then cumulated over days.
         day = days.get_indexer(date[known])
         per_day = np.zeros((len(days) + 1, len(OFFSET_GRID)))
-        np.add.at(
-            per_day,
-            day + 1,
-            _order_costs(y[known], quantile[known], scale[known], underage, overage, kind),
-        )
+        np.add.at(per_day, day + 1, per_row(known))
         count = np.zeros(len(days) + 1)
         np.add.at(count, day + 1, 1.0)
         cumulative, seen = np.cumsum(per_day, axis=0), np.cumsum(count)
@@ -134,10 +151,10 @@ def rolling_offsets(
         end = days.get_indexer(pd.Index(origin[at])) + 1
         begin = np.maximum(end - window_days, 0)
         for e, b in set(zip(end.tolist(), begin.tolist(), strict=True)):
-            if seen[e] - seen[b] == 0:
+            n = seen[e] - seen[b]
+            if n == 0:
                 continue
-            best = OFFSET_GRID[_argmin_nearest_zero(cumulative[e] - cumulative[b])]
-            out[at[(end == e) & (begin == b)]] = best
+            out[at[(end == e) & (begin == b)]] = choose(cumulative[e] - cumulative[b], n)
     return out
 
 
@@ -176,30 +193,14 @@ def coverage_offsets(
     """
     y, quantile = np.asarray(y, dtype=float), np.asarray(quantile, dtype=float)
     censored = np.asarray(censored, dtype=bool)
-    origin = rows["origin"].to_numpy()
-    date = rows["date"].to_numpy()
-    horizon = rows["horizon"].to_numpy()
-    out = np.zeros(len(rows))
-    days = pd.date_range(min(date.min(), origin.min()), max(date.max(), origin.max()), freq="D")
-    for h in np.unique(horizon):
-        at = np.flatnonzero(horizon == h)
-        known = at[~np.isnan(y[at])]
-        # Met rows at every offset summed per target day, then cumulated over days.
-        day = days.get_indexer(date[known])
-        per_day = np.zeros((len(days) + 1, len(OFFSET_GRID)))
-        np.add.at(per_day, day + 1, _met(y[known], quantile[known], censored[known]))
-        count = np.zeros(len(days) + 1)
-        np.add.at(count, day + 1, 1.0)
-        cumulative, seen = np.cumsum(per_day, axis=0), np.cumsum(count)
-        end = days.get_indexer(pd.Index(origin[at])) + 1
-        begin = np.maximum(end - window_days, 0)
-        for e, b in set(zip(end.tolist(), begin.tolist(), strict=True)):
-            n = seen[e] - seen[b]
-            if n == 0:
-                continue
-            best = _smallest_covering((cumulative[e] - cumulative[b]) / n, tau)
-            out[at[(end == e) & (begin == b)]] = best
-    return out
+
+    def met(known: np.ndarray) -> np.ndarray:
+        return _met(y[known], quantile[known], censored[known])
+
+    def covering(total: np.ndarray, n: float) -> float:
+        return _smallest_covering(total / n, tau)
+
+    return _rolling(rows, y, window_days, met, covering)
 
 
 def calibrate(

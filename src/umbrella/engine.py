@@ -50,7 +50,8 @@ def runner(engine: Engine) -> Iterator[Run]:
         yield _run_here
         return
     with _client(engine) as client:
-        if engine.storage is None:
+        exchange = None if engine.storage is None else Exchange(engine.storage)
+        try:
 
             def run_on_dask(
                 task: Callable[..., Any],
@@ -58,19 +59,8 @@ def runner(engine: Engine) -> Iterator[Run]:
                 reads: Mapping[str, Path] = NO_PATHS,
                 writes: Mapping[str, Path] = NO_PATHS,
             ) -> list[Any]:
-                return _gather(client, partial(task, **reads, **writes), parts)
-
-            yield run_on_dask
-            return
-        exchange = Exchange(engine.storage)
-        try:
-
-            def run_through_storage(
-                task: Callable[..., Any],
-                parts: Sequence[int],
-                reads: Mapping[str, Path] = NO_PATHS,
-                writes: Mapping[str, Path] = NO_PATHS,
-            ) -> list[Any]:
+                if exchange is None:  # the workers see the checkout
+                    return _gather(client, partial(task, **reads, **writes), parts)
                 remote = partial(
                     staged,
                     task=task,
@@ -83,9 +73,10 @@ def runner(engine: Engine) -> Iterator[Run]:
                     exchange.fetch(name, folder)
                 return results
 
-            yield run_through_storage
+            yield run_on_dask
         finally:
-            exchange.close()
+            if exchange is not None:
+                exchange.close()
 
 
 def _run_here(
