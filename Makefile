@@ -51,6 +51,10 @@ exps: install ## the experiments' params and headline metrics, as a Markdown tab
 bench: install ## time and peak memory of every stage at 1,000, 3,000 and 10,000 stores, local and on a 2-worker Dask LocalCluster (about 2 h)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench.py --stores 1000 3000 10000 --engines local dask
 
+.PHONY: bench-own-files
+bench-own-files: install ## peak memory of validate on a retailer's own files, cut by partition or whole (about 10 min)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/validate_own_files.py --stores 1000 3000
+
 $(BIN)/.peers: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers]'
 	touch $@
