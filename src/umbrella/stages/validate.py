@@ -30,7 +30,8 @@ def main(args: argparse.Namespace) -> None:
     params = load_params()
 
     def fill(folder: Path) -> None:
-        with TemporaryDirectory(prefix="umbrella-raw-") as scratch:
+        # Beside the data (same disk: a chain's files cut into parts are as large again).
+        with TemporaryDirectory(prefix=".raw-parts-", dir=INTERIM.parent) as scratch:
             checked = validate_raw(params, RAW, folder, Path(scratch))
         write_json(
             {
