@@ -39,7 +39,7 @@ sweep: install ## queue a grid (3 models; gbm leaves x learning rate) and run it
 	dvc exp run --queue -S 'train.model=seasonal_naive,linear'
 	dvc exp run --queue -S 'train.model=gbm' -S 'train.gbm.max_leaf_nodes=7,15,31' \
 		-S 'train.gbm.learning_rate=0.05,0.1'
-	dvc exp run --run-all --jobs 2
+	scripts/run-queue 2
 	$(MAKE) --no-print-directory exps
 
 .PHONY: exps
