@@ -221,7 +221,9 @@ def rename_column(file: CsvFile, data: st.DataObject) -> bool:
     name = column(file, data)
     new = data.draw(st.sampled_from([f" {name} ", name.upper(), "qty", "", f"{name}.1"]))
     file.header[file.header.index(name)] = new
-    return new.strip() == name or not _required(file, name)
+    # Two columns renamed alike ("qty" twice) are a repeated column name: refused.
+    repeated = bool(new.strip()) and [h.strip() for h in file.header].count(new.strip()) > 1
+    return not repeated and (new.strip() == name or not _required(file, name))
 
 
 def encoding(file: CsvFile, data: st.DataObject) -> bool:
