@@ -85,11 +85,12 @@ def _columns(path: Path) -> list[str]:
 def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
     """path's rows into out/part-NNNNN.csv by store (every partition gets a file), or into
     out/all.csv for a table without a store column; each row with its line."""
-    if header_problems(path, "") or LINE in _columns(path):
+    names = _columns(path)
+    if header_problems(path, "") or LINE in names:
         raise Unsplittable(path)
     lines = row_lines(path)  # read along with the chunks, never all at once
     out.mkdir(parents=True)
-    shared = "store" not in _columns(path)
+    shared = "store" not in names
     rows = 0
     with _chunks(path) as reader:
         for chunk in reader:
@@ -109,6 +110,6 @@ def _split(path: Path, out: Path, group_of: dict[str, int]) -> None:
     if next(lines, None) is not None or rows == 0:  # lines that are not rows, or no rows
         raise Unsplittable(path)
     if not shared:
-        columns = [LINE, *_columns(path)]
+        columns = [LINE, *names]
         for p in set(group_of.values()):
             append_csv(pd.DataFrame(columns=columns), out / part_name(p, ".csv"))
