@@ -19,11 +19,15 @@ rolling-origin test period (every origin, horizons 1..H, targets up to the last 
   fit) rerun at each origin; the order is the upper bound of the
   central prediction interval whose upper end is the service-level quantile.
 
-Everyone is scored by umbrella's own metric functions against the true demand. Wall time:
+Everyone is scored by umbrella's own metric functions against the true demand, each day
+at its own costs (its price: a promotion's margin is lower; umbrella's costs.py). Our model
+orders at each day's ratio; the peers, given one service level, at τ*; our single-τ*
+orders are listed too. Wall time:
 ours is the features, train and evaluate stages, each a process with its files and plots;
 a peer's is its fit and rolling forecasts in this process, after a warm-up on two stores
 that compiles numba code (so the peers are timed at their best).
-Writes <out>.json and <out>.md. Runs outside the test suite.
+Writes <out>.json (its table in docs/scale.md: `python docs/tables.py`). Runs outside
+the test suite.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ from pathlib import Path
 import pandas as pd
 from bench import clone, measure
 
+from umbrella.costs import day_costs
 from umbrella.features import FORECAST_FEATURES, holiday_flags, per_store
 from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
 from umbrella.metrics import forecast_metrics, to_order
-from umbrella.params import Params, load_params
+from umbrella.params import Business, Params, load_params
 from umbrella.split import test_start
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,42 +161,27 @@ def statsforecast_local(
     return cv[KEYS].assign(forecast=cv[name], quantile=cv[f"{name}-hi-{level}"])
 
 
-def scores(rows: pd.DataFrame, truth: pd.DataFrame, business) -> dict:
-    """Cost, service level and wape of one forecaster's rows, against true demand."""
-    scored = rows.rename(columns={"unique_id": "store", "ds": "date"}).merge(
-        truth, on=["store", "date"], how="left", validate="many_to_one"
+def scores(rows: pd.DataFrame, data: Interim, business: Business) -> dict:
+    """Cost, service level and wape of one forecaster's rows, against true demand; each day
+    charged its own costs as umbrella's evaluation charges them (costs.py): the peers order
+    at the one service level they were given, τ*."""
+    keys = ["store", "date"]
+    prices = data.sales[[*keys, "price"]] if "price" in data.sales else data.sales[keys]
+    scored = (
+        rows.rename(columns={"unique_id": "store", "ds": "date"})
+        .merge(data.truth, on=keys, how="left", validate="many_to_one")
+        .merge(prices, on=keys, how="left", validate="many_to_one")
     )
-    demand = scored["demand"].to_numpy(float)
-    order = to_order(scored["quantile"].to_numpy(float))
+    costs = day_costs(scored, business)
     metrics = forecast_metrics(
-        demand,
+        scored["demand"].to_numpy(float),
         scored["forecast"].to_numpy(float),
-        order,
-        business.underage_cost,
-        business.overage_cost,
+        to_order(scored["quantile"].to_numpy(float)),
+        costs.underage,
+        costs.overage,
         mase_scale=float("nan"),
     )
     return {key: metrics[key] for key in ("cost", "service_level", "wape")}
-
-
-def markdown(report: dict) -> str:
-    oracle = report["oracle_cost"]
-    lines = [
-        f"Data: {report['data']}; test {report['test_start']}..{report['test_end']}, "
-        f"{report['rows']} (store, origin, horizon) rows; scored against true demand; "
-        f"service level target {report['service_level_target']:.3f}.",
-        "",
-        "| forecaster | cost | cost / oracle | wape | service level | wall s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, row in report["forecasters"].items():
-        seconds = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
-        lines.append(
-            f"| {name} | {row['cost']:,.0f} | {row['cost'] / oracle:.3f} | {row['wape']:.3f} "
-            f"| {row['service_level']:.3f} | {seconds} |"
-        )
-    lines.append(f"| oracle (true demand distribution) | {oracle:,.0f} | 1.000 | | | |")
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -225,6 +215,8 @@ def main() -> None:
     }
     forecasters = {
         f"umbrella {params.train.model}": evaluation["model"] | {"seconds": ours},
+        f"umbrella {params.train.model}, one τ* for every day": evaluation["model_single_tau"]
+        | {"seconds": None},
         "umbrella seasonal naive (baseline)": evaluation["baseline"] | {"seconds": None},
     }
     for name, peer in peers.items():
@@ -235,23 +227,24 @@ def main() -> None:
         print(f"{name:28s} {seconds:6.1f} s", flush=True)
         if len(rows) != evaluation["test"]["rows"]:
             raise SystemExit(f"{name}: {len(rows)} test rows, ours {evaluation['test']['rows']}")
-        forecasters[name] = scores(rows, data.truth, params.business) | {"seconds": seconds}
+        forecasters[name] = scores(rows, data, params.business) | {"seconds": seconds}
     report = {
         "data": f"{args.stores} stores, generated weather" if args.stores else "default data",
         "test_start": evaluation["test"]["start"],
         "test_end": evaluation["test"]["end"],
         "rows": evaluation["test"]["rows"],
-        "service_level_target": tau,
+        "service_level_target": evaluation["test"]["service_level_target"],
+        "costs": evaluation["test"]["costs"],
         "oracle_cost": evaluation["oracle"]["cost"],
+        "oracle_info_cost": evaluation["oracle_info"]["cost"],
         "forecasters": {
             name: {k: row[k] for k in ("cost", "wape", "service_level", "seconds")}
             for name, row in forecasters.items()
         },
     }
-    args.out.with_suffix(".json").write_text(json.dumps(round_floats(report, 4), indent=2) + "\n")
-    text = markdown(report)
-    args.out.with_suffix(".md").write_text(text)
-    print(text)
+    text = json.dumps(round_floats(report, 4), indent=2) + "\n"
+    args.out.with_suffix(".json").write_text(text)
+    print(text)  # the docs' table: `python docs/tables.py` (docs/scale.md)
 
 
 if __name__ == "__main__":

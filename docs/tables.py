@@ -58,12 +58,13 @@ def results() -> str:
     names = {
         "baseline": "seasonal naive (baseline)",
         "model": f"**{test.get('model', 'model')}** (the model)",
+        "model_single_tau": f"{test.get('model', 'model')} at one τ* for every day",
         "oracle_info": "oracle_info (best order given what is known at the origin)",
         "oracle": "oracle (true demand distribution)",
     }
     baseline_cost = m["baseline"]["cost"]
     rows = []
-    for key in ("baseline", "model", "oracle_info", "oracle"):
+    for key in ("baseline", "model", "model_single_tau", "oracle_info", "oracle"):
         if key not in m:
             continue
         s = m[key]
@@ -84,7 +85,8 @@ def results() -> str:
         _source(source),
         f"Test period {test['start']}..{test['end']}, {test['rows']:,} (store, origin, horizon) "
         f"rows, scored against {test['scored_against']}; weather forecasts: "
-        f"{test['forecasts']}; service level target τ* = {target:.3f}.",
+        f"{test['forecasts']}; costs: {test.get('costs', 'business.price')}; service level "
+        f"target (mean of the days' τ) = {target:.3f}.",
         "",
         _table(header, rows),
         "",
@@ -155,24 +157,29 @@ def scale() -> str:
 
 def _peers(relative: str) -> str:
     p = _load(relative)
-    oracle = p["oracle_cost"]
+    limit = p["oracle_info_cost"]
     rows = [
         [
             name,
             _money(s["cost"]),
-            _num(s["cost"] / oracle),
+            _num(s["cost"] / limit),
             _num(s["wape"]),
             _num(s["service_level"]),
             _num(s["seconds"], 1) if s.get("seconds") is not None else "",
         ]
         for name, s in p["forecasters"].items()
     ]
-    rows.append(["oracle (true demand distribution)", _money(oracle), _num(1.0), "", "", ""])
-    header = ["forecaster", "cost", "cost / oracle", "wape", "service level", "wall s"]
+    oracle = p["oracle_cost"]
+    rows.append(["oracle_info (the limit)", _money(limit), _num(1.0), "", "", ""])
+    rows.append(
+        ["oracle (true demand distribution)", _money(oracle), _num(oracle / limit), "", "", ""]
+    )
+    header = ["forecaster", "cost", "cost / oracle_info", "wape", "service level", "wall s"]
     lines = [
         _source(relative),
         f"Data: {p['data']}; test {p['test_start']}..{p['test_end']}, {p['rows']:,} "
-        f"(store, origin, horizon) rows; service level target {p['service_level_target']:.3f}.",
+        f"(store, origin, horizon) rows, each day at {p['costs']}; service level target "
+        f"{p['service_level_target']:.3f}.",
         "",
         _table(header, rows),
     ]

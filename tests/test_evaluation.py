@@ -24,15 +24,8 @@ SCALE = 2.0  # mase scale
 RAIN_MM = 1.0  # a day with at least this much rain is a rain day
 
 
-def scored(results: pd.DataFrame, forecasters: list[str], business) -> dict:
-    return evaluation_metrics(
-        score_cells(results, forecasters, RAIN_MM), forecasters, business, SCALE
-    )
-
-
-@pytest.fixture
-def business():
-    return make_params().business  # c_u = 12, c_o = 7
+def scored(results: pd.DataFrame, forecasters: list[str]) -> dict:
+    return evaluation_metrics(score_cells(results, forecasters, RAIN_MM), forecasters, SCALE)
 
 
 @pytest.fixture
@@ -52,12 +45,15 @@ def results() -> pd.DataFrame:
             "baseline_order": [9.0, 3.0, 6.0, 5.0, 12.0, 7.0],  # -1 +3 +1 -3 -8 +3
             "oracle_forecast": [11.0, 1.0, 5.0, 9.0, 19.0, 4.0],
             "oracle_order": [12.0, 1.0, 6.0, 10.0, 21.0, 5.0],  # over 2 1 1 2 1 1
+            # params.yaml's business: c_u = 20 - 8 = 12, c_o = 8 - 2 + 1 = 7 on every day
+            "underage": 12.0,
+            "overage": 7.0,
         }
     )
 
 
-def test_every_required_key(results, business):
-    metrics = scored(results, FORECASTERS, business)
+def test_every_required_key(results):
+    metrics = scored(results, FORECASTERS)
     for name in FORECASTERS:
         assert set(metrics[name]) >= REQUIRED, name
     assert {"wape", "cost"} <= set(metrics["skill"])
@@ -68,10 +64,10 @@ def test_every_required_key(results, business):
     json.dumps(metrics)  # written as reports/evaluate.json
 
 
-def test_the_headline_is_what_a_reviewer_decides_on(results, business):
+def test_the_headline_is_what_a_reviewer_decides_on(results):
     """metrics/evaluate.json (what `dvc metrics show` and `dvc exp show` print) holds the
     HEADLINE keys only, led by the model's cost; costs in whole money."""
-    metrics = scored(results, FORECASTERS, business)
+    metrics = scored(results, FORECASTERS)
     metrics["gate"] = {"passed": True, "checks": {"skill_cost": {"value": 0.7}}}
     metrics["test"] = {"rows": 6, "start": "2015-01-01", "end": "2015-01-02", "model": "gbm"}
     metrics["model"]["cost"] = 49.4
@@ -100,8 +96,8 @@ def test_combine_puts_the_headline_over_its_report():
     assert combine(None, None) is None
 
 
-def test_values_by_hand(results, business):
-    metrics = scored(results, FORECASTERS, business)
+def test_values_by_hand(results):
+    metrics = scored(results, FORECASTERS)
     model, baseline = metrics["model"], metrics["baseline"]
     assert model["wape"] == pytest.approx(7 / 47)
     assert model["bias"] == pytest.approx(-1 / 47)
@@ -123,8 +119,20 @@ def test_values_by_hand(results, business):
     assert metrics["skill"]["cost_vs_oracle"] == pytest.approx(49 / 56)
 
 
-def test_slices_by_hand(results, business):
-    metrics = scored(results, FORECASTERS, business)
+def test_each_day_is_costed_at_its_own_price(results):
+    """A promotion day (price 15.99: c_u = 7.99) loses less per unmet umbrella; its critical
+    ratio 7.99 / 14.99 enters the service level target."""
+    promo = results.assign(underage=[12.0, 12.0, 7.99, 7.99, 12.0, 12.0])
+    baseline = scored(promo, FORECASTERS)["baseline"]
+    # baseline: lost 1 (row 0, c_u 12), 3 (row 3, 7.99), 8 (row 4, 12); 7 left over
+    assert baseline["cost"] == pytest.approx(12 * 1 + 7.99 * 3 + 12 * 8 + 7 * 7)
+    target = (4 * 12 / 19 + 2 * 7.99 / 14.99) / 6
+    assert baseline["service_level_target"] == pytest.approx(target)
+    assert scored(results, FORECASTERS)["model"]["service_level_target"] == pytest.approx(12 / 19)
+
+
+def test_slices_by_hand(results):
+    metrics = scored(results, FORECASTERS)
     by_horizon = metrics["by_horizon"]
     assert by_horizon["1"]["model"]["wape"] == pytest.approx(5 / 30)
     assert by_horizon["2"]["model"]["wape"] == pytest.approx(2 / 17)
@@ -142,26 +150,26 @@ def test_slices_by_hand(results, business):
         assert total == pytest.approx(metrics[name]["cost"])
 
 
-def test_without_an_oracle(results, business):
+def test_without_an_oracle(results):
     without = results.drop(columns=["oracle_forecast", "oracle_order"])
-    metrics = scored(without, ["model", "baseline"], business)
+    metrics = scored(without, ["model", "baseline"])
     assert "oracle" not in metrics and "cost_vs_oracle" not in metrics["skill"]
     assert "oracle" not in metrics["rain"]
     assert metrics["skill"]["cost"] == pytest.approx(1 - 49 / 193)
 
 
-def test_partitions_of_stores_give_the_same_bytes(results, business):
+def test_partitions_of_stores_give_the_same_bytes(results):
     """Cells of each store's partition, combined in any order, give exactly (==, not
     approximately) the metrics of all rows scored at once."""
-    whole = scored(results, FORECASTERS, business)
+    whole = scored(results, FORECASTERS)
     parts = [score_cells(results[results["store"] == s], FORECASTERS, RAIN_MM) for s in "ba"]
-    combined = evaluation_metrics(pd.concat(parts), FORECASTERS, business, SCALE)
+    combined = evaluation_metrics(pd.concat(parts), FORECASTERS, SCALE)
     assert json.dumps(combined) == json.dumps(whole)
 
 
-def test_results_are_not_mutated(results, business):
+def test_results_are_not_mutated(results):
     before = results.copy()
-    scored(results, FORECASTERS, business)
+    scored(results, FORECASTERS)
     pd.testing.assert_frame_equal(results, before)
 
 

@@ -156,7 +156,8 @@ def test_scores_of_summed_parts_are_the_scores_of_the_whole():
     o = np.rint(f * 1.1)
     whole = forecast_metrics(y, f, o, 12.0, 7.0, 3.0)
     halves = (
-        error_terms(y[:100], f[:100], o[:100]).sum() + error_terms(y[100:], f[100:], o[100:]).sum()
+        error_terms(y[:100], f[:100], o[:100], 12.0, 7.0).sum()
+        + error_terms(y[100:], f[100:], o[100:], 12.0, 7.0).sum()
     )
     assert list(halves.index) == SUMS
-    assert scores(halves, 12.0, 7.0, 3.0) == pytest.approx(whole, rel=1e-12)
+    assert scores(halves, 3.0) == pytest.approx(whole, rel=1e-12)

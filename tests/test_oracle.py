@@ -11,6 +11,7 @@ from scipy import stats
 
 from umbrella import oracle
 from umbrella.backtest import forecast_table
+from umbrella.costs import day_costs
 from umbrella.features import build_features
 from umbrella.interim import Interim
 from umbrella.metrics import negative_binomial_quantile, to_order
@@ -169,13 +170,27 @@ def test_oracle_info_by_chunks_is_oracle_info_at_once(generated, climate, monkey
         np.testing.assert_array_equal(a, b)
 
 
+def test_oracle_info_orders_at_each_rows_own_ratio(generated, climate):
+    """Ratios per row give, row by row, the orders of each ratio for all rows; a lower
+    ratio (a promotion day's) never orders more."""
+    tables, _, rows, _, _ = generated
+    args = (rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None)
+    low = np.arange(len(rows)) % 3 == 0
+    _, mixed = oracle_info(*args, np.where(low, 0.533, TAU))
+    _, at_tau = oracle_info(*args, TAU)
+    _, at_low = oracle_info(*args, 0.533)
+    np.testing.assert_array_equal(mixed, np.where(low, at_low, at_tau))
+    assert (at_low <= at_tau).all() and (at_low < at_tau).any()
+
+
 def test_forecast_table_without_the_limits_still_scores_true_demand(generated):
     tables, features, rows, demand, start = generated
     train = training_rows(features, start, "keep")
     baseline = SeasonalNaive(quantile=TAU).fit(train, train["units"].to_numpy())
     data = Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], tables[TRUTH])
-    full, with_limits = forecast_table(rows, baseline, baseline, data, TAU, None)
-    lean, without = forecast_table(rows, baseline, baseline, data, TAU, None, limits=False)
+    costs = day_costs(rows, make_params().business)
+    full, with_limits = forecast_table(rows, baseline, baseline, data, costs, None)
+    lean, without = forecast_table(rows, baseline, baseline, data, costs, None, limits=False)
     assert with_limits == ["model", "baseline", "oracle", "oracle_info"]
     assert without == ["model", "baseline"]
     pd.testing.assert_frame_equal(lean, full[lean.columns])

@@ -49,7 +49,14 @@ def test_one_order_per_store_and_day_after_the_data(typed, model) -> None:
     )
     last = typed["sales"]["date"].max()
     assert len(orders) == typed["sales"]["store"].nunique() * HORIZON
-    assert list(orders.columns) == ["store", "date", "horizon", "forecast", "order"]
+    assert list(orders.columns) == [
+        "store",
+        "date",
+        "horizon",
+        "forecast",
+        "order",
+        "critical_ratio",
+    ]
     expected = {str((last + pd.Timedelta(days=h)).date()) for h in range(1, HORIZON + 1)}
     assert set(orders["date"]) == expected
     assert (orders["order"] >= 0).all() and orders["order"].dtype.kind == "i"
@@ -229,11 +236,12 @@ class Wild:
     """A model whose orders run away: 1000 x anything sensible."""
 
     features_ = ()  # no column it needs
+    quantile = 0.632
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         return np.full(len(rows), 5000.0)
 
-    def predict_quantile(self, rows: pd.DataFrame) -> np.ndarray:
+    def predict_quantile(self, rows: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
         return np.full(len(rows), 6000.0)
 
 
@@ -338,6 +346,50 @@ def test_cli_refuses_a_model_without_a_gate_verdict(project) -> None:
 
 
 @pytest.mark.slow
+def test_cli_orders_at_each_stores_own_costs_without_retraining(project) -> None:
+    """S0001 pays 14 an umbrella: 6 of margin against 13 lost on a left-over one, so
+    tau = 6 / 19 and smaller orders; the other stores keep business's costs."""
+    (project / "costs.csv").write_text("store,unit_cost\nS0001,14\n")
+    base = _predict(project, out=["--out", str(project / "base.csv")])
+    own = _predict(project, extra=["--costs", str(project / "costs.csv")])
+    assert base.returncode == 0 and own.returncode == 0, own.stderr
+    before, after = pd.read_csv(project / "base.csv"), pd.read_csv(project / "orders.csv")
+    first = after["store"] == "S0001"
+    assert after.loc[first, "critical_ratio"].eq(round(6 / 19, 4)).all()
+    assert after.loc[~first, "critical_ratio"].eq(round(12 / 19, 4)).all()
+    assert (after.loc[first, "order"] <= before.loc[first, "order"]).all()
+    assert after.loc[first, "order"].sum() < before.loc[first, "order"].sum()
+    pd.testing.assert_frame_equal(after[~first], before[~first])
+
+
+@pytest.mark.slow
+def test_cli_refuses_bad_costs_naming_the_file_column_and_lines(project) -> None:
+    costs = project / "costs.csv"
+    costs.write_text(
+        "store,unit_cost,margin\nS0001,-3,1\nS0002,8,1\nS0002,9,1\nS9999,8,1\nS0003,19.9,1\n"
+    )
+    result = _predict(project, extra=["--costs", str(costs)])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{costs}, column unit_cost: must be >= 0 (1 row; lines 2" in result.stderr
+    assert f"{costs}, column store: duplicate key (2 rows; lines 3, 4" in result.stderr
+    assert not (project / "orders.csv").exists()
+    costs.write_text("store,unit_cost,margin\nS9999,8,1\nS0003,19.9,1\n")
+    result = _predict(project, extra=["--costs", str(costs)])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{costs}, column margin: unknown column" in result.stderr
+    assert f"{costs}, column store: stores without sales history (1 row; lines 2" in result.stderr
+    assert "must be in 0.01..0.99" in result.stderr and "lines 3" in result.stderr
+    assert not (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
+def test_cli_with_costs_never_writes_the_pipelines_orders_unless_told(project) -> None:
+    (project / "costs.csv").write_text("store,unit_cost\nS0001,14\n")
+    result = umbrella(["predict", "--costs", str(project / "costs.csv")], project)
+    assert result.returncode == 2 and "with --costs, give --out" in result.stderr
+
+
+@pytest.mark.slow
 def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -> None:
     tracked = project / "data" / "predictions" / "orders.csv"
     result = _predict(project, out=[])
@@ -345,7 +397,7 @@ def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -
     assert not tracked.exists()
     stdout = _predict(project, out=["--out", "-"])
     assert stdout.returncode == 0, stdout.stderr
-    assert stdout.stdout.splitlines()[0] == "store,date,horizon,forecast,order"
+    assert stdout.stdout.splitlines()[0] == "store,date,horizon,forecast,order,critical_ratio"
     assert len(stdout.stdout.splitlines()) == 1 + 3 * HORIZON
     assert not tracked.exists()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from umbrella.evaluation import BASELINE, MODEL, ORACLE, ORACLE_INFO
+from umbrella.costs import DayCosts
+from umbrella.evaluation import BASELINE, MODEL, MODEL_SINGLE, ORACLE, ORACLE_INFO
 from umbrella.features import FORECAST_FEATURES
 from umbrella.forecaster import Forecaster
 from umbrella.interim import Interim
@@ -20,24 +21,33 @@ def forecast_table(
     model: Forecaster,
     baseline: SeasonalNaive,
     data: Interim,
-    tau: float,
+    costs: DayCosts,
     drift: Drift | None,
     limits: bool = True,
+    single: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """One row per test (store, origin, horizon): sales, demand (true demand where a truth
-    file exists, else sales), observed rain, each forecaster's point forecast and order.
+    file exists, else sales), observed rain, the row's costs and each forecaster's point
+    forecast and order at the row's critical ratio.
 
     With a truth file (simulated data, drifted by `drift`) and `limits`, also the two
     limits: the oracle (knows the true demand distribution, so the weather that followed)
-    and oracle_info (knows the simulator's laws but only what is known at the origin)."""
+    and oracle_info (knows the simulator's laws but only what is known at the origin).
+    With `single`, also the model's orders at its one tau*, for comparison."""
     table = test[["store", "origin", "horizon", "date", "units", "censored"]].copy()
     table["fc_rain_mm"] = test[FORECAST_FEATURES["rain_mm"]].to_numpy()
+    tau = costs.tau
+    table["underage"], table["overage"], table["tau"] = costs.underage, costs.overage, tau
     keys = [c for c in ("date", "store") if c in data.weather]
     table = table.merge(data.weather[[*keys, "rain_mm"]], on=keys, how="left")
     for name, forecaster in ((MODEL, model), (BASELINE, baseline)):
         table[f"{name}_forecast"] = forecaster.predict(test)
-        table[f"{name}_order"] = to_order(forecaster.predict_quantile(test))
+        table[f"{name}_order"] = to_order(forecaster.predict_quantile(test, tau))
     forecasters = [MODEL, BASELINE]
+    if single:
+        table[f"{MODEL_SINGLE}_forecast"] = table[f"{MODEL}_forecast"]
+        table[f"{MODEL_SINGLE}_order"] = to_order(model.predict_quantile(test))
+        forecasters.append(MODEL_SINGLE)
     if data.truth is None:
         table["demand"] = table["units"]
         return table, forecasters

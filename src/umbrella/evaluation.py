@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from umbrella.metrics import SUMS, error_terms, scores, skill
-from umbrella.params import Business
 
 MODEL, BASELINE, ORACLE = "model", "baseline", "oracle"
+# The model's orders at its one tau*, beside its orders at each day's ratio (costs.py).
+MODEL_SINGLE = "model_single_tau"
 # The best order given only what is known at the origin (simulated data only): the limit.
 ORACLE_INFO = "oracle_info"
 
@@ -21,7 +22,8 @@ def score_cells(
     """The sums of every forecaster's error terms per store, horizon and rain/dry target day.
 
     results: one row per (store, origin, horizon) of the test period with demand, rain_mm
-    (observed on the target day) and, per forecaster, `<name>_forecast` and `<name>_order`.
+    (observed on the target day), the row's costs (underage, overage, tau) and, per
+    forecaster, `<name>_forecast` and `<name>_order`.
     Cells of different stores add up, so partitions of stores are scored one at a time and
     combined (evaluation_metrics).
     """
@@ -38,6 +40,8 @@ def score_cells(
             results["demand"].to_numpy(),
             results[f"{name}_forecast"].to_numpy(),
             results[f"{name}_order"].to_numpy(),
+            results["underage"].to_numpy(),
+            results["overage"].to_numpy(),
         )
         summed = pd.concat([keys, terms], axis=1).groupby(CELL[1:], sort=True).sum()
         cells.append(summed.reset_index().assign(forecaster=name))
@@ -47,7 +51,6 @@ def score_cells(
 def evaluation_metrics(
     cells: pd.DataFrame,
     forecasters: list[str],
-    business: Business,
     mase_scale: float,
 ) -> dict:
     """The metrics (docs/forecasting.md "Money") from the score cells of every store (of one
@@ -58,12 +61,7 @@ def evaluation_metrics(
     def score(mask: pd.Series) -> dict:
         chosen = cells[mask]
         return {
-            name: scores(
-                chosen.loc[chosen["forecaster"] == name, SUMS].sum(),
-                business.underage_cost,
-                business.overage_cost,
-                mase_scale,
-            )
+            name: scores(chosen.loc[chosen["forecaster"] == name, SUMS].sum(), mase_scale)
             for name in forecasters
         }
 
@@ -93,10 +91,11 @@ HEADLINE = {
     MODEL: ["cost", "wape", "mae", "service_level"],
     "skill": ["cost", "wape", "cost_vs_oracle_info"],
     BASELINE: ["cost", "wape"],
+    MODEL_SINGLE: ["cost", "service_level"],  # business.daily_costs only
     ORACLE: ["cost"],  # simulated data only
     ORACLE_INFO: ["cost"],  # simulated data only
     "gate": ["passed"],
-    "test": ["rows", "start", "end", "forecasts", "scored_against"],
+    "test": ["rows", "start", "end", "service_level_target", "forecasts", "scored_against"],
 }
 
 
@@ -106,7 +105,7 @@ def headline(metrics: dict) -> dict:
     2532263, not 2.5323e+06."""
 
     def value(group: str, key: str, number: object) -> object:
-        money = key == "cost" and group in (MODEL, BASELINE, ORACLE, ORACLE_INFO)
+        money = key == "cost" and group in (MODEL, BASELINE, MODEL_SINGLE, ORACLE, ORACLE_INFO)
         return round(number) if money and isinstance(number, float) else number
 
     return {

@@ -15,7 +15,8 @@ import pandas as pd
 
 class Forecaster(Protocol):
     """Fits on feature rows and their targets; predicts the mean demand and its
-    `quantile` (the tau quantile, from which the order is made)."""
+    `quantile` (the tau* quantile, from which the order is made), or with `tau` the quantile
+    at each row's own critical ratio."""
 
     quantile: float
 
@@ -23,4 +24,4 @@ class Forecaster(Protocol):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray: ...
 
-    def predict_quantile(self, X: pd.DataFrame) -> np.ndarray: ...
+    def predict_quantile(self, X: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray: ...

@@ -30,14 +30,28 @@ def newsvendor_cost(
 
 
 # The per-row terms whose sums give every score: sums add up across stores and partitions.
-SUMS = ["n", "y", "abs_error", "error", "squared_error", "covered", "lost", "over"]
+SUMS = ["n", "y", "abs_error", "error", "squared_error", "covered", "lost", "over", "cost", "tau"]
 
 
-def error_terms(y: np.ndarray, forecast: np.ndarray, order: np.ndarray) -> pd.DataFrame:
-    """Per row: demand y, the point forecast's errors and the order's shortfall and excess."""
+def critical_ratio(underage: float | np.ndarray, overage: float | np.ndarray) -> float | np.ndarray:
+    """tau = c_u / (c_u + c_o): the share of days on which the best order meets demand."""
+    return underage / (underage + overage)
+
+
+def error_terms(
+    y: np.ndarray,
+    forecast: np.ndarray,
+    order: np.ndarray,
+    underage: float | np.ndarray,
+    overage: float | np.ndarray,
+) -> pd.DataFrame:
+    """Per row: demand y, the point forecast's errors, the order's shortfall and excess, the
+    money they cost and the critical ratio (the row's own costs per unit: one for all rows
+    or one per row)."""
     y = np.asarray(y, dtype=float)
     error = np.asarray(forecast, dtype=float) - y
     order = np.asarray(order, dtype=float)
+    lost, over = np.maximum(y - order, 0.0), np.maximum(order - y, 0.0)
     return pd.DataFrame(
         {
             "n": np.ones(len(y)),
@@ -46,15 +60,15 @@ def error_terms(y: np.ndarray, forecast: np.ndarray, order: np.ndarray) -> pd.Da
             "error": error,
             "squared_error": error**2,
             "covered": (y <= order).astype(float),
-            "lost": np.maximum(y - order, 0.0),
-            "over": np.maximum(order - y, 0.0),
+            "lost": lost,
+            "over": over,
+            "cost": underage * lost + overage * over,
+            "tau": np.broadcast_to(critical_ratio(underage, overage), y.shape).astype(float),
         }
     )
 
 
-def scores(
-    sums: Mapping[str, float] | pd.Series, underage: float, overage: float, mase_scale: float
-) -> dict[str, float]:
+def scores(sums: Mapping[str, float] | pd.Series, mase_scale: float) -> dict[str, float]:
     """From the sums of error_terms: wape, mae, rmse, relative bias (+ = over-forecast), mase
     of the point forecast; cost of the orders and how it splits into stock-outs and
     left-overs."""
@@ -66,8 +80,10 @@ def scores(
         "rmse": float(np.sqrt(sums["squared_error"] / n)) if n else float("nan"),
         "bias": float(sums["error"] / y) if y else float("nan"),
         "mase": float(mae / mase_scale) if mase_scale else float("nan"),
-        "cost": float(underage * sums["lost"] + overage * sums["over"]),
+        "cost": float(sums["cost"]),
         "service_level": float(sums["covered"] / n) if n else float("nan"),
+        # what service_level should be: the mean of the rows' critical ratios
+        "service_level_target": float(sums["tau"] / n) if n else float("nan"),
         "stockout_rate": float((n - sums["covered"]) / n) if n else float("nan"),
         "overstock_units": float(sums["over"]),
         "lost_units": float(sums["lost"]),
@@ -78,11 +94,11 @@ def forecast_metrics(
     y: np.ndarray,
     forecast: np.ndarray,
     order: np.ndarray,
-    underage: float,
-    overage: float,
+    underage: float | np.ndarray,
+    overage: float | np.ndarray,
     mase_scale: float,
 ) -> dict[str, float]:
-    return scores(error_terms(y, forecast, order).sum(), underage, overage, mase_scale)
+    return scores(error_terms(y, forecast, order, underage, overage).sum(), mase_scale)
 
 
 def seasonal_error_sums(units: np.ndarray, season: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +133,9 @@ def to_order(quantile: np.ndarray) -> np.ndarray:
     return np.maximum(np.rint(np.asarray(quantile, dtype=float)), 0.0)
 
 
-def negative_binomial_quantile(mean: np.ndarray, dispersion: np.ndarray, tau: float) -> np.ndarray:
+def negative_binomial_quantile(
+    mean: np.ndarray, dispersion: np.ndarray, tau: float | np.ndarray
+) -> np.ndarray:
     """The tau quantile of NB(mean, size=dispersion): the best possible order (the oracle)."""
     mean, dispersion = np.asarray(mean, dtype=float), np.asarray(dispersion, dtype=float)
     return np.asarray(stats.nbinom.ppf(tau, dispersion, dispersion / (dispersion + mean)))

@@ -1,6 +1,7 @@
 """The three forecasters. Each follows scikit-learn's estimator contract and gives two
 forecasts for a feature row: `predict` (the mean, the point forecast) and
-`predict_quantile` (the tau quantile, from which the order is made).
+`predict_quantile` (the tau* quantile, from which the order is made, or the quantile at
+each row's own ratio: `distribution.py`).
 
 All of them work on the store's scale: targets are divided by the store's recent mean
 sales (`level`), so one global model serves stores of any size.
@@ -20,6 +21,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 
 from umbrella.calibration import calibrate, window_days
+from umbrella.distribution import fit_dispersion, quantile_at
+from umbrella.errors import DataError
 from umbrella.features import CENSORED, KEYS, LEVEL, SEASONAL_NAIVE, TARGET
 from umbrella.params import Train
 
@@ -49,6 +52,21 @@ def _recent(model: BaseEstimator, X: pd.DataFrame, quantile: np.ndarray) -> np.n
     return calibrate(X, quantile, store_scale(X), window, model.quantile, method)
 
 
+def _at_ratio(
+    model: BaseEstimator, X: pd.DataFrame, quantile: np.ndarray, tau: np.ndarray | None
+) -> np.ndarray:
+    """The order quantile at each row's critical ratio `tau` (`distribution.quantile_at`);
+    None: at the model's own, tau*."""
+    if tau is None:
+        return quantile
+    if not hasattr(model, "dispersion_"):
+        raise DataError(
+            "the model was saved before orders at each day's own costs: it knows one ratio "
+            f"only (tau* = {model.quantile:.4f}); retrain it (dvc repro train)"
+        )
+    return quantile_at(quantile, model.predict(X), model.dispersion_, model.quantile, tau)
+
+
 class _ResidualQuantile(BaseEstimator, RegressorMixin):
     """Quantile = point + scale x (tau quantile of the scaled training residuals, per horizon).
 
@@ -68,17 +86,19 @@ class _ResidualQuantile(BaseEstimator, RegressorMixin):
         self.residual_quantile_ = np.array(
             [np.quantile(scaled[horizon == h], self.quantile) for h in self.horizons_]
         )
+        self.dispersion_ = fit_dispersion(X, y, self.predict(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "residual_quantile_")
         return np.maximum(self._point(X), 0.0)
 
-    def predict_quantile(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_quantile(self, X: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "residual_quantile_")
         # Horizons beyond the training ones use the longest trained horizon's residuals.
         pos = np.searchsorted(self.horizons_, X["horizon"].to_numpy())
         offset = self.residual_quantile_[np.minimum(pos, len(self.horizons_) - 1)]
-        return _recent(self, X, np.maximum(self._point(X) + store_scale(X) * offset, 0.0))
+        quantile = _recent(self, X, np.maximum(self._point(X) + store_scale(X) * offset, 0.0))
+        return _at_ratio(self, X, quantile, tau)
 
 
 class SeasonalNaive(_ResidualQuantile):
@@ -194,6 +214,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.quantile_model_ = self._booster(loss="quantile", quantile=self.quantile).fit(
             X[self.features_], ratio
         )
+        self.dispersion_ = fit_dispersion(X, y, self.predict(X))
         return self
 
     def fit_mean(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
@@ -207,10 +228,10 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         check_is_fitted(self, "mean_model_")
         return self.mean_model_.predict(X[self.features_]) * store_scale(X)
 
-    def predict_quantile(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_quantile(self, X: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "quantile_model_")
         quantile = np.maximum(self.quantile_model_.predict(X[self.features_]) * store_scale(X), 0.0)
-        return _recent(self, X, quantile)
+        return _at_ratio(self, X, _recent(self, X, quantile), tau)
 
 
 def make_model(train: Train, quantile: float, seed: int) -> BaseEstimator:

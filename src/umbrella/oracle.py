@@ -4,8 +4,8 @@ The oracle of evaluate knows the day's demand distribution, that is the weather 
 followed. `oracle_info` knows the simulator's true parameters (each store-day's demand
 apart from the weather: level, calendar, price, promotion, trend, drift) but of the
 weather only what a store manager knows at the end of the origin day: whether it rained
-that day and every forecast of the target day issued up to then. Its order is the tau*
-quantile of demand given that, by the simulator's own models:
+that day and every forecast of the target day issued up to then. Its order is the tau
+quantile (each row's own ratio: costs.py) of demand given that, by the simulator's own models:
 
 - prior of the target day's rain: the weather generator's wet/dry Markov chain stepped
   from the origin's state (monthly transition probabilities) and its monthly gamma amounts;
@@ -18,7 +18,7 @@ quantile of demand given that, by the simulator's own models:
   small beside the negative binomial's).
 
 The posterior of the rain is computed on a grid (RAIN_GRID); the order is the smallest
-whole number whose mixture CDF reaches tau*. Approximations: forecasts are read at their
+whole number whose mixture CDF reaches tau. Approximations: forecasts are read at their
 published 0.1 mm rounding as densities; on Seattle's real record the generator fitted to it
 stands in for the weather's true law. With no forecasts file (observed weather stands in
 for forecasts) the manager knows the weather and oracle_info is the oracle.
@@ -151,9 +151,10 @@ def temperature_estimate(rows: pd.DataFrame, forecasts: pd.DataFrame) -> np.ndar
 
 
 def mixture_quantile(
-    means: np.ndarray, weights: np.ndarray, dispersion: np.ndarray, tau: float
+    means: np.ndarray, weights: np.ndarray, dispersion: np.ndarray, tau: float | np.ndarray
 ) -> np.ndarray:
-    """Smallest whole Q with sum_k weights[:, k] NB_cdf(Q; means[:, k], dispersion) >= tau.
+    """Smallest whole Q with sum_k weights[:, k] NB_cdf(Q; means[:, k], dispersion) >= tau
+    (one ratio for all rows or one per row).
 
     Components of weight under KEEP_WEIGHT are left out (they move the CDF by less than
     KEEP_WEIGHT x the grid size in all); the rest are evaluated as (row, component) pairs.
@@ -192,19 +193,27 @@ def oracle_info(
     forecasts: pd.DataFrame | None,
     climate: WeatherGenerator,
     drift: Drift | None,
-    tau: float,
+    tau: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """oracle_info's point forecast (its expected demand) and order for each row (store,
-    origin, horizon, date), CHUNK_ROWS rows at a time (memory).
+    """oracle_info's point forecast (its expected demand) and order at each row's critical
+    ratio `tau` for each row (store, origin, horizon, date), CHUNK_ROWS rows at a time
+    (memory).
 
     truth: store, date, mean_demand, dispersion (the simulator's truth file); weather: the
     observed weather (per store or shared); forecasts: as issued (None: observed weather
     stood in for them, so the weather is known and this is the oracle's order).
     """
+    tau = np.broadcast_to(np.asarray(tau, dtype=float), (len(rows),))
     if len(rows) > CHUNK_ROWS:
         chunks = [
             oracle_info(
-                rows.iloc[at : at + CHUNK_ROWS], truth, weather, forecasts, climate, drift, tau
+                rows.iloc[at : at + CHUNK_ROWS],
+                truth,
+                weather,
+                forecasts,
+                climate,
+                drift,
+                tau[at : at + CHUNK_ROWS],
             )
             for at in range(0, len(rows), CHUNK_ROWS)
         ]

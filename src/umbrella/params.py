@@ -315,6 +315,9 @@ class Business(Block):
     unit_cost: float = Field(ge=0, le=MONEY_MAX)
     salvage: float = Field(ge=-MONEY_MAX, le=MONEY_MAX)
     holding: float = Field(ge=0, le=MONEY_MAX)
+    # Each day's own price (sales column price) sets its underage cost and critical ratio
+    # (costs.py); false: business.price for every day, one tau* for all orders.
+    daily_costs: bool
 
     @model_validator(mode="after")
     def _newsvendor(self) -> Business:

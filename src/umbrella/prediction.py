@@ -9,21 +9,25 @@ far above anything the store ever sold.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from umbrella.costs import COST_COLUMNS, day_costs
 from umbrella.errors import DataError
 from umbrella.features import build_features
 from umbrella.forecaster import Forecaster
-from umbrella.metrics import to_order
-from umbrella.params import Features
+from umbrella.metrics import critical_ratio, to_order
+from umbrella.params import SERVICE_LEVEL_RANGE, Business, Features
 from umbrella.plausibility import (
     check_sales_table,
     describe,
     longest_lookback,
     short_histories,
 )
+from umbrella.schemas import STORE_COSTS
+from umbrella.validation import Problem, problem, typed_table
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -100,9 +104,13 @@ def predict_orders(
     cfg: Features,
     label: str = "sales",
     origin: pd.Timestamp | None = None,
+    business: Business | None = None,
+    store_costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per store and day after the origin (default: the last sales date): forecast
-    and order. A partition of the stores is given the origin of all of them.
+    """One row per store and day after the origin (default: the last sales date): forecast,
+    order and the critical ratio it is made at: each day's from `business` and the stores'
+    own costs (costs.py), or without `business` the model's one tau*. A partition of the
+    stores is given the origin of all of them.
 
     Refuses (DataError) a store whose sales end early or whose history is shorter than its
     features read (`check_history`); `label` names the sales file in the message.
@@ -126,15 +134,77 @@ def predict_orders(
             f"the model was trained with columns the data lacks: {', '.join(sources)} "
             f"(features {', '.join(missing)})"
         )
+    tau = None if business is None else day_costs(rows, business, store_costs).tau
     return pd.DataFrame(
         {
             "store": rows["store"],
             "date": rows["date"].dt.strftime("%Y-%m-%d"),
             "horizon": rows["horizon"],
             "forecast": np.round(model.predict(rows), 2),
-            "order": to_order(model.predict_quantile(rows)).astype(np.int64),
+            "order": to_order(model.predict_quantile(rows, tau)).astype(np.int64),
+            "critical_ratio": np.round(
+                np.full(len(rows), model.quantile) if tau is None else tau, 4
+            ),
         }
     )
+
+
+def read_store_costs(path: Path, business: Business, stores: pd.Index) -> pd.DataFrame:
+    """Each store's own costs (`predict --costs`): the file checked against the contract
+    (schemas.STORE_COSTS), with no column it does not know, no store without sales and, at
+    the store's regular price, an order that means something (tau within
+    SERVICE_LEVEL_RANGE). Every problem in one DataError naming the file, column and lines."""
+    label = str(path)
+    table, problems = typed_table(path, STORE_COSTS, label)
+    if table is not None and not problems:
+        problems += _cost_problems(table, business, stores, label)
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise DataError(f"invalid costs: {len(problems)} problem(s)\n{listed}")
+    assert table is not None
+    return table[[c for c in ["store", *COST_COLUMNS] if c in table]]
+
+
+def _cost_problems(
+    table: pd.DataFrame, business: Business, stores: pd.Index, label: str
+) -> list[Problem]:
+    known = [c.name for c in STORE_COSTS.columns]
+    problems = [
+        problem(label, column, f"unknown column (known: {', '.join(known)})")
+        for column in table.columns
+        if column not in known
+    ]
+    unknown = ~table["store"].isin(stores)
+    if unknown.any():
+        problems.append(
+            problem(
+                label,
+                "store",
+                "stores without sales history",
+                table.index[unknown],
+                table.loc[unknown, "store"],
+            )
+        )
+    regular = day_costs(table[["store"]], business, table)
+    low, high = SERVICE_LEVEL_RANGE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.asarray(critical_ratio(regular.underage, regular.overage))
+    bad = (regular.overage <= 0) | ~((ratio >= low) & (ratio <= high))
+    if bad.any():
+        examples = [
+            f"{s} {r:.4f}" for s, r in zip(table.loc[bad, "store"], ratio[bad], strict=True)
+        ]
+        problems.append(
+            problem(
+                label,
+                None,
+                f"tau = (price - unit_cost) / (price - salvage + holding) must be in "
+                f"{low}..{high} (each value not given is business's)",
+                table.index[bad],
+                examples,
+            )
+        )
+    return problems
 
 
 def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:

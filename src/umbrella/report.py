@@ -60,6 +60,8 @@ HEADLINE = [
     ("model.wape", "point forecast error", -1),
     ("skill.wape", "share of seasonal naive's error saved", +1),
     ("model.service_level", "share of days with demand <= order", 0),
+    ("test.service_level_target", "what it should be: the mean of each day's tau", 0),
+    ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", 0),
     ("baseline.cost", "money lost by seasonal naive", 0),
     ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", -1),
     ("oracle_info.cost", "money lost by the best order given what was known at the origin", 0),

@@ -114,6 +114,21 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+# A store's own costs (`umbrella predict --costs`, docs/production.md): every column but
+# store optional, each replacing business's value for that store (costs.py).
+STORE_COSTS = TableSpec(
+    "costs",
+    (
+        ColumnSpec("store", "string", True),
+        ColumnSpec("price", "float", False, (POSITIVE, PRICE_PLAUSIBLE)),
+        ColumnSpec("unit_cost", "float", False, (NON_NEGATIVE, PRICE_PLAUSIBLE)),
+        ColumnSpec("salvage", "float", False, (_between(-PRICE_MAX, PRICE_MAX),)),
+        ColumnSpec("holding", "float", False, (NON_NEGATIVE, PRICE_PLAUSIBLE)),
+    ),
+    key=("store",),
+)
+
+
 def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
     """Value rules for the columns of `table` that are present in the file."""
     return pa.DataFrameSchema(

@@ -53,7 +53,7 @@ class Problem:
         return text
 
 
-def _problem(
+def problem(
     file: str,
     column: str | None,
     rule: str,
@@ -140,12 +140,10 @@ def _header_problems(header: tuple[int, list[str]], label: str) -> list[Problem]
             f"columns are separated by {sep!r}, not by commas (header, line {line}: "
             f"{names[0][:60]!r})"
         )
-        return [_problem(label, None, rule)]
+        return [problem(label, None, rule)]
     counts = pd.Series(names).value_counts(sort=False)
     return [
-        _problem(
-            label, str(name), f"duplicate column name: {n} columns in the header (line {line})"
-        )
+        problem(label, str(name), f"duplicate column name: {n} columns in the header (line {line})")
         for name, n in counts.items()
         if n > 1 and name
     ]
@@ -154,22 +152,22 @@ def _header_problems(header: tuple[int, list[str]], label: str) -> list[Problem]
 def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a CSV file with every value as text, so that typing errors can be located."""
     if not Path(path).exists():
-        return None, [_problem(label, None, "file not found")]
+        return None, [problem(label, None, "file not found")]
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         header = _header(path)
     except pd.errors.EmptyDataError:
-        return None, [_problem(label, None, "file is empty")]
+        return None, [problem(label, None, "file is empty")]
     except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
-        return None, [_problem(label, None, f"not a readable CSV file: {exc}".strip())]
+        return None, [problem(label, None, f"not a readable CSV file: {exc}".strip())]
     except OSError as exc:  # a folder, no permission to read
-        return None, [_problem(label, None, f"cannot read the file: {exc.strerror or exc}")]
+        return None, [problem(label, None, f"cannot read the file: {exc.strerror or exc}")]
     problems = _header_problems(header, label)
     if problems:
         return None, problems
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
-        return None, [_problem(label, None, "file has a header but no rows")]
+        return None, [problem(label, None, "file has a header but no rows")]
     # A part of a retailer's file (umbrella.raw_split) carries its rows' lines in the file.
     lines = raw.pop(LINE).astype(int) if LINE in raw else None
     raw.index = _line_numbers(path, len(raw)) if lines is None else pd.Index(lines)
@@ -181,7 +179,7 @@ def parse_columns(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Type the contract's columns; a value that does not parse becomes a problem and NA."""
     problems = [
-        _problem(label, c.name, "required column is missing")
+        problem(label, c.name, "required column is missing")
         for c in table.columns
         if c.required and c.name not in raw
     ]
@@ -195,7 +193,7 @@ def parse_columns(
             if out_of_range.any():
                 rule = f"date outside the plausible range {DATE_RANGE[0]}..{DATE_RANGE[1]}"
                 index, examples = raw.index[out_of_range], text[out_of_range]
-                problems.append(_problem(label, spec.name, rule, index, examples))
+                problems.append(problem(label, spec.name, rule, index, examples))
                 text = text.where(~out_of_range)  # reported once
             rule = DATE_RULE
         elif spec.kind == "string":
@@ -209,7 +207,7 @@ def parse_columns(
                 if too_large.any():
                     rule = f"too large for a count (at least {INT_LIMIT:.3g}, the int64 limit)"
                     index, examples = raw.index[too_large], text[too_large]
-                    problems.append(_problem(label, spec.name, rule, index, examples))
+                    problems.append(problem(label, spec.name, rule, index, examples))
                     text = text.where(~too_large)  # reported once
                     value = value.where(~too_large)
                 whole = value.isna() | (value == np.round(value))
@@ -218,7 +216,7 @@ def parse_columns(
             value = value.astype("Int64" if spec.kind in ("int", "flag") else "float64")
         bad = text.notna() & value.isna()
         if bad.any():
-            problems.append(_problem(label, spec.name, rule, raw.index[bad], text[bad]))
+            problems.append(problem(label, spec.name, rule, raw.index[bad], text[bad]))
         typed[spec.name] = value
     return typed, problems
 
@@ -240,9 +238,9 @@ def check_rules(
             # A value that did not parse is already reported: only empty cells are missing.
             index = index[raw.loc[index, column].isna().to_numpy()]
             if not index.empty:
-                problems.append(_problem(label, column, "value is missing", index))
+                problems.append(problem(label, column, "value is missing", index))
         else:
-            problems.append(_problem(label, column, str(check), index, group["failure_case"]))
+            problems.append(problem(label, column, str(check), index, group["failure_case"]))
     return problems
 
 
@@ -256,7 +254,7 @@ def check_key(typed: pd.DataFrame, table: TableSpec, label: str) -> list[Problem
         return []
     rows = typed.loc[duplicate, key].itertuples(index=False)
     examples = [" ".join(map(_text, row)) for row in rows]
-    return [_problem(label, ", ".join(key), "duplicate key", typed.index[duplicate], examples)]
+    return [problem(label, ", ".join(key), "duplicate key", typed.index[duplicate], examples)]
 
 
 def check_gaps(sales: pd.DataFrame, label: str) -> list[Problem]:
@@ -315,7 +313,7 @@ def check_forecast_dates(forecasts: pd.DataFrame, label: str) -> list[Problem]:
     if not bad.any():
         return []
     return [
-        _problem(
+        problem(
             label,
             "date",
             "forecast date must be after its issued date",

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from umbrella.backtest import forecast_table
 from umbrella.calibration import require_one_partition
+from umbrella.costs import day_costs
 from umbrella.engine import runner
 from umbrella.evaluation import (
     BASELINE,
@@ -36,7 +37,7 @@ from umbrella.io import write_csv, write_json
 from umbrella.metrics import scale_from_sums, seasonal_error_sums
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive
-from umbrella.params import Drift, load_params
+from umbrella.params import Business, Drift, load_params
 from umbrella.partitions import partition_count, read_part
 from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS, TRUTH
 from umbrella.plots import evaluation_plots, plotted_rows, save_figure
@@ -59,7 +60,7 @@ def evaluate_part(
     part: int,
     baseline: SeasonalNaive,
     start: pd.Timestamp,
-    tau: float,
+    business: Business,
     drift: Drift | None,
     rain_threshold_mm: float,
     plot_stores: int,
@@ -73,7 +74,10 @@ def evaluate_part(
     data = read_interim(interim, truth=True, part=part)
     test = test_rows(read_part(features, part), start)
     model = load_model(model_file)
-    table, forecasters = forecast_table(test, model, baseline, data, tau, drift, limits)
+    costs = day_costs(test, business)
+    table, forecasters = forecast_table(
+        test, model, baseline, data, costs, drift, limits, single=business.daily_costs
+    )
     history = data.sales[data.sales["date"] < start]
     days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
     units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)
@@ -95,7 +99,6 @@ def main(args: argparse.Namespace) -> None:
     params = load_params()
     first, last = sales_span()
     start = test_start(first, last, params.split)
-    tau = params.business.service_level
     parts = partition_count(FEATURES)
     require_one_partition(params.train.calibration, parts)
 
@@ -107,7 +110,7 @@ def main(args: argparse.Namespace) -> None:
             evaluate_part,
             baseline=baseline,
             start=start,
-            tau=tau,
+            business=params.business,
             drift=params.simulate.drift,
             rain_threshold_mm=params.evaluate.rain_threshold_mm,
             plot_stores=params.evaluate.plot_stores,
@@ -121,8 +124,10 @@ def main(args: argparse.Namespace) -> None:
     errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
     scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
     cells = pd.concat([r["cells"] for r in results], ignore_index=True)
-    metrics = evaluation_metrics(cells, forecasters, params.business, scale)
+    metrics = evaluation_metrics(cells, forecasters, scale)
     rows = sum(r["rows"] for r in results)
+    # The share of days the orders should meet: tau*, or the mean of each day's ratio.
+    tau = metrics[MODEL]["service_level_target"]
     fallback = [r["fallback"] for r in results]
     metrics["test"] = {
         "start": str(start.date()),
@@ -131,6 +136,7 @@ def main(args: argparse.Namespace) -> None:
         "censored_share": sum(r["censored"] for r in results) / rows,
         "scored_against": "true demand" if (INTERIM / TRUTH).exists() else "sales",
         "service_level_target": tau,
+        "costs": "each day's price" if params.business.daily_costs else "business.price",
         "forecasts": forecasts_note(
             None
             if fallback[0] is None

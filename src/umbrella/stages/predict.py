@@ -4,7 +4,9 @@ As a stage (no options) it reads the pipeline's validated data and writes
 data/predictions/orders.csv. With --sales, --weather and --forecasts it reads a retailer's
 latest files (the csv data contract) instead, validated by the same rules as `validate`, and
 writes the orders to --out (required: a retailer's orders never overwrite the pipeline's
-DVC-tracked file unless --out names it; `--out -` writes them to stdout).
+DVC-tracked file unless --out names it; `--out -` writes them to stdout). With --costs
+(each store's own costs, costs.py) the same model orders at those costs, without
+retraining; --out is then required too.
 
 Refused with exit status 2 and a message, never a traceback: sales implausible for their
 store (validate.max_level_ratio), a store with fewer days of history than its features
@@ -25,7 +27,7 @@ import pandas as pd
 
 from umbrella.engine import runner
 from umbrella.errors import DataError
-from umbrella.interim import Interim, read_interim, sales_span
+from umbrella.interim import Interim, read_interim, sales_span, stores_in
 from umbrella.io import read_json, write_csv
 from umbrella.model_io import load_model
 from umbrella.params import Params, Validate, load_params
@@ -48,6 +50,7 @@ from umbrella.prediction import (
     check_sales_plausible,
     failed_gate,
     predict_orders,
+    read_store_costs,
 )
 from umbrella.schemas import TABLES
 from umbrella.validation import finalise, summary, typed_table
@@ -67,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weather", type=Path, help="observed weather CSV")
     parser.add_argument("--forecasts", type=Path, help="weather forecasts CSV")
     parser.add_argument("--model", type=Path, default=MODELS / "model.skops")
+    parser.add_argument(
+        "--costs",
+        type=Path,
+        help="CSV of each store's own costs: store and any of price, unit_cost, salvage, "
+        "holding (the rest from params.yaml business); the same model orders at them",
+    )
     parser.add_argument(
         "--out",
         help="orders CSV, or - for stdout (default without files: data/predictions/orders.csv;"
@@ -127,9 +136,11 @@ def forecast_orders(
     params: Params,
     labels: dict[str, str],
     origin: pd.Timestamp,
+    store_costs: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Orders of the stores of `data` for the days after `origin`, and each store's highest
-    daily sales (the cap)."""
+    """Orders of the stores of `data` for the days after `origin` at each day's costs
+    (`business`, and the stores' own where given), and each store's highest daily sales
+    (the cap)."""
     if data.forecasts is not None:
         check_forecasts(data.sales, data.forecasts, origin, params.base.horizon, labels[FORECASTS])
     orders = predict_orders(
@@ -141,12 +152,19 @@ def forecast_orders(
         params.features,
         labels[SALES],
         origin,
+        params.business,
+        store_costs,
     )
     return orders, highest_sales(data.sales)
 
 
 def predict_part(
-    part: int, params: Params, origin: pd.Timestamp, interim: Path, model_path: Path
+    part: int,
+    params: Params,
+    origin: pd.Timestamp,
+    store_costs: pd.DataFrame | None,
+    interim: Path,
+    model_path: Path,
 ) -> tuple[pd.DataFrame, pd.Series] | str:
     """forecast_orders of one partition of the pipeline's data; a refusal's message."""
     data = read_interim(interim, part=part)
@@ -155,20 +173,27 @@ def predict_part(
         check_sales_plausible(
             data.sales, v.max_level_ratio, v.warn_level_ratio, INTERIM_LABELS[SALES], lines=False
         )
-        return forecast_orders(data, model_path, params, INTERIM_LABELS, origin)
+        return forecast_orders(data, model_path, params, INTERIM_LABELS, origin, store_costs)
     except DataError as exc:
         return str(exc)
 
 
-def pipeline_orders(model_path: Path, params: Params) -> tuple[pd.DataFrame, pd.Series]:
+def pipeline_orders(
+    model_path: Path, params: Params, costs: Path | None
+) -> tuple[pd.DataFrame, pd.Series]:
     """forecast_orders of every partition of the pipeline's data, on the engine; every
     partition's refusal in one error."""
     if not (INTERIM / FORECASTS).exists():
         log.warning("no weather forecasts: the orders are made without the weather")
-    task = partial(predict_part, params=params, origin=sales_span()[1])
+    parts = range(partition_count(INTERIM / SALES))
+    store_costs = None
+    if costs is not None:
+        stores = pd.Index([s for part in parts for s in stores_in(part)])
+        store_costs = read_store_costs(costs, params.business, stores)
+    task = partial(predict_part, params=params, origin=sales_span()[1], store_costs=store_costs)
     reads = {"interim": INTERIM, "model_path": model_path}
     with runner(params.engine) as run:
-        results = run(task, range(partition_count(INTERIM / SALES)), reads)
+        results = run(task, parts, reads)
     refused = [r for r in results if isinstance(r, str)]
     if refused:
         raise DataError("\n".join(refused))
@@ -185,11 +210,11 @@ def main(args: argparse.Namespace) -> None:
     if any(given) and not all(given):
         raise DataError("predict: give all of --sales, --weather and --forecasts, or none")
     files = all(given)
-    if files and args.out is None:
+    if (files or args.costs) and args.out is None:
+        options = "--sales, --weather and --forecasts" if files else "--costs"
         raise DataError(
-            "predict: with --sales, --weather and --forecasts, give --out FILE (or --out - for "
-            f"stdout): the default, {shown(PREDICTIONS / 'orders.csv')}, is the pipeline's "
-            "DVC-tracked output"
+            f"predict: with {options}, give --out FILE (or --out - for stdout): the default, "
+            f"{shown(PREDICTIONS / 'orders.csv')}, is the pipeline's DVC-tracked output"
         )
     # The pipeline's own run (`dvc repro`) must finish, so that CI can report on a model that
     # fails the gate (`umbrella gate` then fails the check): there, a failed gate is a warning.
@@ -198,9 +223,14 @@ def main(args: argparse.Namespace) -> None:
         data = read_files(args.sales, args.weather, args.forecasts, params.validate)
         labels = {SALES: str(args.sales), FORECASTS: str(args.forecasts)}
         origin = data.sales["date"].max()
-        orders, highest = forecast_orders(data, args.model, params, labels, origin)
-    else:
-        orders, highest = pipeline_orders(Path(args.model).resolve(), params)  # for the workers
+        store_costs = (
+            None
+            if args.costs is None
+            else read_store_costs(args.costs, params.business, pd.Index(data.sales["store"]))
+        )
+        orders, highest = forecast_orders(data, args.model, params, labels, origin, store_costs)
+    else:  # the model's absolute path: for the workers
+        orders, highest = pipeline_orders(Path(args.model).resolve(), params, args.costs)
     orders = cap_orders(orders, highest, params.predict.max_order_ratio)
     out = args.out or PREDICTIONS / "orders.csv"
     if out == STDOUT:

@@ -1,0 +1,47 @@
+"""Orders at any critical ratio from a model that learned one (docs/forecasting.md
+"Each day's price").
+
+A model learns the quantile of one ratio, tau* (`business`), with its own loss. An order at
+another ratio tau (a promotion day's lower margin, a store's own costs) moves from that
+quantile along the demand distribution around the model's mean forecast:
+
+    order(tau) = q(tau*) + G^-1(tau) - G^-1(tau*),
+
+G the negative binomial of the model's mean and of the size fitted on its training rows
+(sold-out days as "at least their sales", `censoring.nb_dispersion`), taken as the gamma
+of the same mean and variance so that the move is continuous. At tau = tau* the order is
+the model's own quantile: one ratio for every day gives the orders the model always gave.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from umbrella.censoring import DISPERSION_ROWS, MIN_MEAN, nb_dispersion
+from umbrella.features import CENSORED, TARGET
+
+
+def fit_dispersion(rows: pd.DataFrame, targets: np.ndarray, mean: np.ndarray) -> float:
+    """The negative binomial size of the demand around `mean`, the model's in-sample mean
+    forecast of the training rows: on their sales with sold-out days as lower bounds when
+    the rows have them, else on the targets (at most DISPERSION_ROWS rows, evenly spaced)."""
+    if {TARGET, CENSORED} <= set(rows.columns):
+        y = rows[TARGET].to_numpy(dtype=float)
+        censored = rows[CENSORED].to_numpy(dtype=bool)
+    else:
+        y, censored = np.asarray(targets, dtype=float), np.zeros(len(rows), dtype=bool)
+    every = slice(None, None, -(-len(y) // DISPERSION_ROWS))  # every k-th row, k >= 1
+    return nb_dispersion(y[every], np.asarray(mean, dtype=float)[every], censored[every])
+
+
+def quantile_at(
+    quantile: np.ndarray, mean: np.ndarray, dispersion: float, tau_from: float, tau: np.ndarray
+) -> np.ndarray:
+    """The tau_from `quantile` moved to each row's ratio `tau` (non-negative)."""
+    mean = np.maximum(np.asarray(mean, dtype=float), MIN_MEAN)
+    variance = mean + mean**2 / dispersion
+    shape, scale = mean**2 / variance, variance / mean
+    move = stats.gamma.ppf(tau, shape, scale=scale) - stats.gamma.ppf(tau_from, shape, scale=scale)
+    return np.maximum(np.asarray(quantile, dtype=float) + move, 0.0)
