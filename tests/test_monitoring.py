@@ -9,7 +9,7 @@ from conftest import make_params
 
 from umbrella import split
 from umbrella.features import build_features, holiday_flags
-from umbrella.health import alarm_table, exit_status, headline, monitor
+from umbrella.health import alarm_table, exit_status, headline, monitor, monitor_rows
 from umbrella.interim import Interim
 from umbrella.models import LinearModel
 from umbrella.monitoring import (
@@ -209,3 +209,33 @@ def test_headline_and_drift_table_on_one_scale() -> None:
     ratio = (table["score"] / table["threshold"]).to_numpy()
     assert table["score_over_threshold"].to_numpy() == pytest.approx(ratio, nan_ok=True)
     assert table.loc[table["sets_status"], "check"].str.contains("wet-day demand shift").any()
+
+
+def test_the_monitor_judges_the_orders_as_predict_makes_them() -> None:
+    """Each day's own costs and ratio (costs.py): a promotion day's order is smaller and
+    its lost margin is the promotion price's."""
+    params = make_params({"simulate": {"stores": 3, "start": "2013-01-01", "end": "2013-12-31"}})
+    tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+    data = Interim(
+        *(finalise(tables[n], n) for n in ("sales", "weather", "weather_forecasts")), truth=None
+    )
+    features = build_features(
+        data.sales, data.weather, data.forecasts, params.base.horizon, params.features
+    )
+    start = split.test_start(data.sales["date"].min(), data.sales["date"].max(), params.split)
+    train = split.training_rows(features, start, "keep")
+    model = LinearModel(quantile=params.business.service_level).fit(train, train["units"])
+    daily = monitor_rows(features, data, model, model, start, params)
+    single = params.model_copy(
+        update={"business": params.business.model_copy(update={"daily_costs": False})}
+    )
+    fixed = monitor_rows(features, data, model, model, start, single)
+    scored = features[(features["units"].notna()) & (features["date"] >= start)]
+    promo = scored["promo"].to_numpy() == 1
+    assert promo.any() and (~promo).any()
+    np.testing.assert_allclose(daily.scored["underage"].to_numpy()[promo], 15.99 - 8.0)
+    np.testing.assert_allclose(fixed.scored["underage"].to_numpy(), 20.0 - 8.0)
+    quantile = "model_quantile"
+    assert (
+        daily.scored[quantile].to_numpy()[promo] < fixed.scored[quantile].to_numpy()[promo]
+    ).all()

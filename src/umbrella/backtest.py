@@ -36,8 +36,7 @@ def forecast_table(
     With `single`, also the model's orders at its one tau*, for comparison."""
     table = test[["store", "origin", "horizon", "date", "units", "censored"]].copy()
     table["fc_rain_mm"] = test[FORECAST_FEATURES["rain_mm"]].to_numpy()
-    tau = costs.tau
-    table["underage"], table["overage"], table["tau"] = costs.underage, costs.overage, tau
+    table["underage"], table["overage"], tau = costs.underage, costs.overage, costs.tau
     keys = [c for c in ("date", "store") if c in data.weather]
     table = table.merge(data.weather[[*keys, "rain_mm"]], on=keys, how="left")
     for name, forecaster in ((MODEL, model), (BASELINE, baseline)):

@@ -22,7 +22,7 @@ def score_cells(
     """The sums of every forecaster's error terms per store, horizon and rain/dry target day.
 
     results: one row per (store, origin, horizon) of the test period with demand, rain_mm
-    (observed on the target day), the row's costs (underage, overage, tau) and, per
+    (observed on the target day), the row's costs (underage, overage) and, per
     forecaster, `<name>_forecast` and `<name>_order`.
     Cells of different stores add up, so partitions of stores are scored one at a time and
     combined (evaluation_metrics).

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from umbrella.costs import day_costs
 from umbrella.evaluation import BASELINE, MODEL
 from umbrella.features import LEVEL, holiday_flags
 from umbrella.forecaster import Forecaster
@@ -68,9 +69,11 @@ def monitor_rows(
     drift = one_day[["date", *[c for c in NUMERIC + BINARY + ["units"] if c in one_day]]]
     later = known[known["date"] >= start]
     scored = later[["store", "origin", "horizon", "date", "units", LEVEL]].copy()
+    costs = day_costs(later, params.business)  # the orders as predict makes them
+    scored["underage"], scored["overage"] = costs.underage, costs.overage
     for name, forecaster in ((MODEL, model), (BASELINE, baseline)):
         scored[name + POINT] = forecaster.predict(later)
-        scored[name + QUANTILE] = forecaster.predict_quantile(later)
+        scored[name + QUANTILE] = forecaster.predict_quantile(later, costs.tau)
     holidays = holiday_flags(data.sales["date"], params.features.holidays)
     return MonitorRows(drift, scored, demand_table(data.sales, data.weather, holidays))
 
@@ -87,17 +90,17 @@ def combine_rows(parts: list[MonitorRows]) -> MonitorRows:
     )
 
 
-def performance(rows: pd.DataFrame, params: Params) -> dict[str, float]:
-    """wape, bias and cost of the model against sales, and its skill over the baseline."""
-    b = params.business
+def performance(rows: pd.DataFrame) -> dict[str, float]:
+    """wape, bias and cost of the model against sales (each day at its own costs), and its
+    skill over the baseline."""
     y = rows["units"].to_numpy()
     scores = {
         name: forecast_metrics(
             y,
             rows[name + POINT].to_numpy(),
             to_order(rows[name + QUANTILE].to_numpy()),
-            b.underage_cost,
-            b.overage_cost,
+            rows["underage"].to_numpy(),
+            rows["overage"].to_numpy(),
             1.0,
         )
         for name in (MODEL, BASELINE)
@@ -159,8 +162,8 @@ def assess(params: Params, rows: MonitorRows, start: pd.Timestamp, last: pd.Time
     residual = _psi_entry(
         _scaled_residual(before), _scaled_residual(latest), cfg.residual_threshold
     )
-    test_perf = performance(before, params)
-    window_perf = performance(latest, params)
+    test_perf = performance(before)
+    window_perf = performance(latest)
     drop = test_perf["skill_cost"] - window_perf["skill_cost"]
     decayed = bool(len(before) > 0 and drop > cfg.skill_drop)
     bias_shift = window_perf["model_bias"] - test_perf["model_bias"]
