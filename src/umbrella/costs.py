@@ -8,7 +8,8 @@ column, a day after the data, or daily_costs false) `business.price`. The overag
 c_o = unit_cost - salvage + holding does not depend on the day. A store's own costs
 (`umbrella predict --costs`) replace `business`'s for its rows.
 
-A day sold below its unit cost makes no margin: its underage cost is 0 and its order 0.
+A day sold below its unit cost makes no margin: its underage cost is 0, and it is ordered
+at the lowest ratio an order is made at (SERVICE_LEVEL_RANGE).
 """
 
 from __future__ import annotations

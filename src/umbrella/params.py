@@ -307,7 +307,7 @@ class Engine(Block):
 class Gate(Block):
     # the model must save at least this share of the baseline's cost
     min_skill_cost: float = Field(ge=0, lt=1)
-    service_level_tolerance: float = Field(gt=0, le=0.5)  # |service level - tau*| at most this
+    service_level_tolerance: float = Field(gt=0, le=0.5)  # |service level - target| at most this
 
 
 class Business(Block):
