@@ -26,7 +26,7 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
         assert set(metrics[forecaster]) >= REQUIRED_METRICS, forecaster
     assert set(metrics["skill"]) >= {"wape", "cost"}
     assert set(metrics["by_horizon"]) == {str(h) for h in range(1, 8)}
-    forecasters = {"model", "baseline", "oracle", "oracle_info"}
+    forecasters = {"model", "baseline", "model_single_tau", "oracle", "oracle_info"}
     assert set(metrics["rain"]) == set(metrics["dry"]) == forecasters
     assert metrics["test"]["forecasts"] == "issued"
     assert {k: metrics[g][k] for g in headline for k in headline[g]} == pytest.approx(
@@ -47,7 +47,8 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     assert set(files) == {"metrics/evaluate.json", "metrics/monitor.json"}, set(files)
     assert (repo_copy / "models" / "model.skops").exists()
     orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
-    assert orders[0] == "store,date,horizon,forecast,order" and len(orders) == 1 + 3 * 7
+    assert orders[0] == "store,date,horizon,forecast,order,critical_ratio"
+    assert len(orders) == 1 + 3 * 7
     monitor = json.loads((repo_copy / "reports" / "monitor.json").read_text())
     assert monitor["status"] in {"ok", "drift", "degraded"}
     assert metrics["gate"]["passed"] is headline["gate"]["passed"]
@@ -89,7 +90,8 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
 
     metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
     assert "oracle" not in metrics  # no truth file for a user's data
-    assert set(metrics) == set(HEADLINE) - {"oracle", "oracle_info"}
+    # no truth file, and no price column: no limits, and one ratio for every day
+    assert set(metrics) == set(HEADLINE) - {"oracle", "oracle_info", "model_single_tau"}
     forecast = (repo_copy / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
     assert forecast[0] == "date,store,sales,forecast,order"  # scored against sales
     assert metrics["test"]["forecasts"].startswith("observed weather")

@@ -75,8 +75,10 @@ def evaluate_part(
     test = test_rows(read_part(features, part), start)
     model = load_model(model_file)
     costs = day_costs(test, business)
+    # The orders at one tau* beside, where the days' prices make them differ.
+    single = business.daily_costs and "price" in test
     table, forecasters = forecast_table(
-        test, model, baseline, data, costs, drift, limits, single=business.daily_costs
+        test, model, baseline, data, costs, drift, limits, single=single
     )
     history = data.sales[data.sales["date"] < start]
     days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
