@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from inprocess import umbrella_in
 
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.schemas import TABLES
+from umbrella.schemas import STORE_COSTS, TABLES
 from umbrella.simulator.simulate import simulate_retailer
 
 # About a minute with the default profile on 2 cores: run by `make test` and `make fuzz`, not
@@ -54,6 +54,7 @@ SHAPE = deep_merge(
     {"simulate": {"stores": 2, "regions": 2, "end": "2012-04-30"}, "split": {"test_days": 30}},
 )
 FILES = (SALES, WEATHER, FORECASTS)
+COSTS = "costs"  # a store's own costs: umbrella predict --costs
 LABELS = {name: f"data/raw/{name}.csv" for name in FILES}
 
 
@@ -120,7 +121,8 @@ def column(file: CsvFile, data: st.DataObject, required: bool | None = None) -> 
 
 def _required(file: CsvFile, name: str) -> bool:
     table = next(t for t, f in _CURRENT.items() if f is file)
-    spec = next((c for c in TABLES[table].columns if c.name == name), None)
+    contract = STORE_COSTS if table == COSTS else TABLES[table]
+    spec = next((c for c in contract.columns if c.name == name), None)
     return spec is not None and (spec.required or name == "store")
 
 
@@ -350,13 +352,16 @@ MUTATIONS = [
 ]
 
 
-def variant(good: dict[str, CsvFile], data: st.DataObject, most: int = 3) -> Variant:
+def variant(
+    good: dict[str, CsvFile], data: st.DataObject, most: int = 3, mutated: tuple = FILES
+) -> Variant:
+    """The good files with up to `most` mutations of the files named in `mutated`."""
     files = copy_files(good)
     _CURRENT.clear()
     _CURRENT.update(files)
     out = Variant(files)
     for _ in range(data.draw(st.integers(0, most), label="mutations")):
-        name = data.draw(st.sampled_from(FILES), label="file")
+        name = data.draw(st.sampled_from(mutated), label="file")
         mutate = data.draw(st.sampled_from(MUTATIONS), label="mutation")
         if files[name].raw is not None:
             continue  # already bytes
@@ -451,8 +456,44 @@ def test_predict_on_files(root: Path, good_files: dict, data: st.DataObject) -> 
         assert out.read_bytes() == b"the previous orders"
         return
     orders = pd.read_csv(out)
-    assert list(orders.columns) == ["store", "date", "horizon", "forecast", "order"]
+    assert list(orders.columns) == [
+        "store",
+        "date",
+        "horizon",
+        "forecast",
+        "order",
+        "critical_ratio",
+    ]
     assert (orders["order"] >= 0).all() and len(orders) > 0
+
+
+@given(data=st.data())
+@settings(max_examples=max(5, EXAMPLES // 3))
+def test_predict_with_costs(root: Path, good_files: dict, data: st.DataObject) -> None:
+    """`umbrella predict --costs` checks a store's own costs by their contract."""
+    stores = sorted({row[1] for row in good_files[SALES].rows})
+    costs = CsvFile(
+        ["store", "price", "unit_cost", "salvage", "holding"],
+        [[store, "19.99", f"{7 + n}", "2", "1"] for n, store in enumerate(stores)],
+    )
+    v = variant({**good_files, COSTS: costs}, data, most=2, mutated=(COSTS,))
+    folder = root.parent / "predict-costs"
+    shutil.rmtree(folder, ignore_errors=True)
+    paths = write_variant(v, folder / "in")
+    out = folder / "orders.csv"
+    out.write_bytes(b"the previous orders")
+    args = ["predict", "--out", str(out), "--allow-failed-gate", "--costs", str(paths[COSTS])]
+    for name, flag in ((SALES, "--sales"), (WEATHER, "--weather"), (FORECASTS, "--forecasts")):
+        args += [flag, str(paths[name])]
+    result = umbrella_in(root, args)
+    if result.code != 0:
+        assert_clean_failure(result, [str(paths[COSTS])])
+        assert out.read_bytes() == b"the previous orders"
+        return
+    orders = pd.read_csv(out)
+    assert (orders["order"] >= 0).all()
+    assert len(orders) == len(stores) * make_params(SHAPE).base.horizon
+    assert orders["critical_ratio"].between(0.01, 0.99).all()
 
 
 # params.yaml: a random bad value at a random key.
