@@ -59,6 +59,10 @@ $(BIN)/.peers: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers]'
 	touch $@
 
+.PHONY: bench-limit
+bench-limit: install ## the simulator's own equation fitted on the data, ordering as oracle_info (about 1 min; after make run)
+	$(BIN)/python benchmarks/limit_learned.py
+
 .PHONY: bench-peers
 bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsforecast (about 2 min)
 	$(BIN)/python benchmarks/peers.py
