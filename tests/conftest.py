@@ -20,6 +20,8 @@ from umbrella.simulator.simulate import simulate_retailer
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# The columns of an orders file (docs/production.md).
+ORDER_COLUMNS = ["store", "date", "horizon", "forecast", "order", "critical_ratio"]
 # The per-forecaster keys reports/evaluate.json must have (docs/forecasting.md "Money"); the
 # headline, metrics/evaluate.json, has exactly evaluation.HEADLINE (tests/test_pipeline.py).
 REQUIRED_METRICS = {

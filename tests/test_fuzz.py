@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TINY, deep_merge, make_params, raw_params, set_params
+from conftest import ORDER_COLUMNS, REPO, TINY, deep_merge, make_params, raw_params, set_params
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from inprocess import umbrella_in
@@ -456,14 +456,7 @@ def test_predict_on_files(root: Path, good_files: dict, data: st.DataObject) -> 
         assert out.read_bytes() == b"the previous orders"
         return
     orders = pd.read_csv(out)
-    assert list(orders.columns) == [
-        "store",
-        "date",
-        "horizon",
-        "forecast",
-        "order",
-        "critical_ratio",
-    ]
+    assert list(orders.columns) == ORDER_COLUMNS
     assert (orders["order"] >= 0).all() and len(orders) > 0
 
 

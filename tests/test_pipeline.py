@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REQUIRED_METRICS, make_params, run, set_params, write_tables
+from conftest import ORDER_COLUMNS, REQUIRED_METRICS, make_params, run, set_params, write_tables
 
 from umbrella.evaluation import HEADLINE
 from umbrella.simulator.simulate import simulate_retailer
@@ -47,7 +47,7 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     assert set(files) == {"metrics/evaluate.json", "metrics/monitor.json"}, set(files)
     assert (repo_copy / "models" / "model.skops").exists()
     orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
-    assert orders[0] == "store,date,horizon,forecast,order,critical_ratio"
+    assert orders[0] == ",".join(ORDER_COLUMNS)
     assert len(orders) == 1 + 3 * 7
     monitor = json.loads((repo_copy / "reports" / "monitor.json").read_text())
     assert monitor["status"] in {"ok", "drift", "degraded"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, make_params, umbrella, write_tables
+from conftest import ORDER_COLUMNS, REPO, make_params, umbrella, write_tables
 
 from umbrella.errors import DataError
 from umbrella.features import build_features
@@ -49,14 +49,7 @@ def test_one_order_per_store_and_day_after_the_data(typed, model) -> None:
     )
     last = typed["sales"]["date"].max()
     assert len(orders) == typed["sales"]["store"].nunique() * HORIZON
-    assert list(orders.columns) == [
-        "store",
-        "date",
-        "horizon",
-        "forecast",
-        "order",
-        "critical_ratio",
-    ]
+    assert list(orders.columns) == ORDER_COLUMNS
     expected = {str((last + pd.Timedelta(days=h)).date()) for h in range(1, HORIZON + 1)}
     assert set(orders["date"]) == expected
     assert (orders["order"] >= 0).all() and orders["order"].dtype.kind == "i"
@@ -397,7 +390,7 @@ def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -
     assert not tracked.exists()
     stdout = _predict(project, out=["--out", "-"])
     assert stdout.returncode == 0, stdout.stderr
-    assert stdout.stdout.splitlines()[0] == "store,date,horizon,forecast,order,critical_ratio"
+    assert stdout.stdout.splitlines()[0] == ",".join(ORDER_COLUMNS)
     assert len(stdout.stdout.splitlines()) == 1 + 3 * HORIZON
     assert not tracked.exists()
 
