@@ -356,6 +356,23 @@ def test_cli_orders_at_each_stores_own_costs_without_retraining(project) -> None
 
 
 @pytest.mark.slow
+def test_stage_orders_at_each_stores_own_costs_on_the_pipelines_data(project, typed) -> None:
+    """--costs on the pipeline's validated data (no retailer's files): its stores are the
+    partitions' stores."""
+    groups = store_groups(typed["sales"]["store"], 2)  # two partitions
+    for name, table in typed.items():
+        write_partitioned(table, project / "data" / "interim" / name, groups)
+    (project / "costs.csv").write_text("store,unit_cost\nS0003,14\n")
+    own = ["--costs", str(project / "costs.csv"), "--out", str(project / "own.csv")]
+    result = umbrella(["predict", *own], project)
+    assert result.returncode == 0, result.stderr
+    orders = pd.read_csv(project / "own.csv")
+    ratio = orders.set_index("store")["critical_ratio"]
+    assert ratio["S0003"].eq(round(6 / 19, 4)).all() and ratio["S0001"].eq(round(12 / 19, 4)).all()
+    assert not (project / "data" / "predictions" / "orders.csv").exists()
+
+
+@pytest.mark.slow
 def test_cli_refuses_bad_costs_naming_the_file_column_and_lines(project) -> None:
     costs = project / "costs.csv"
     costs.write_text(
