@@ -60,3 +60,13 @@ def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
     # both models log their in-sample quantile loss as a dvclive curve
     curve = plots["data"]["Quantile model (pinball loss at τ*), training curve"]  # dvc.yaml
     assert set(curve[0]["revisions"]) == set(names)
+
+
+def test_run_queue_names_the_experiment_that_failed(repo_copy: Path) -> None:
+    """`make sweep` must not pass over a failed experiment: scripts/run-queue exits 1 and
+    says which one failed and where its output is."""
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "tiny"], repo_copy)
+    run(["dvc", "exp", "run", "--queue", "-n", "broken", "-S", "train.model=bogus"], repo_copy)
+    result = run(["scripts/run-queue", "2"], repo_copy, check=False)
+    assert result.returncode == 1, result
+    assert "experiment broken failed; its output: dvc queue logs broken" in result.stderr
