@@ -45,6 +45,12 @@ def nb_dispersion(y: np.ndarray, mean: np.ndarray, censored: np.ndarray) -> floa
     return float(np.exp(fit.x))
 
 
+def sampled_dispersion(y: np.ndarray, mean: np.ndarray, censored: np.ndarray) -> float:
+    """nb_dispersion on at most DISPERSION_ROWS of the rows, evenly spaced."""
+    every = slice(None, None, -(-len(y) // DISPERSION_ROWS))  # every k-th row, k >= 1
+    return nb_dispersion(np.asarray(y)[every], np.asarray(mean)[every], np.asarray(censored)[every])
+
+
 def truncated_nb_mean(mean: np.ndarray, dispersion: float, at_least: np.ndarray) -> np.ndarray:
     """E[D | D >= s] for D ~ NB(mean, size k).
 
@@ -70,18 +76,17 @@ def impute_censored(
     """Targets with every censored one replaced by its expected demand.
 
     fit_mean(targets) fits a mean model to the training rows' targets and returns its
-    in-sample forecasts; the dispersion is then fitted by maximum likelihood on at most
-    DISPERSION_ROWS of them.
+    in-sample forecasts; the dispersion is then fitted by maximum likelihood
+    (`sampled_dispersion`).
     """
     y = np.asarray(y, dtype=float).copy()
     censored = np.asarray(censored, dtype=bool)
     if not censored.any():
         return y
     sales = y.copy()
-    sample = slice(None, None, -(-len(y) // DISPERSION_ROWS))  # every k-th row, k >= 1
     for _ in range(rounds):
         mean = fit_mean(y)
-        dispersion = nb_dispersion(sales[sample], mean[sample], censored[sample])
+        dispersion = sampled_dispersion(sales, mean, censored)
         y[censored] = truncated_nb_mean(mean[censored], dispersion, sales[censored])
     return y
 

@@ -19,21 +19,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from umbrella.censoring import DISPERSION_ROWS, MIN_MEAN, nb_dispersion
+from umbrella.censoring import MIN_MEAN, sampled_dispersion
 from umbrella.features import CENSORED, TARGET
 
 
 def fit_dispersion(rows: pd.DataFrame, targets: np.ndarray, mean: np.ndarray) -> float:
     """The negative binomial size of the demand around `mean`, the model's in-sample mean
     forecast of the training rows: on their sales with sold-out days as lower bounds when
-    the rows have them, else on the targets (at most DISPERSION_ROWS rows, evenly spaced)."""
+    the rows have them, else on the targets (`censoring.sampled_dispersion`)."""
     if {TARGET, CENSORED} <= set(rows.columns):
         y = rows[TARGET].to_numpy(dtype=float)
         censored = rows[CENSORED].to_numpy(dtype=bool)
     else:
         y, censored = np.asarray(targets, dtype=float), np.zeros(len(rows), dtype=bool)
-    every = slice(None, None, -(-len(y) // DISPERSION_ROWS))  # every k-th row, k >= 1
-    return nb_dispersion(y[every], np.asarray(mean, dtype=float)[every], censored[every])
+    return sampled_dispersion(y, np.asarray(mean, dtype=float), censored)
 
 
 def quantile_at(

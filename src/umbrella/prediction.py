@@ -27,7 +27,7 @@ from umbrella.plausibility import (
     short_histories,
 )
 from umbrella.schemas import STORE_COSTS
-from umbrella.validation import Problem, problem, typed_table
+from umbrella.validation import Problem, listing, problem, typed_table
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -102,15 +102,14 @@ def predict_orders(
     forecasts: pd.DataFrame | None,
     horizon: int,
     cfg: Features,
+    business: Business,
     label: str = "sales",
     origin: pd.Timestamp | None = None,
-    business: Business | None = None,
     store_costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per store and day after the origin (default: the last sales date): forecast,
-    order and the critical ratio it is made at: each day's from `business` and the stores'
-    own costs (costs.py), or without `business` the model's one tau*. A partition of the
-    stores is given the origin of all of them.
+    order and the critical ratio it is made at, each day's from `business` and the stores'
+    own costs (costs.py). A partition of the stores is given the origin of all of them.
 
     Refuses (DataError) a store whose sales end early or whose history is shorter than its
     features read (`check_history`); `label` names the sales file in the message.
@@ -134,7 +133,7 @@ def predict_orders(
             f"the model was trained with columns the data lacks: {', '.join(sources)} "
             f"(features {', '.join(missing)})"
         )
-    tau = None if business is None else day_costs(rows, business, store_costs).tau
+    tau = day_costs(rows, business, store_costs).tau
     return pd.DataFrame(
         {
             "store": rows["store"],
@@ -142,9 +141,7 @@ def predict_orders(
             "horizon": rows["horizon"],
             "forecast": np.round(model.predict(rows), 2),
             "order": to_order(model.predict_quantile(rows, tau)).astype(np.int64),
-            "critical_ratio": np.round(
-                np.full(len(rows), model.quantile) if tau is None else tau, 4
-            ),
+            "critical_ratio": np.round(tau, 4),
         }
     )
 
@@ -159,8 +156,7 @@ def read_store_costs(path: Path, business: Business, stores: pd.Index) -> pd.Dat
     if table is not None and not problems:
         problems += _cost_problems(table, business, stores, label)
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise DataError(f"invalid costs: {len(problems)} problem(s)\n{listed}")
+        raise DataError(f"invalid costs: {len(problems)} problem(s)\n{listing(problems)}")
     assert table is not None
     return table[[c for c in ["store", *COST_COLUMNS] if c in table]]
 

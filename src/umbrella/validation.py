@@ -407,11 +407,15 @@ def check_located(sales: pd.DataFrame, stores: pd.DataFrame, label: str) -> list
     return [Problem(label, "store", rule, len(missing), [], missing[:MAX_LISTED])]
 
 
+def listing(problems: list[Problem]) -> str:
+    """One problem a line, indented under a heading."""
+    return "\n".join(f"  - {p}" for p in problems)
+
+
 def summary(problems: list[Problem]) -> str:
     """The short human report of a failed validation."""
-    lines = [f"validation failed: {len(problems)} problem(s), also in reports/validation.json"]
-    lines += [f"  - {p}" for p in problems]
-    return "\n".join(lines)
+    heading = f"validation failed: {len(problems)} problem(s), also in reports/validation.json"
+    return f"{heading}\n{listing(problems)}"
 
 
 def finalise(table: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -53,7 +53,7 @@ from umbrella.prediction import (
     read_store_costs,
 )
 from umbrella.schemas import TABLES
-from umbrella.validation import finalise, summary, typed_table
+from umbrella.validation import finalise, listing, typed_table
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> In
         if table is not None:
             tables[name] = table
     if problems:
-        # validate's report, without its first line (which points at validate's report file)
-        details = summary(problems).split("\n", 1)[1]
-        raise DataError(f"invalid input: {len(problems)} problem(s)\n{details}")
+        raise DataError(f"invalid input: {len(problems)} problem(s)\n{listing(problems)}")
     # Before the lean dtypes: the typed table's index is the line in the file.
     check_sales_plausible(tables[SALES], cfg.max_level_ratio, cfg.warn_level_ratio, str(sales))
     # Only a table without problems can take the lean dtypes (an unparsed count is NA).
@@ -150,9 +148,9 @@ def forecast_orders(
         data.forecasts,
         params.base.horizon,
         params.features,
+        params.business,
         labels[SALES],
         origin,
-        params.business,
         store_costs,
     )
     return orders, highest_sales(data.sales)
