@@ -11,8 +11,8 @@ from umbrella.features import build_features
 from umbrella.validation import finalise
 
 HORIZON = 7
-# The target of a row, and whether it sold out: known only after the origin.
-TARGET_COLUMNS = ["units", "censored"]
+# The target of a row, whether it sold out and its observed rain: known only after the origin.
+TARGET_COLUMNS = ["units", "censored", "target_rain_mm"]
 # The planned price and promotion of the target day are known at the origin
 # (docs/forecasting.md "Origins and horizons"), so they may (and do) come from the sales
 # table's target-day row: not leakage.
@@ -215,7 +215,9 @@ def test_hand_checked_values(cfg):
     np.testing.assert_allclose(out["sales_mean_7"], i - 3.0)
     mean_28 = np.where(i >= 27, i - 13.5, i / 2)
     np.testing.assert_allclose(out["sales_mean_28"], mean_28, rtol=1e-6)
-    np.testing.assert_allclose(out["level"], mean_28, rtol=1e-6)
+    # The level: the mean of up to level_days days (here fewer: all the history so far).
+    assert cfg.level_days > DAYS
+    np.testing.assert_allclose(out["level"], i / 2, rtol=1e-6)
 
     weeks_back = -(-h // 7)  # ceil(h / 7)
     np.testing.assert_array_equal(out["same_weekday_last"], d - 7 * weeks_back)
@@ -242,6 +244,10 @@ def test_hand_checked_values(cfg):
 
     rain = np.arange(DAYS) % 3
     np.testing.assert_array_equal(out["rain_origin"], rain[i])
+    # The target day's observed rain, a label for the rain posterior; unknown beyond the data.
+    inside = d < DAYS
+    np.testing.assert_array_equal(out.loc[inside, "target_rain_mm"], rain[d[inside]])
+    assert out.loc[~inside, "target_rain_mm"].isna().all()
     np.testing.assert_allclose(
         out["rain_mean_7"], [rain[k - 6 : k + 1].mean() for k in i], rtol=1e-6
     )
@@ -251,6 +257,15 @@ def test_hand_checked_values(cfg):
     np.testing.assert_allclose(out.loc[inside, "price"], price[d[inside]], rtol=1e-6)
     np.testing.assert_array_equal(out.loc[inside, "promo"], d[inside] % 5 == 0)
     assert out.loc[~inside, ["price", "promo"]].isna().all(axis=None)
+
+
+def test_level_is_the_mean_of_level_days(cfg):
+    """The level is the trailing mean of features.level_days days, whatever the windows."""
+    sales, weather = hand_tables()
+    out = build_features(sales, weather, None, HORIZON, cfg.model_copy(update={"level_days": 10}))
+    i = (out["origin"] - START).dt.days.to_numpy()  # units on day i are i
+    np.testing.assert_allclose(out["level"], (i + np.maximum(i - 9, 0)) / 2, rtol=1e-6)
+    np.testing.assert_allclose(out["sales_mean_28"], np.where(i >= 27, i - 13.5, i / 2), rtol=1e-6)
 
 
 def test_holidays_null_gives_no_holidays(cfg):

@@ -147,6 +147,8 @@ BAD_VALUES = [
     ("features.lags", [5000], "must all be in 1..366 (days)"),
     ("features.windows", [], "must not be empty"),
     ("features.windows", [0, 7], "must all be in 1..366 (days)"),
+    ("features.level_days", 0, "must be in 1..366"),
+    ("features.level_days", 367, "must be in 1..366"),
     ("features.same_weekday_weeks", 0, "must be in 1..52"),
     ("features.holidays", "Narnia", "'Narnia' is not a country code the holidays package knows"),
     ("split.test_start", "2015-02-30", "expected an ISO date (YYYY-MM-DD), got '2015-02-30'"),

@@ -23,10 +23,19 @@ from sklearn.utils.validation import check_is_fitted
 from umbrella.calibration import calibrate, window_days
 from umbrella.distribution import fit_dispersion, quantile_at
 from umbrella.errors import DataError
-from umbrella.features import CENSORED, KEYS, LEVEL, SEASONAL_NAIVE, TARGET
+from umbrella.features import (
+    CENSORED,
+    KEYS,
+    LEVEL,
+    SALES_FEATURES,
+    SEASONAL_NAIVE,
+    TARGET,
+    TARGET_RAIN,
+)
 from umbrella.params import Train
+from umbrella.rain_posterior import fit_rain_posterior, with_rain_posterior
 
-NOT_FEATURES = {*KEYS, TARGET, CENSORED} - {"horizon"}
+NOT_FEATURES = {*KEYS, TARGET, CENSORED, TARGET_RAIN} - {"horizon"}
 
 
 def feature_columns(X: pd.DataFrame) -> list[str]:
@@ -35,8 +44,19 @@ def feature_columns(X: pd.DataFrame) -> list[str]:
 
 
 def store_scale(X: pd.DataFrame) -> np.ndarray:
-    """The store's recent mean daily sales, at least one umbrella."""
+    """The store's level (its mean daily sales over features.level_days), at least one umbrella."""
     return np.maximum(np.nan_to_num(X[LEVEL].to_numpy(dtype=float), nan=1.0), 1.0)
+
+
+def on_level_scale(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """X[columns] with the sales features divided by the store's level: a store's recent
+    sales as a share of its usual, comparable across stores of any size."""
+    out = X[columns].copy()
+    scale = store_scale(X)
+    for column in columns:
+        if column.startswith(SALES_FEATURES):
+            out[column] = (out[column].to_numpy(dtype=float) / scale).astype(np.float32)
+    return out
 
 
 def _recent(model: BaseEstimator, X: pd.DataFrame, quantile: np.ndarray) -> np.ndarray:
@@ -170,6 +190,9 @@ class LinearModel(_ResidualQuantile):
 class GradientBoosting(BaseEstimator, RegressorMixin):
     """One global HistGradientBoosting model across stores and horizons, twice:
     Poisson loss for the mean and quantile (pinball) loss for the order.
+
+    Targets and sales features are on the store's level (`on_level_scale`); the rain
+    posterior (`rain_posterior.py`) adds what the forecasts say of the day's rain.
     """
 
     def __init__(
@@ -209,28 +232,41 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
+        self.rain_posterior_ = fit_rain_posterior(X, self.random_state)
+        X = with_rain_posterior(X, self.rain_posterior_)
         self.fit_mean(X, y)
         ratio = np.asarray(y, dtype=float) / store_scale(X)
         self.quantile_model_ = self._booster(loss="quantile", quantile=self.quantile).fit(
-            X[self.features_], ratio
+            on_level_scale(X, self.features_), ratio
         )
         self.dispersion_ = fit_dispersion(X, y, self.predict(X))
         return self
 
     def fit_mean(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
-        """Fit the mean model alone (enough for `predict`)."""
+        """Fit the mean model alone on X's features (enough for `predict`)."""
         self.features_ = feature_columns(X)
         ratio = np.asarray(y, dtype=float) / store_scale(X)
-        self.mean_model_ = self._booster(loss="poisson").fit(X[self.features_], ratio)
+        inputs = on_level_scale(X, self.features_)
+        self.mean_model_ = self._booster(loss="poisson").fit(inputs, ratio)
+        self.sales_on_level_ = True
         return self
+
+    def _inputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not getattr(self, "sales_on_level_", False):
+            raise DataError(
+                "the model was saved before its sales features were put on the store's "
+                "level: it would read them wrong; retrain it (dvc repro train)"
+            )
+        X = with_rain_posterior(X, getattr(self, "rain_posterior_", None))
+        return on_level_scale(X, self.features_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "mean_model_")
-        return self.mean_model_.predict(X[self.features_]) * store_scale(X)
+        return self.mean_model_.predict(self._inputs(X)) * store_scale(X)
 
     def predict_quantile(self, X: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "quantile_model_")
-        quantile = np.maximum(self.quantile_model_.predict(X[self.features_]) * store_scale(X), 0.0)
+        quantile = np.maximum(self.quantile_model_.predict(self._inputs(X)) * store_scale(X), 0.0)
         return _at_ratio(self, X, _recent(self, X, quantile), tau)
 
 

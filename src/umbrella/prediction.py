@@ -26,6 +26,7 @@ from umbrella.plausibility import (
     longest_lookback,
     short_histories,
 )
+from umbrella.rain_posterior import DERIVED
 from umbrella.schemas import STORE_COSTS
 from umbrella.validation import Problem, listing, problem, typed_table
 
@@ -126,7 +127,7 @@ def predict_orders(
     rows = build_features(
         sales, weather, forecasts, horizon, cfg, origins=pd.DatetimeIndex([origin])
     )
-    missing = sorted(set(getattr(model, "features_", [])) - set(rows.columns))
+    missing = sorted(set(getattr(model, "features_", [])) - set(rows.columns) - DERIVED)
     if missing:
         sources = sorted({SOURCE_COLUMN.get(f, f) for f in missing})
         raise DataError(
@@ -206,7 +207,9 @@ def _cost_problems(
 def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:
     """Every store needs sales on each of the days its features look back over (the longest
     lag, rolling window or run of same-weekday weeks) up to the origin: with fewer, the
-    28-day mean would be a mean of less, and the order would change without a word."""
+    28-day mean would be a mean of less, and the order would change without a word. The
+    level is the mean of up to features.level_days days: a store with fewer is scaled by
+    the days it has, as in training; that is said, since a file cut short does the same."""
     need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
     short = short_histories(sales, origin, need)
     if not short.empty:
@@ -215,6 +218,16 @@ def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Tim
             f"{label}: too short a history: each store needs sales on each of the {need} days "
             f"up to {origin.date()} (the longest of features.lags, features.windows and "
             f"features.same_weekday_weeks x 7); {_listing(stores)}"
+        )
+    young = short_histories(sales, origin, cfg.level_days)
+    if not young.empty:
+        log.warning(
+            "%s: the level of %d store(s) is the mean of fewer than features.level_days = %d "
+            "days (all their sales given): %s",
+            label,
+            len(young),
+            cfg.level_days,
+            _listing([f"{store} has {have}" for store, have in young.items()]),
         )
 
 
