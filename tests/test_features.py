@@ -215,9 +215,10 @@ def test_hand_checked_values(cfg):
     np.testing.assert_allclose(out["sales_mean_7"], i - 3.0)
     mean_28 = np.where(i >= 27, i - 13.5, i / 2)
     np.testing.assert_allclose(out["sales_mean_28"], mean_28, rtol=1e-6)
-    # The level: the mean of up to level_days days (here fewer: all the history so far).
-    assert cfg.level_days > DAYS
-    np.testing.assert_allclose(out["level"], i / 2, rtol=1e-6)
+    np.testing.assert_allclose(out["level"], mean_28, rtol=1e-6)
+    # The usual sales: the mean of up to usual_days days (here fewer: all the history so far).
+    assert cfg.usual_days > DAYS
+    np.testing.assert_allclose(out["sales_usual"], i / 2, rtol=1e-6)
 
     weeks_back = -(-h // 7)  # ceil(h / 7)
     np.testing.assert_array_equal(out["same_weekday_last"], d - 7 * weeks_back)
@@ -259,13 +260,13 @@ def test_hand_checked_values(cfg):
     assert out.loc[~inside, ["price", "promo"]].isna().all(axis=None)
 
 
-def test_level_is_the_mean_of_level_days(cfg):
-    """The level is the trailing mean of features.level_days days, whatever the windows."""
+def test_usual_sales_are_the_mean_of_usual_days(cfg):
+    """The usual sales are the trailing mean of features.usual_days days."""
     sales, weather = hand_tables()
-    out = build_features(sales, weather, None, HORIZON, cfg.model_copy(update={"level_days": 10}))
+    out = build_features(sales, weather, None, HORIZON, cfg.model_copy(update={"usual_days": 10}))
     i = (out["origin"] - START).dt.days.to_numpy()  # units on day i are i
-    np.testing.assert_allclose(out["level"], (i + np.maximum(i - 9, 0)) / 2, rtol=1e-6)
-    np.testing.assert_allclose(out["sales_mean_28"], np.where(i >= 27, i - 13.5, i / 2), rtol=1e-6)
+    np.testing.assert_allclose(out["sales_usual"], (i + np.maximum(i - 9, 0)) / 2, rtol=1e-6)
+    np.testing.assert_allclose(out["level"], np.where(i >= 27, i - 13.5, i / 2), rtol=1e-6)
 
 
 def test_holidays_null_gives_no_holidays(cfg):

@@ -325,6 +325,23 @@ def test_cli_refuses_a_short_history(project, tiny_tables) -> None:
 
 
 @pytest.mark.slow
+def test_cli_says_when_usual_sales_are_the_mean_of_fewer_days(project, tiny_tables) -> None:
+    """60 days cover every lag and window but not features.usual_days (364): the orders are
+    made, on the usual sales of the days given, and the log says so store by store."""
+    sales = tiny_tables["sales"]
+    recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=60)]
+    recent.to_csv(project / "latest" / "recent.csv", index=False, date_format="%Y-%m-%d")
+    result = _predict(project, sales="recent.csv")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "recent.csv: the usual sales of 3 store(s) are the mean of fewer than "
+        "features.usual_days = 364" in result.stderr
+    )
+    assert "S0001 has 60, S0002 has 60, S0003 has 60" in result.stderr
+    assert (project / "orders.csv").exists()
+
+
+@pytest.mark.slow
 def test_cli_refuses_a_model_that_failed_its_gate(project) -> None:
     _evaluation(project, FAILED)
     refused = _predict(project)

@@ -101,6 +101,7 @@ def test_sales_features_are_read_on_the_level() -> None:
             "sales_lag_1": [5.0, 4.0, 3.0],
             "sales_mean_28": [10.0, 1.0, 2.0],
             "same_weekday_last": [20.0, 2.0, 1.0],
+            "sales_usual": [5.0, 3.0, 0.5],
             "fc_rain_mm": [3.0, 3.0, 3.0],
         }
     )
@@ -109,6 +110,7 @@ def test_sales_features_are_read_on_the_level() -> None:
     np.testing.assert_allclose(out["sales_lag_1"], [0.5, 2.0, 3.0])
     np.testing.assert_allclose(out["sales_mean_28"], [1.0, 0.5, 2.0])
     np.testing.assert_allclose(out["same_weekday_last"], [2.0, 1.0, 1.0])
+    np.testing.assert_allclose(out["sales_usual"], [0.5, 1.5, 0.5])
     pd.testing.assert_series_equal(out["fc_rain_mm"], X["fc_rain_mm"])
     pd.testing.assert_series_equal(out["level"], X["level"])
 

@@ -17,9 +17,10 @@ from umbrella.params import Features
 KEYS = ["store", "origin", "horizon", "date"]  # date = origin + horizon, the target day
 TARGET = "units"
 CENSORED = "censored"  # the target day sold out: units is a lower bound of demand
-LEVEL = "level"  # the store's mean daily sales over features.level_days: every model's scale
+LEVEL = "level"  # the store's recent mean daily sales, the scale of every model
+USUAL = "sales_usual"  # the store's mean daily sales over up to features.usual_days
 SEASONAL_NAIVE = "same_weekday_last"
-SALES_FEATURES = ("sales_lag_", "sales_mean_", "same_weekday_")  # in units (name prefixes)
+SALES_FEATURES = ("sales_lag_", "sales_mean_", "same_weekday_", USUAL)  # in units (prefixes)
 TARGET_RAIN = "target_rain_mm"  # observed rain of the target day: a label, never a feature
 
 
@@ -97,7 +98,8 @@ def build_features(
         feats[f"sales_lag_{lag}"] = _at(units, s_idx, t_idx - lag + 1)  # lag 1: the origin
     for window in cfg.windows:
         feats[f"sales_mean_{window}"] = _trailing_mean(units, window)[s_idx, t_idx]
-    feats[LEVEL] = _trailing_mean(units, cfg.level_days)[s_idx, t_idx]
+    feats[LEVEL] = feats[f"sales_mean_{max(cfg.windows)}"]  # the longest window sets the scale
+    feats[USUAL] = _trailing_mean(units, cfg.usual_days)[s_idx, t_idx]
     # The same weekday as the target day, in the weeks on or before the origin.
     weeks_back = (h + 6) // 7
     same_weekday = np.stack(

@@ -44,7 +44,7 @@ def feature_columns(X: pd.DataFrame) -> list[str]:
 
 
 def store_scale(X: pd.DataFrame) -> np.ndarray:
-    """The store's level (its mean daily sales over features.level_days), at least one umbrella."""
+    """The store's recent mean daily sales, at least one umbrella."""
     return np.maximum(np.nan_to_num(X[LEVEL].to_numpy(dtype=float), nan=1.0), 1.0)
 
 

@@ -193,7 +193,7 @@ class Validate(Block):
 class Features(Block):
     lags: list[int] = Field(min_length=1)
     windows: list[int] = Field(min_length=1)
-    level_days: int = Field(ge=1, le=DAYS_BACK_MAX)
+    usual_days: int = Field(ge=1, le=DAYS_BACK_MAX)
     same_weekday_weeks: int = Field(ge=1, le=WEEKS_BACK_MAX)
     holidays: str | None  # country code of the public holidays (holidays package), or null
 

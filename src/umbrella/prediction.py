@@ -208,8 +208,8 @@ def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Tim
     """Every store needs sales on each of the days its features look back over (the longest
     lag, rolling window or run of same-weekday weeks) up to the origin: with fewer, the
     28-day mean would be a mean of less, and the order would change without a word. The
-    level is the mean of up to features.level_days days: a store with fewer is scaled by
-    the days it has, as in training; that is said, since a file cut short does the same."""
+    usual sales are the mean of up to features.usual_days days: a store with fewer is read
+    on the days it has, as in training; that is said, since a file cut short does the same."""
     need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
     short = short_histories(sales, origin, need)
     if not short.empty:
@@ -219,14 +219,14 @@ def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Tim
             f"up to {origin.date()} (the longest of features.lags, features.windows and "
             f"features.same_weekday_weeks x 7); {_listing(stores)}"
         )
-    young = short_histories(sales, origin, cfg.level_days)
+    young = short_histories(sales, origin, cfg.usual_days)
     if not young.empty:
         log.warning(
-            "%s: the level of %d store(s) is the mean of fewer than features.level_days = %d "
-            "days (all their sales given): %s",
+            "%s: the usual sales of %d store(s) are the mean of fewer than features.usual_days "
+            "= %d days (all their sales given): %s",
             label,
             len(young),
-            cfg.level_days,
+            cfg.usual_days,
             _listing([f"{store} has {have}" for store, have in young.items()]),
         )
 
