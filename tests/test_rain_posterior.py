@@ -10,7 +10,13 @@ import pytest
 from umbrella.errors import DataError
 from umbrella.features import TARGET_RAIN
 from umbrella.models import GradientBoosting, on_level_scale
-from umbrella.rain_posterior import AMOUNT, WET, fit_rain_posterior, with_rain_posterior
+from umbrella.rain_posterior import (
+    AMOUNT,
+    WET,
+    fit_rain_posterior,
+    posterior_inputs,
+    with_rain_posterior,
+)
 
 P_WET = 0.4
 
@@ -84,6 +90,22 @@ def test_stores_sharing_the_weather_count_once() -> None:
     stores = pd.concat([rows] * 25, ignore_index=True)
     repeated = with_rain_posterior(rows, fit_rain_posterior(stores, seed=0))
     pd.testing.assert_frame_equal(once, repeated)
+
+
+def test_each_row_gets_its_own_prediction() -> None:
+    """Distinct rows are predicted once and given back to every copy, in the rows' order."""
+    rows = forecast_rows(200, seed=5)
+    posterior = fit_rain_posterior(rows, seed=0)
+    assert posterior is not None
+    copies = pd.concat([rows] * 3, ignore_index=True).sample(frac=1.0, random_state=1)
+    out = with_rain_posterior(copies, posterior)
+    inputs = copies[posterior_inputs(copies.columns)]
+    np.testing.assert_array_equal(
+        out[WET].to_numpy(), posterior[0].predict_proba(inputs)[:, 1].astype(np.float32)
+    )
+    np.testing.assert_array_equal(
+        out[AMOUNT].to_numpy(), posterior[1].predict(inputs).astype(np.float32)
+    )
 
 
 def test_nothing_to_learn_without_observed_rain() -> None:

@@ -49,8 +49,8 @@ def store_scale(X: pd.DataFrame) -> np.ndarray:
 
 
 def on_level_scale(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """X[columns] with the sales features divided by the store's level: a store's recent
-    sales as a share of its usual, comparable across stores of any size."""
+    """X[columns] with the sales features (in units) divided by the store's level: its
+    sales as a share of its recent mean, comparable across stores of any size."""
     out = X[columns].copy()
     scale = store_scale(X)
     for column in columns:
@@ -192,7 +192,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
     Poisson loss for the mean and quantile (pinball) loss for the order.
 
     Targets and sales features are on the store's level (`on_level_scale`); the rain
-    posterior (`rain_posterior.py`) adds what the forecasts say of the day's rain.
+    posterior (`rain_posterior.py`) adds what the forecasts say of the target day's rain.
     """
 
     def __init__(

@@ -11,11 +11,14 @@ and the season. Their predictions are two features of the gbm
 weather repeat the same rows of a day, and counted 25 times a few days would fill a leaf
 (rows of different origins stay apart, even when equal: a repeated dry day is no copy).
 
-On the 2014 validation year these features made the gbm's orders 0.5 % cheaper, on top of the
-sales features on the level's scale (docs/design.md "Closer to the limit").
+On the 2014 validation year these two features alone made the gbm's orders 0.7 % cheaper
+(one run; the spread between seeds is about half a percent: docs/design.md "Closer to the
+limit").
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +30,7 @@ WET = "rain_wet_posterior"  # P(the target day is wet | what is known at the ori
 AMOUNT = "rain_log_posterior"  # E[log(1 + rain mm) | what is known at the origin]
 DERIVED = {WET, AMOUNT}  # features the model makes itself from the others
 KNOWN = ["horizon", "season_cos", "season_sin"]  # besides the forecasts
+Booster = TypeVar("Booster", HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 
 
 def posterior_inputs(columns: pd.Index) -> list[str]:
@@ -34,7 +38,7 @@ def posterior_inputs(columns: pd.Index) -> list[str]:
     return [c for c in columns if c.startswith("fc_")] + [c for c in KNOWN if c in columns]
 
 
-def _booster(kind: type, seed: int | None) -> HistGradientBoostingRegressor:
+def _booster(kind: type[Booster], seed: int | None) -> Booster:
     return kind(
         learning_rate=0.05,
         max_iter=200,
@@ -73,9 +77,12 @@ def with_rain_posterior(
         return X
     wet, amount = posterior
     inputs = X[posterior_inputs(X.columns)]
+    # Stores that share their weather share these rows: each distinct one is predicted once.
+    group = inputs.groupby(list(inputs.columns), dropna=False, sort=False).ngroup().to_numpy()
+    distinct = inputs.iloc[np.unique(group, return_index=True)[1]]  # in group order
     return X.assign(
         **{
-            WET: wet.predict_proba(inputs)[:, 1].astype(np.float32),
-            AMOUNT: amount.predict(inputs).astype(np.float32),
+            WET: wet.predict_proba(distinct)[:, 1].astype(np.float32)[group],
+            AMOUNT: amount.predict(distinct).astype(np.float32)[group],
         }
     )
