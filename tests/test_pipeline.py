@@ -59,6 +59,10 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     lock = (repo_copy / "dvc.lock").read_text()
     run(["dvc", "repro", "--force"], repo_copy)
     assert (repo_copy / "dvc.lock").read_text() == lock
+    # model.json lists what the gbm reads, the features it makes itself included.
+    gbm = json.loads((repo_copy / "models" / "model.json").read_text())
+    assert {"sales_usual", "rain_wet_posterior", "rain_log_posterior"} <= set(gbm["features"])
+    assert "target_rain_mm" not in gbm["features"]
     # Train params re-run train and what uses the model, nothing upstream.
     set_params(repo_copy, {"train": {"model": "linear", "max_rows": 1000}})
     out = run(["dvc", "repro"], repo_copy).stdout

@@ -94,7 +94,8 @@ def main(args: argparse.Namespace) -> None:
                 if rows["censored"].any()
                 else 0.0,
             },
-            "features": feature_columns(rows),
+            # what the model reads: the rows' features and those it makes (rain_posterior.py)
+            "features": list(getattr(model, "features_", feature_columns(rows))),
             "packages": {name: metadata.version(name) for name in PACKAGES},
         },
         MODELS / "model.json",
