@@ -235,11 +235,12 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.rain_posterior_ = fit_rain_posterior(X, self.random_state)
         X = with_rain_posterior(X, self.rain_posterior_)
         self.fit_mean(X, y)
-        ratio = np.asarray(y, dtype=float) / store_scale(X)
+        inputs, scale = on_level_scale(X, self.features_), store_scale(X)
         self.quantile_model_ = self._booster(loss="quantile", quantile=self.quantile).fit(
-            on_level_scale(X, self.features_), ratio
+            inputs, np.asarray(y, dtype=float) / scale
         )
-        self.dispersion_ = fit_dispersion(X, y, self.predict(X))
+        # X has the posterior already: the mean's inputs as made above, not again by predict
+        self.dispersion_ = fit_dispersion(X, y, self.mean_model_.predict(inputs) * scale)
         return self
 
     def fit_mean(self, X: pd.DataFrame, y: np.ndarray) -> GradientBoosting:
