@@ -192,7 +192,7 @@ def scores(rows: pd.DataFrame, data: Interim, business: Business) -> dict:
         costs.overage,
         mase_scale=float("nan"),
     )
-    return {key: metrics[key] for key in ("cost", "service_level", "wape")}
+    return {key: metrics[key] for key in ("cost", "service_level", "service_level_mid", "wape")}
 
 
 def main() -> None:
@@ -255,7 +255,9 @@ def main() -> None:
         "oracle_cost": evaluation["oracle"]["cost"],
         "oracle_info_cost": evaluation["oracle_info"]["cost"],
         "forecasters": {
-            name: {k: row[k] for k in ("cost", "wape", "service_level", "seconds")}
+            name: {
+                k: row[k] for k in ("cost", "wape", "service_level", "service_level_mid", "seconds")
+            }
             for name, row in forecasters.items()
         },
     }

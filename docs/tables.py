@@ -75,11 +75,15 @@ def results() -> str:
                 _num(1 - s["cost"] / baseline_cost),
                 _num(s["wape"]),
                 _num(s["service_level"]),
+                _num(s.get("service_level_mid")),
                 _num(s["bias"]),
             ]
         )
     target = test["service_level_target"]
-    header = ["forecaster", "cost (money)", "skill.cost", "wape", "service level", "bias"]
+    header = [
+        *("forecaster", "cost (money)", "skill.cost", "wape"),
+        *("service level", "ties half", "bias"),
+    ]
     gate = m.get("gate", {})
     lines = [
         _source(source),
@@ -116,6 +120,7 @@ def by_horizon() -> str:
                 _num(model["cost"] / info["cost"]) if info else "",
                 _num(model["cost"] / oracle["cost"]) if oracle else "",
                 _num(model["service_level"]),
+                _num(model.get("service_level_mid")),
             ]
         )
     header = [
@@ -126,6 +131,7 @@ def by_horizon() -> str:
         "cost / oracle_info",
         "cost / oracle",
         "service level",
+        "ties half",
     ]
     return _source(source) + "\n" + _table(header, rows) + "\n"
 
@@ -165,16 +171,20 @@ def _peers(relative: str) -> str:
             _num(s["cost"] / limit),
             _num(s["wape"]),
             _num(s["service_level"]),
+            _num(s.get("service_level_mid")),
             _num(s["seconds"], 1) if s.get("seconds") is not None else "",
         ]
         for name, s in p["forecasters"].items()
     ]
     oracle = p["oracle_cost"]
-    rows.append(["oracle_info (the limit)", _money(limit), _num(1.0), "", "", ""])
+    rows.append(["oracle_info (the limit)", _money(limit), _num(1.0), "", "", "", ""])
     rows.append(
-        ["oracle (true demand distribution)", _money(oracle), _num(oracle / limit), "", "", ""]
+        ["oracle (true demand distribution)", _money(oracle), _num(oracle / limit), "", "", "", ""]
     )
-    header = ["forecaster", "cost", "cost / oracle_info", "wape", "service level", "wall s"]
+    header = [
+        *("forecaster", "cost", "cost / oracle_info", "wape"),
+        *("service level", "ties half", "wall s"),
+    ]
     lines = [
         _source(relative),
         f"Data: {p['data']}; test {p['test_start']}..{p['test_end']}, {p['rows']:,} "

@@ -73,7 +73,7 @@ def test_the_headline_is_what_a_reviewer_decides_on(results):
     metrics["model"]["cost"] = 49.4
     top = headline(metrics)
     assert list(top) == ["model", "skill", "baseline", "oracle", "gate", "test"]
-    assert list(top["model"]) == ["cost", "wape", "mae", "service_level"]
+    assert list(top["model"]) == ["cost", "wape", "service_level", "service_level_mid"]
     assert top["model"]["cost"] == 49 and isinstance(top["model"]["cost"], int)
     assert top["skill"] == {k: metrics["skill"][k] for k in ("cost", "wape")}
     assert top["oracle"] == {"cost": 56} and top["gate"] == {"passed": True}

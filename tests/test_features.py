@@ -212,10 +212,14 @@ def test_hand_checked_values(cfg):
 
     for lag in cfg.lags:  # lag 1 is the origin day itself
         np.testing.assert_array_equal(out[f"sales_lag_{lag}"], sales_on(i - lag + 1))
-    np.testing.assert_allclose(out["sales_mean_7"], i - 3.0)
-    mean_28 = np.where(i >= 27, i - 13.5, i / 2)
-    np.testing.assert_allclose(out["sales_mean_28"], mean_28, rtol=1e-6)
-    np.testing.assert_allclose(out["level"], mean_28, rtol=1e-6)
+    def mean_of_last(window: int) -> np.ndarray:  # of the days 0..i: i/2 until a full window
+        return np.where(i >= window - 1, i - (window - 1) / 2, i / 2)
+
+    for window in cfg.windows:
+        np.testing.assert_allclose(out[f"sales_mean_{window}"], mean_of_last(window), rtol=1e-6)
+    # The level is the longest window's mean.
+    assert max(cfg.windows) == 56
+    np.testing.assert_allclose(out["level"], mean_of_last(56), rtol=1e-6)
     # The usual sales: the mean of up to usual_days days (here fewer: all the history so far).
     assert cfg.usual_days > DAYS
     np.testing.assert_allclose(out["sales_usual"], i / 2, rtol=1e-6)
@@ -252,6 +256,10 @@ def test_hand_checked_values(cfg):
     np.testing.assert_allclose(
         out["rain_mean_7"], [rain[k - 6 : k + 1].mean() for k in i], rtol=1e-6
     )
+    # The weather behind the level: the mean log1p rain over the level's days.
+    np.testing.assert_allclose(
+        out["level_rain_log"], [np.log1p(rain[max(0, k - 55) : k + 1]).mean() for k in i], rtol=1e-6
+    )
     # Planned price and promotion of the target day; unknown beyond the data.
     price = np.linspace(10.0, 12.9, DAYS)
     inside = d < DAYS
@@ -266,7 +274,7 @@ def test_usual_sales_are_the_mean_of_usual_days(cfg):
     out = build_features(sales, weather, None, HORIZON, cfg.model_copy(update={"usual_days": 10}))
     i = (out["origin"] - START).dt.days.to_numpy()  # units on day i are i
     np.testing.assert_allclose(out["sales_usual"], (i + np.maximum(i - 9, 0)) / 2, rtol=1e-6)
-    np.testing.assert_allclose(out["level"], np.where(i >= 27, i - 13.5, i / 2), rtol=1e-6)
+    np.testing.assert_allclose(out["level"], np.where(i >= 55, i - 27.5, i / 2), rtol=1e-6)
 
 
 def test_holidays_null_gives_no_holidays(cfg):

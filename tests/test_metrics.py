@@ -57,16 +57,33 @@ def test_order_errors_by_hand():
     errors = forecast_metrics(Y, Y, Q, underage=12.0, overage=7.0, mase_scale=1.0)
     assert {
         k: errors[k]
-        for k in ("cost", "service_level", "stockout_rate", "overstock_units", "lost_units")
+        for k in (
+            *("cost", "service_level", "service_level_mid"),
+            *("stockout_rate", "overstock_units", "lost_units"),
+        )
     } == pytest.approx(
         {
             "cost": 45.0,
             "service_level": 0.75,  # y <= order on 3 of 4 days (the exact one counts)
+            "service_level_mid": 0.625,  # ... the exact one counting half
             "stockout_rate": 0.25,
             "overstock_units": 3.0,
             "lost_units": 2.0,
         }
     )
+
+
+def test_the_best_whole_order_meets_tau_counting_ties_half():
+    """With a few umbrellas a day the best order (the NB tau quantile) meets demand on far
+    more than tau of days; counting the days demand equalled it as half met, on tau."""
+    rng = np.random.default_rng(3)
+    tau, size = 12 / 19, 8.0
+    mean = rng.uniform(2.0, 12.0, 200_000)
+    demand = rng.negative_binomial(size, size / (size + mean)).astype(float)
+    best = negative_binomial_quantile(mean, np.full_like(mean, size), tau)
+    errors = forecast_metrics(demand, mean, best, 12.0, 7.0, mase_scale=1.0)
+    assert errors["service_level"] > tau + 0.04
+    assert errors["service_level_mid"] == pytest.approx(tau, abs=0.01)
 
 
 def test_cost_is_pinball_loss_in_money():

@@ -210,16 +210,20 @@ def _orders(typed, model, sales: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("days", [1, 3, 6, 7, 20, 27])
+NEEDED = max(make_params().features.windows)  # the level's window: 56 days
+
+
+@pytest.mark.parametrize("days", [1, 3, 6, 7, 20, NEEDED - 1])
 def test_a_history_shorter_than_the_features_read_is_refused(typed, model, days) -> None:
-    """1..6 days used to end in a traceback, 7..27 in 28-day means of fewer days."""
+    """1..6 days used to end in a traceback, 7..55 in means of fewer days than the level's."""
     sales = typed["sales"]
     recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=days)]
-    with pytest.raises(DataError, match=rf"needs sales on each of the 28 days .*S0001 has {days}"):
+    with pytest.raises(
+        DataError, match=rf"needs sales on each of the {NEEDED} days .*S0001 has {days}"
+    ):
         _orders(typed, model, recent)
-    assert len(
-        _orders(typed, model, sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=28)])
-    )
+    last = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=NEEDED)]
+    assert len(_orders(typed, model, last))
 
 
 def test_a_gap_in_the_last_weeks_is_refused_too(typed, model) -> None:
@@ -230,7 +234,7 @@ def test_a_gap_in_the_last_weeks_is_refused_too(typed, model) -> None:
             & (sales["date"] == sales["date"].max() - pd.Timedelta(days=5))
         )
     ]
-    with pytest.raises(DataError, match="S0002 has 27"):
+    with pytest.raises(DataError, match=f"S0002 has {NEEDED - 1}"):
         _orders(typed, model, gap)
 
 

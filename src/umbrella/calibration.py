@@ -12,7 +12,8 @@ measured on the last `window_days` of target days realised by the origin. Two ru
   with whole umbrellas it keeps the service level of the best whole order, which exceeds
   tau* (by 0.05..0.1 where demand is a few umbrellas a day).
 - coverage: the smallest offset whose rounded orders would have met demand on at least
-  tau* of the window's days (split conformal on the service level itself). A sold-out day
+  tau* of the window's days, a day whose demand equalled the order counting half
+  (`metrics.covered_mid`; split conformal on the service level itself). A sold-out day
   only says demand >= sales: an order at most its sales counts as unmet, one above its sales
   as half met (it may or may not have been enough). Counting those days as met at their
   sales, as conformal does, lowers every offset where stock runs out often.
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from umbrella.errors import ParamsError
-from umbrella.metrics import to_order
+from umbrella.metrics import covered_mid, to_order
 
 # Offsets searched: log factors ("scale") or multiples of the store's scale ("shift").
 OFFSET_GRID = np.round(np.arange(-2.0, 2.0 + 1e-9, 0.02), 4)
@@ -162,7 +163,7 @@ def _met(y: np.ndarray, quantile: np.ndarray, censored: np.ndarray) -> np.ndarra
     """(rows, offsets): whether each row's rounded order met demand at every offset of the
     grid ("scale"); a sold-out row is unmet at an order <= its sales, else UNKNOWN_MET."""
     order = to_order(quantile[:, None] * np.exp(OFFSET_GRID[None, :]))
-    met = (y[:, None] <= order).astype(float)
+    met = covered_mid(y[:, None], order)
     return np.where(censored[:, None], np.where(order > y[:, None], UNKNOWN_MET, 0.0), met)
 
 

@@ -19,6 +19,7 @@ TARGET = "units"
 CENSORED = "censored"  # the target day sold out: units is a lower bound of demand
 LEVEL = "level"  # the store's recent mean daily sales, the scale of every model
 USUAL = "sales_usual"  # the store's mean daily sales over up to features.usual_days
+LEVEL_RAIN = "level_rain_log"  # mean log1p(rain mm) over the level's window: how wet it was
 SEASONAL_NAIVE = "same_weekday_last"
 SALES_FEATURES = ("sales_lag_", "sales_mean_", "same_weekday_", USUAL)  # in units (prefixes)
 TARGET_RAIN = "target_rain_mm"  # observed rain of the target day: a label, never a feature
@@ -118,6 +119,9 @@ def build_features(
     rain = _grid(observed, "rain_mm", stores, dates)
     feats["rain_origin"] = rain[s_idx, t_idx]
     feats["rain_mean_7"] = _trailing_mean(rain, 7)[s_idx, t_idx]
+    # The weather behind the level: a wet spell raises the level for the rain, not for the
+    # store. A log mean, as rain's effect on sales saturates (docs/design.md "Closer to the limit").
+    feats[LEVEL_RAIN] = _trailing_mean(np.log1p(rain), max(cfg.windows))[s_idx, t_idx]
 
     # The calendar, price and promotion of the target day.
     target = rows["date"]

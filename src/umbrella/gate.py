@@ -26,11 +26,13 @@ def check_gate(metrics: dict, gate: Gate, service_level: float) -> dict:
             "rule": f">= {gate.min_skill_cost}",
             "passed": bool(metrics["skill"]["cost"] >= gate.min_skill_cost),
         },
-        "service_level": {
-            "value": metrics["model"]["service_level"],
+        # Days met with those demand equalled the order half (metrics.covered_mid): the
+        # share tau* predicts for whole umbrellas; the plain share exceeds it at the best order.
+        "service_level_mid": {
+            "value": metrics["model"]["service_level_mid"],
             "rule": f"within {gate.service_level_tolerance} of {service_level:.3f}",
             "passed": bool(
-                abs(metrics["model"]["service_level"] - service_level)
+                abs(metrics["model"]["service_level_mid"] - service_level)
                 <= gate.service_level_tolerance
             ),
         },

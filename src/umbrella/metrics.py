@@ -30,12 +30,29 @@ def newsvendor_cost(
 
 
 # The per-row terms whose sums give every score: sums add up across stores and partitions.
-SUMS = ["n", "y", "abs_error", "error", "squared_error", "covered", "lost", "over", "cost", "tau"]
+SUMS = [
+    *("n", "y", "abs_error", "error", "squared_error"),
+    *("covered", "covered_mid", "lost", "over", "cost", "tau"),
+]
 
 
 def critical_ratio(underage: float | np.ndarray, overage: float | np.ndarray) -> float | np.ndarray:
     """tau = c_u / (c_u + c_o): the share of days on which the best order meets demand."""
     return underage / (underage + overage)
+
+
+def covered_mid(y: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Per row: 1 where the order met demand with some left, 1/2 where demand equalled it,
+    0 where it fell short: the share of days met that tau* predicts for whole umbrellas.
+
+    With whole umbrellas the best order is the smallest whose P(demand <= order) reaches
+    tau*, so it meets demand on more than tau* of days, the more the fewer umbrellas a day
+    (the oracle: 0.675 against tau* 0.623 on the default data). Counting the days that
+    demand equalled the order as half met puts the best order at tau* (0.623 there): the
+    mid-distribution coverage of counts (docs/forecasting.md "Service level").
+    """
+    y, order = np.asarray(y, dtype=float), np.asarray(order, dtype=float)
+    return (y < order) + 0.5 * (y == order)
 
 
 def error_terms(
@@ -60,6 +77,7 @@ def error_terms(
             "error": error,
             "squared_error": error**2,
             "covered": (y <= order).astype(float),
+            "covered_mid": covered_mid(y, order),
             "lost": lost,
             "over": over,
             "cost": underage * lost + overage * over,
@@ -82,6 +100,8 @@ def scores(sums: Mapping[str, float] | pd.Series, mase_scale: float) -> dict[str
         "mase": float(mae / mase_scale) if mase_scale else float("nan"),
         "cost": float(sums["cost"]),
         "service_level": float(sums["covered"] / n) if n else float("nan"),
+        # the share to compare with tau*: a day whose demand equalled the order half met
+        "service_level_mid": float(sums["covered_mid"] / n) if n else float("nan"),
         # what service_level should be: the mean of the rows' critical ratios
         "service_level_target": float(sums["tau"] / n) if n else float("nan"),
         "stockout_rate": float((n - sums["covered"]) / n) if n else float("nan"),

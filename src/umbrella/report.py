@@ -60,7 +60,8 @@ HEADLINE = [
     ("model.wape", "point forecast error", -1),
     ("skill.wape", "share of seasonal naive's error saved", +1),
     ("model.service_level", "share of days with demand <= order", 0),
-    ("test.service_level_target", "what it should be: the mean of each day's tau", 0),
+    ("model.service_level_mid", "the same, a day with demand = order counting half", 0),
+    ("test.service_level_target", "service_level_mid's aim: the mean of each day's tau", 0),
     ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", 0),
     ("baseline.cost", "money lost by seasonal naive", 0),
     ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", -1),
@@ -239,7 +240,8 @@ def service_level_target(side: Side) -> float | None:
 
 
 def calibration_gap(side: Side) -> float | None:
-    level = ((side.metrics or {}).get("model") or {}).get("service_level")
+    """|service_level_mid - target|; None for a revision from before that measure."""
+    level = ((side.metrics or {}).get("model") or {}).get("service_level_mid")
     target = service_level_target(side)
     return abs(level - target) if _is_number(level) and target is not None else None
 
@@ -266,9 +268,8 @@ def _skill_verdict(base_side: Side, work: Side, base: str, reasons: list[str]) -
     judged = []  # (name, new, old, +1 higher is better / -1 lower is better)
     for key in ("cost", "wape"):
         judged.append((f"skill.{key}", skill_new.get(key), skill_old.get(key), +1))
-    judged.append(
-        ("calibration |service level − τ*|", calibration_gap(work), calibration_gap(base_side), -1)
-    )
+    gaps = calibration_gap(work), calibration_gap(base_side)
+    judged.append(("calibration |service_level_mid − τ*|", *gaps, -1))
     better, worse, parts = [], [], []
     for name, new, old, sign in judged:
         if not (_is_number(new) and _is_number(old)):
