@@ -212,6 +212,7 @@ def test_hand_checked_values(cfg):
 
     for lag in cfg.lags:  # lag 1 is the origin day itself
         np.testing.assert_array_equal(out[f"sales_lag_{lag}"], sales_on(i - lag + 1))
+
     def mean_of_last(window: int) -> np.ndarray:  # of the days 0..i: i/2 until a full window
         return np.where(i >= window - 1, i - (window - 1) / 2, i / 2)
 
