@@ -23,7 +23,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["validate", "features", "train", "evaluate"]
-KEYS = ["model.cost", "baseline.cost", "skill.cost", "model.wape", "model.service_level"]
+KEYS = [
+    *("model.cost", "baseline.cost", "skill.cost", "model.wape"),
+    *("model.service_level", "model.service_level_mid"),
+]
 
 
 def umbrella(stage: str, root: Path) -> None:

@@ -237,7 +237,10 @@ def forecasts_value() -> str:
     """The same model with the forecasts as issued and with the observed weather."""
     f = _load("benchmarks/forecasts_value.json")
     runs = [k for k, v in f.items() if isinstance(v, dict)]
-    keys = ["model.cost", "baseline.cost", "skill.cost", "model.wape", "model.service_level"]
+    keys = [
+        *("model.cost", "baseline.cost", "skill.cost", "model.wape"),
+        *("model.service_level", "model.service_level_mid"),
+    ]
     rows = []
     for run in runs:
         s = f[run]
@@ -245,7 +248,7 @@ def forecasts_value() -> str:
             [
                 s.get("test.forecasts", run),
                 *(
-                    _money(s[k]) if k.endswith("cost") and k != "skill.cost" else _num(s[k])
+                    _money(s[k]) if k.endswith("cost") and k != "skill.cost" else _num(s.get(k))
                     for k in keys
                 ),
             ]

@@ -161,7 +161,8 @@ def _rolling(
 
 def _met(y: np.ndarray, quantile: np.ndarray, censored: np.ndarray) -> np.ndarray:
     """(rows, offsets): whether each row's rounded order met demand at every offset of the
-    grid ("scale"); a sold-out row is unmet at an order <= its sales, else UNKNOWN_MET."""
+    grid ("scale"), demand equal to the order half (`covered_mid`); a sold-out row is unmet
+    at an order <= its sales, else UNKNOWN_MET."""
     order = to_order(quantile[:, None] * np.exp(OFFSET_GRID[None, :]))
     met = covered_mid(y[:, None], order)
     return np.where(censored[:, None], np.where(order > y[:, None], UNKNOWN_MET, 0.0), met)

@@ -26,8 +26,8 @@ def check_gate(metrics: dict, gate: Gate, service_level: float) -> dict:
             "rule": f">= {gate.min_skill_cost}",
             "passed": bool(metrics["skill"]["cost"] >= gate.min_skill_cost),
         },
-        # Days met with those demand equalled the order half (metrics.covered_mid): the
-        # share tau* predicts for whole umbrellas; the plain share exceeds it at the best order.
+        # The days met, a day whose demand equalled the order counting half
+        # (metrics.covered_mid): at the best order that share is tau*, the plain one above.
         "service_level_mid": {
             "value": metrics["model"]["service_level_mid"],
             "rule": f"within {gate.service_level_tolerance} of {service_level:.3f}",
