@@ -11,7 +11,7 @@ from umbrella import split
 from umbrella.features import build_features, holiday_flags
 from umbrella.health import alarm_table, exit_status, headline, monitor, monitor_rows
 from umbrella.interim import Interim
-from umbrella.models import LinearModel
+from umbrella.models import LinearModel, make_model
 from umbrella.monitoring import (
     demand_response_shift,
     demand_table,
@@ -71,7 +71,8 @@ def test_status_order() -> None:
 
 
 def _monitor_on(drift: dict | None, seed: int, stockouts: bool = True) -> dict:
-    """Monitor a linear model on 6 stores over two years, drift (if any) in the last weeks."""
+    """Monitor the model of params.yaml (the gbm, as production does) on 6 stores over two
+    years, drift (if any) in the last weeks."""
     simulate = {"stores": 6, "start": "2013-01-01", "end": "2014-12-31", "drift": drift}
     params = make_params(
         {
@@ -89,8 +90,8 @@ def _monitor_on(drift: dict | None, seed: int, stockouts: bool = True) -> dict:
     )
     first, last = data.sales["date"].min(), data.sales["date"].max()
     train = split.training_rows(features, split.test_start(first, last, params.split), "keep")
-    model = LinearModel(quantile=params.business.service_level).fit(train, train["units"])
-    return monitor(params, features, data, model)
+    model = make_model(params.train, params.business.service_level, params.base.seed)
+    return monitor(params, features, data, model.fit(train, train["units"]))
 
 
 @pytest.mark.parametrize("seed", [3, 4])

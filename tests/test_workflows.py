@@ -299,8 +299,9 @@ def test_the_runner_runs_steps_as_github_does(tmp_path: Path) -> None:
 
 # --- every workflow, run -------------------------------------------------------------------
 
-# The tiny data's model is weak: the gate is loosened so that the workflows can pass on it.
-TINY_PASSING = deep_merge(TINY, {"gate": {"min_skill_cost": 0.0, "service_level_tolerance": 0.2}})
+# The tiny data's model is weak (30 boosting rounds: it orders short, service_level_mid 0.41
+# against 0.61): the gate is loosened so that the workflows can pass on it.
+TINY_PASSING = deep_merge(TINY, {"gate": {"min_skill_cost": 0.0, "service_level_tolerance": 0.3}})
 
 
 def git(root: Path, *args: str) -> None:
