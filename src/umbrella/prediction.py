@@ -207,9 +207,10 @@ def _cost_problems(
 def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:
     """Every store needs sales on each of the days its features look back over (the longest
     lag, rolling window or run of same-weekday weeks) up to the origin: with fewer, the
-    28-day mean would be a mean of less, and the order would change without a word. The
-    usual sales are the mean of up to features.usual_days days: a store with fewer is read
-    on the days it has, as in training; that is said, since a file cut short does the same."""
+    level (the longest window's mean) would be a mean of less, and the order would change
+    without a word. The usual sales are the mean of up to features.usual_days days: a
+    store with fewer is read on the days it has, as in training; that is said, since a file
+    cut short does the same."""
     need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
     short = short_histories(sales, origin, need)
     if not short.empty:
