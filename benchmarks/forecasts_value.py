@@ -45,7 +45,7 @@ def workspace(folder: Path, data: dict | None = None) -> Path:
 
 
 def headline(root: Path) -> dict[str, float | str]:
-    metrics = json.loads((root / "metrics" / "evaluate.json").read_text())
+    metrics = json.loads((root / "reports" / "evaluate.json").read_text())  # every metric
     out: dict[str, float | str] = {}
     for key in KEYS:
         block, name = key.split(".")

@@ -45,7 +45,8 @@ import yaml
 from bench import clone, measure
 
 from umbrella.costs import day_costs
-from umbrella.features import FORECAST_FEATURES, holiday_flags, per_store
+from umbrella.features import FORECAST_FEATURES, per_store
+from umbrella.holiday_calendar import holiday_flags
 from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
 from umbrella.metrics import forecast_metrics, to_order

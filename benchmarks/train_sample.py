@@ -38,7 +38,7 @@ def main() -> None:
             (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
             seconds, mib = measure([sys.executable, "-m", "umbrella", "train"], repo)
             measure([sys.executable, "-m", "umbrella", "evaluate"], repo)
-            metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())
+            metrics = json.loads((repo / "reports" / "evaluate.json").read_text())
             fitted = json.loads((repo / "models" / "model.json").read_text())
             row = {
                 "max_rows": max_rows,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -269,23 +270,77 @@ def _span(values: Sequence[float], digits: int) -> str:
 
 
 def monitor_rates() -> str:
-    """How often the monitor alarms per drift scenario: benchmarks/monitor_rates.json."""
+    """How often the monitor alarms (drift or degraded) and says insufficient data per
+    scenario, with the span of each score: benchmarks/monitor_rates.json."""
     r = _load("benchmarks/monitor_rates.json")
+
+    def span(values: Sequence[float | None], digits: int) -> str:
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        return _span(finite, digits) if finite else "—"
+
     rows = []
     for scenario, s in r.items():
-        alarms = sum(status != "ok" for status in s["statuses"])
+        statuses = s["statuses"]
         rows.append(
             [
                 scenario,
-                f"{alarms} / {len(s['statuses'])}",
-                _span(s["demand_shift"], 3),
-                _span(s["residual_psi"], 2),
-                _span(s["bias_shift"], 3),
-                _span(s["skill_drop"], 2),
+                f"{sum(x in ('drift', 'degraded') for x in statuses)} / {len(statuses)}",
+                f"{statuses.count('insufficient data')} / {len(statuses)}",
+                span(s["wet_day_demand_shift"], 3),
+                span(s["demand_shift"], 3),
+                span(s["residual_psi"], 2),
+                span(s["bias_shift"], 3),
+                span(s["skill_drop"], 2),
             ]
         )
-    header = ["scenario", "alarms", "demand shift", "residual PSI", "bias shift", "skill drop"]
+    header = [
+        "scenario",
+        "alarms",
+        "insufficient data",
+        "wet-day demand shift",
+        "demand shift",
+        "residual PSI",
+        "bias shift",
+        "skill drop",
+    ]
     return _source("benchmarks/monitor_rates.json") + "\n" + _table(header, rows) + "\n"
+
+
+def calibration_gate() -> str:
+    """Each calibration rule on the validation period and the test period, with the gate's
+    service_level_mid against its target, the cost and the verdict (docs/own-data.md)."""
+    results = _load("benchmarks/calibration_gate.json")
+    scenarios = [
+        ("seasonal_decline", "test", "seasonal decline (CSV fixture)"),
+        ("simulated_4", "test", "simulated, 4 stores from 2014"),
+        ("simulated_4", "test_csv", "the same, scored against sales"),
+    ]
+    rows = []
+    for key, period, name in scenarios:
+        r = results[key]
+        for rule, test in r[period].items():
+            v = r["validation"][rule]
+            rows.append(
+                [
+                    name,
+                    f"`{rule}`",
+                    f"{_num(v['service_level_mid'])} ({_num(v['target'])})",
+                    _money(v["cost"]),
+                    f"{_num(test['service_level_mid'])} ({_num(test['target'])})",
+                    _money(test["cost"]),
+                    "pass" if test["gate"] else "**fail**",
+                ]
+            )
+    header = [
+        "scenario",
+        "train.calibration",
+        "validation: service_level_mid (target)",
+        "validation: cost",
+        "test: service_level_mid (target)",
+        "test: cost",
+        "gate",
+    ]
+    return _source("benchmarks/calibration_gate.json") + "\n" + _table(header, rows) + "\n"
 
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -297,6 +352,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "pull_open_meteo": pull_open_meteo,
     "forecasts_value": forecasts_value,
     "monitor_rates": monitor_rates,
+    "calibration_gate": calibration_gate,
 }
 
 

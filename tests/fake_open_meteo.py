@@ -1,9 +1,12 @@
-"""A fake Open-Meteo (Historical Weather API + Previous Runs API) on 127.0.0.1.
+"""A fake Open-Meteo (Historical Weather API, Previous Runs API, Forecast API) on 127.0.0.1.
 
 It answers like the real API (open-meteo-website docs; frenck/python-open-meteo fixtures;
 open-meteo/open-meteo sources for the error reasons):
 
-* `/v1/archive` and `/v1/forecast`; `latitude`/`longitude`/`timezone` may be comma lists:
+* `/v1/archive` (archive), `/v1/forecast` (previous runs) and `/api/v1/forecast` (the
+  Forecast API's latest run: dates from 92 days back to 15 days ahead, the 16 days of
+  `forecast_days` from today; no `_previous_dayN`); `latitude`/`longitude`/`timezone` may
+  be comma lists:
   one location gives a JSON object, several a JSON array in the same order.
 * `time` is `YYYY-MM-DDTHH:MM` (hourly) or `YYYY-MM-DD` (daily) on the requested zone's clock,
   with ONE fixed offset per answer, the zone's offset at the server's `now` (the real API
@@ -15,8 +18,11 @@ open-meteo/open-meteo sources for the error reasons):
 Values are deterministic from (latitude, longitude, UTC hour, N): `value()` recomputes them.
 `<var>_previous_dayN` is the truth plus an encoding of N (temperature + 0.5*N degrees,
 precipitation + 0.1*N mm per hour) so an aggregate reveals which suffix was used. Archive
-hours later than `now - 5 days` are null (the archive's delay), `_previous_dayN` hours
-before `coverage_start` or whose run (X - N*24 h) is after `now` are null.
+hours later than `now - 5 days` are null (the archive's delay) and its dates stop at
+today; `_previous_dayN` hours before `coverage_start` or whose run (X - N*24 h) is after
+`now` are null; the latest run (plain variables) reaches `now + 16 days`. Nothing comes
+from a run after `now`: a fake whose `now` is ahead of the client's today is a service
+answering from runs the client has not seen happen.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import re
 import threading
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,6 +47,8 @@ ARCHIVE_DELAY_DAYS = 5
 ARCHIVE_FIRST = dt.date(1940, 1, 1)
 PREVIOUS_RUNS_FIRST = dt.date(2016, 1, 1)  # assumption: the real lower bound is not documented
 FORECAST_DAYS = 16
+FORECAST_PAST_DAYS = 92
+FORECAST_PATH = "/api/v1/forecast"  # the Forecast API's latest run (its own host in reality)
 
 HOURLY_UNITS = {
     "precipitation": "mm",
@@ -128,6 +137,9 @@ class FakeOpenMeteo:
     retry_after: str | None = None  # Retry-After header of those answers
     fail_from: int | None = None  # from this call number on, answer 503 (an outage)
     hang: bool = False  # accept and never answer
+    # Rewrites each HTTP 200 body before it is sent (a broken or erring service):
+    # mutate(path, body) -> body.
+    mutate: Callable[[str, Any], Any] | None = None
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -171,6 +183,19 @@ class FakeOpenMeteo:
     def previous_runs_url(self) -> str:
         return f"{self.base_url}/v1/forecast"
 
+    @property
+    def forecast_url(self) -> str:  # the Forecast API (api.open-meteo.com/v1/forecast)
+        return f"{self.base_url}{FORECAST_PATH}"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """The three endpoints as open_meteo params."""
+        return {
+            "archive_url": self.archive_url,
+            "previous_runs_url": self.previous_runs_url,
+            "forecast_url": self.forecast_url,
+        }
+
     # -- request handling ----------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         url = urlparse(request.path)
@@ -193,14 +218,14 @@ class FakeOpenMeteo:
         if self.fail_from is not None and number >= self.fail_from:
             return self._send(request, call, 503, None)
         try:
-            if url.path == "/v1/archive":
-                body = self._answer(params, archive=True)
-            elif url.path == "/v1/forecast":
-                body = self._answer(params, archive=False)
+            if url.path in ("/v1/archive", "/v1/forecast", FORECAST_PATH):
+                body = self._answer(params, url.path)
             else:
                 raise ApiError("Not Found", 404)
         except ApiError as err:
             return self._send(request, call, err.status, err.reason)
+        if self.mutate is not None:
+            body = self.mutate(url.path, body)
         self._send(request, call, 200, body)
 
     def _send(
@@ -213,7 +238,7 @@ class FakeOpenMeteo:
     ) -> None:
         call.status = status
         if status == 200:
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             kind = "application/json; charset=utf-8"
         elif body is not None:
             data = json.dumps({"error": True, "reason": body}).encode()
@@ -229,7 +254,8 @@ class FakeOpenMeteo:
         request.end_headers()
         request.wfile.write(data)
 
-    def _answer(self, params: dict[str, str], archive: bool) -> Any:
+    def _answer(self, params: dict[str, str], path: str) -> Any:
+        archive, latest = path == "/v1/archive", path == FORECAST_PATH
         lats = _floats(params.get("latitude", ""))
         lons = _floats(params.get("longitude", ""))
         if not lats or not lons:
@@ -251,11 +277,11 @@ class FakeOpenMeteo:
                 "Parameter 'timezone' must have the same number of elements as coordinates"
             )
         zones = zones * len(lats) if len(zones) == 1 else zones
-        start, end = self._dates(params, archive)
+        start, end = self._dates(params, archive, latest)
         hourly = [v for v in params.get("hourly", "").split(",") if v]
         daily = [v for v in params.get("daily", "").split(",") if v]
         for name in hourly:
-            self._check_variable(name, archive)
+            self._check_variable(name, archive, latest)
         for name in daily:
             if name not in DAILY:
                 raise ApiError(f"Cannot initialize DailyVariable from invalid String value {name}.")
@@ -272,7 +298,9 @@ class FakeOpenMeteo:
             out.append(self._location(lat, lon, name, tz, start, end, hourly, daily, wind, archive))
         return out[0] if len(out) == 1 else out
 
-    def _dates(self, params: dict[str, str], archive: bool) -> tuple[dt.date, dt.date]:
+    def _dates(
+        self, params: dict[str, str], archive: bool, latest: bool
+    ) -> tuple[dt.date, dt.date]:
         if "start_date" not in params or "end_date" not in params:
             raise ApiError("Both 'start_date' and 'end_date' must be set in the url")
         try:
@@ -280,8 +308,13 @@ class FakeOpenMeteo:
             end = dt.date.fromisoformat(params["end_date"])
         except ValueError:
             raise ApiError("Invalid date format. Use YYYY-MM-DD") from None
-        first = ARCHIVE_FIRST if archive else PREVIOUS_RUNS_FIRST
-        last = self.now.date() + dt.timedelta(days=0 if archive else FORECAST_DAYS)
+        today = self.now.date()
+        if latest:  # past_days up to 92, forecast_days up to 16 (today the first)
+            first = today - dt.timedelta(days=FORECAST_PAST_DAYS)
+            last = today + dt.timedelta(days=FORECAST_DAYS - 1)
+        else:
+            first = ARCHIVE_FIRST if archive else PREVIOUS_RUNS_FIRST
+            last = today + dt.timedelta(days=0 if archive else FORECAST_DAYS)
         for key, day in (("start_date", start), ("end_date", end)):
             if not first <= day <= last:
                 raise ApiError(f"Parameter '{key}' is out of allowed range from {first} to {last}")
@@ -289,11 +322,11 @@ class FakeOpenMeteo:
             raise ApiError("End-date must be larger or equals than start-date")
         return start, end
 
-    def _check_variable(self, name: str, archive: bool) -> None:
+    def _check_variable(self, name: str, archive: bool, latest: bool) -> None:
         match = SUFFIX.match(name)
         ok = match is not None and match["base"] in HOURLY_UNITS
         if ok and match["n"] is not None:
-            ok = not archive and 1 <= int(match["n"]) <= MAX_PREVIOUS_DAY
+            ok = not archive and not latest and 1 <= int(match["n"]) <= MAX_PREVIOUS_DAY
         if not ok:
             kind = "ArchiveVariable" if archive else "ForecastVariable"
             raise ApiError(f"Cannot initialize {kind} from invalid String value {name}.")

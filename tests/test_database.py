@@ -156,6 +156,36 @@ def test_sqlite_query_cannot_write(tmp_path: Path, sales: pd.DataFrame) -> None:
     assert len(read_sales(url, QUERY, TIMEOUT_S)) == 3
 
 
+def test_sqlite_statement_timeout(tmp_path: Path, sales: pd.DataFrame) -> None:
+    """SQLite has no statement_timeout: a slow query (30 million steps of a recursive CTE,
+    about 10 s) used to run for as long as it took; now it is interrupted after timeout_s."""
+    url = sqlite_db(tmp_path / "retail.db", sales.head(3), "DATE")
+    slow = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 30000000) "
+        "SELECT max(x) AS units FROM n"
+    )
+    with pytest.raises(DataError) as info:
+        read_sales(url, slow, timeout_s=0.2)
+    took = "the query took longer than 0.2 s (data.timeout_s)"
+    assert str(info.value) == f"sales database: {took}: {slow}"
+    assert len(read_sales(url, QUERY, TIMEOUT_S)) == 3  # the file is as it was
+
+
+def test_sqlite_statement_timeout_counts_each_chunk_on_its_own(
+    tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a FETCH on PostgreSQL, each chunk has timeout_s of its own: a long read (here
+    slow chunks of 2 rows) is not cut off as long as every chunk comes in time."""
+    url = sqlite_db(tmp_path / "retail.db", sales.head(6), "DATE")
+    monkeypatch.setattr(database, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(database, "SQLITE_STEPS", 1)  # the timer asked at every step
+    chunks = []
+    for chunk in sales_chunks(url, QUERY, timeout_s=0.5):
+        chunks.append(chunk)
+        time.sleep(0.3)  # the caller's work between chunks: 0.9 s in all
+    assert [len(c) for c in chunks] == [2, 2, 2]
+
+
 @pytest.mark.parametrize(
     "query",
     ["DELETE FROM sales", "UPDATE sales SET units = 0", "DROP TABLE sales", "PRAGMA x", ""],

@@ -3,23 +3,33 @@ or the number of workers (docs/scale.md)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
-from dask.distributed import Client
+from dask.distributed import Client, LocalCluster
+from inprocess import umbrella_in
 from object_store import BUCKET, keys, s3_service
 
+from umbrella import engine as engine_module
 from umbrella.engine import runner
+from umbrella.errors import EngineError
 from umbrella.interim import watched_stores
+from umbrella.params import Engine
 from umbrella.partitions import (
     partition_count,
     read_all,
@@ -243,3 +253,165 @@ def test_partitioned_raw_data_is_validated_partition_by_partition(tmp_path: Path
     report = json.loads((root / "reports" / "validation.json").read_text())
     assert report["ok"] is False and report["problems"] == 2
     assert {p: p.read_bytes() for p in (root / "data" / "interim").rglob("*.parquet")} == interim
+
+
+# engine.address that is not a Dask scheduler, and workers that die: one line, no traceback.
+
+
+def dask_engine(address: str | None = None, workers: int = 1) -> Engine:
+    return Engine(
+        kind="dask", address=address, workers=workers, stores_per_partition=1, storage=None
+    )
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Answers400(socketserver.BaseRequestHandler):
+    """An HTTP server as most are: it answers bytes it cannot parse at once."""
+
+    def handle(self) -> None:
+        self.request.recv(1024)
+        self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.fixture
+def short_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "CONNECT_TIMEOUT_S", 0.5)
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    servers: list[socketserver.TCPServer] = []
+
+    def start(handler: type[socketserver.BaseRequestHandler]) -> str:
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}).start()
+        servers.append(server)
+        return f"tcp://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("handler", "said"),
+    [
+        # Python's http.server waits for a line Dask's handshake does not end: Dask waited
+        # forever.
+        (
+            _Quiet,
+            "is not a Dask scheduler: it accepted the connection but did not answer as one "
+            "within 1 s (another service at that port, or a stuck scheduler?)",
+        ),
+        # Dask read "HTTP/1.1" as a message length: "Unable to allocate 3.07 EiB".
+        (_Answers400, "is not a Dask scheduler: another service answered at that port"),
+    ],
+)
+def test_an_http_server_is_not_a_dask_scheduler(
+    short_connect: None, serve, handler: type, said: str
+) -> None:
+    address = serve(handler)
+    with pytest.raises(EngineError) as info, runner(dask_engine(address)):
+        pass
+    assert str(info.value) == f"engine.address: {address} {said}"
+
+
+def test_nothing_listening_at_the_scheduler_address(short_connect: None) -> None:
+    """Dask retried a refused connection for 30 s, then raised with a traceback."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(EngineError) as info, runner(dask_engine(address)):
+        pass
+    assert str(info.value) == (
+        f"engine.address: cannot connect to {address} within 0.5 s (ConnectionRefusedError: "
+        "[Errno 111] Connection refused); is the scheduler running, the address right?"
+    )
+
+
+def test_a_running_scheduler_passes_the_check(short_connect: None) -> None:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        runner(dask_engine(cluster.scheduler_address)) as run,
+    ):
+        assert run(abs, [-1, 2]) == [1, 2]
+
+
+def test_a_worker_that_dies_is_one_line() -> None:
+    """A task that kills its worker (os._exit here; out of memory in life): KilledWorker
+    with a traceback, now an EngineError naming the partition."""
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        pytest.raises(EngineError) as info,
+        runner(dask_engine()) as run,
+    ):
+        run(os._exit, [3])
+    assert str(info.value) == (
+        "engine: the Dask worker running partition 3 died (1 time): out of memory? Give the "
+        "workers more memory or lower engine.stores_per_partition; the workers' logs say why"
+    )
+
+
+STARTED, RELEASE = threading.Event(), threading.Event()
+
+
+def _blocks(part: int) -> int:
+    """A task that runs until the test releases it (the workers run in the test's process)."""
+    STARTED.set()
+    RELEASE.wait(60)
+    return part
+
+
+def test_a_lost_scheduler_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The scheduler goes away while a task runs: the client logged tracebacks, then
+    raised FutureCancelledError with one of its own."""
+    STARTED.clear()
+    RELEASE.clear()
+    with (
+        # The cluster's own close would retry the closed scheduler for 30 s.
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+    ):
+        address = cluster.scheduler_address
+
+        def close_the_scheduler_once_the_task_runs() -> None:
+            STARTED.wait(60)
+            cluster.sync(cluster.scheduler.close)
+
+        threading.Thread(target=close_the_scheduler_once_the_task_runs).start()
+        try:
+            with pytest.raises(EngineError) as info, runner(dask_engine(address)) as run:
+                run(_blocks, [1])
+        finally:
+            RELEASE.set()
+    assert str(info.value).startswith(
+        f"engine: lost the Dask scheduler at {address} while running tasks (FutureCancelledError: "
+    )
+    assert not [r for r in caplog.records if r.name.startswith("distributed.client")]
+
+
+def test_the_cli_says_an_unreachable_scheduler_in_a_line(
+    tmp_path: Path, short_connect: None
+) -> None:
+    """`umbrella validate` on engine.address with nothing listening: exit 2, one line."""
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    set_params(tmp_path, deep_merge(TINY, {"engine": {"stores_per_partition": 2}}))
+    assert umbrella_in(tmp_path, ["pull"]).code == 0
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    set_params(tmp_path, {"engine": {"kind": "dask", "address": address}})
+    result = umbrella_in(tmp_path, ["validate"])
+    assert (result.code, result.error) == (2, None)
+    assert result.stderr.startswith(f"error: engine.address: cannot connect to {address} ")
+    assert len(result.stderr.splitlines()) == 1

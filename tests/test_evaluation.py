@@ -72,16 +72,17 @@ def test_the_headline_is_what_a_reviewer_decides_on(results):
     metrics["test"] = {"rows": 6, "start": "2015-01-01", "end": "2015-01-02", "model": "gbm"}
     metrics["model"]["cost"] = 49.4
     top = headline(metrics)
-    assert list(top) == ["model", "skill", "baseline", "oracle", "gate", "test"]
-    assert list(top["model"]) == ["cost", "wape", "service_level", "service_level_mid"]
-    assert top["model"]["cost"] == 49 and isinstance(top["model"]["cost"], int)
-    assert top["skill"] == {k: metrics["skill"][k] for k in ("cost", "wape")}
-    assert top["oracle"] == {"cost": 56} and top["gate"] == {"passed": True}
-    assert top["test"] == {"rows": 6, "start": "2015-01-01", "end": "2015-01-02"}
+    assert top == {
+        "model": {"cost": 49},
+        "skill": {"cost": metrics["skill"]["cost"]},
+        "gate": {"passed": True},
+    }
+    assert isinstance(top["model"]["cost"], int)
+    # `dvc metrics show` gives every key a column as wide as its name + 4, beside the path
+    # (23) and metrics/monitor.json's keys, in 120 columns (tests/test_review_views.py
+    # renders it): room for one more key, validation.cost, and no more.
     numbers = sum(len(keys) for keys in HEADLINE.values())
-    assert numbers <= 20
-    del metrics["oracle"]  # a user's data
-    assert "oracle" not in headline(metrics)
+    assert numbers <= 4
 
 
 def test_combine_puts_the_headline_over_its_report():

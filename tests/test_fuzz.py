@@ -12,6 +12,8 @@ The runs are in-process (`inprocess.umbrella_in`), not the dvc pipeline, so they
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
 import json
 import os
 import shutil
@@ -540,6 +542,159 @@ def test_params(root: Path, good_files: dict, key: str, value: object, unquoted:
     top = key.split(".")[0]
     assert_clean_failure(result, [f"{top}.", f"{top}:", "data.", "params.yaml: top level"])
     assert snapshot(root, skip=("data/raw", "reports/validation.json", "params.yaml")) == before
+
+
+# Open-Meteo answers: random nulls, lengths, types and errors from the fake service.
+
+OM_START, OM_END = dt.date(2024, 3, 1), dt.date(2024, 3, 8)
+OM_TODAY = dt.date(2025, 6, 1)  # every chunk final: cacheable if complete
+OM_STORES = pd.DataFrame(
+    {
+        "store": ["a", "b"],
+        "latitude": [52.52, 40.71],
+        "longitude": [13.41, -74.01],
+        "timezone": ["Europe/Berlin", "America/New_York"],
+    }
+)
+OM_KEYS = ["issued", "date", "store"]
+ANSWER_FAULTS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "null_hours",  # nulls in one variable (a finished day the service lost)
+                "truncate_variable",  # one variable shorter than `time`
+                "truncate_all",  # `time` and every variable shorter
+                "drop_variable",
+                "string_values",
+                "bad_offset",
+                "drop_hourly",
+                "bad_time",
+                "error",  # HTTP 200 with {"error": true, "reason": ...}
+                "drop_location",  # fewer answers than locations asked for
+                "not_json",
+                "wrong_type",  # a list of numbers instead of an object
+            ]
+        ),
+        st.floats(0, 1),
+        st.floats(0, 1),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _fault(kind: str, a: float, b: float, body: object) -> object:
+    """`body` (one location's object, or a list of them) with one fault applied."""
+    if kind == "error":
+        return {"error": True, "reason": f"Something went wrong ({a:.2f})"}
+    if kind == "not_json":
+        return b"<html>" + str(a).encode()
+    if kind == "wrong_type":
+        return [a, b]
+    objects = body if isinstance(body, list) else [body]
+    if kind == "drop_location":
+        return objects[: int(a * len(objects))] if len(objects) > 1 else []
+    obj = objects[int(a * (len(objects) - 1))] if objects else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("hourly"), dict):
+        return body
+    hourly = obj["hourly"]
+    names = [n for n in hourly if n != "time"]
+    name = names[int(b * (len(names) - 1))] if names else "time"
+    n = len(hourly["time"])
+    cut = int(b * n)
+    if kind == "null_hours" and names:
+        first = int(a * n)
+        hourly[name] = hourly[name][:first] + [None] * (cut + 1) + hourly[name][first + cut + 1 :]
+        hourly[name] = hourly[name][:n]
+    elif kind == "truncate_variable":
+        hourly[name] = hourly[name][:cut]
+    elif kind == "truncate_all":
+        for key in hourly:
+            hourly[key] = hourly[key][:cut]
+    elif kind == "drop_variable":
+        hourly.pop(name)
+    elif kind == "string_values":
+        hourly[name] = [str(v) for v in hourly[name]]
+    elif kind == "bad_offset":
+        obj["utc_offset_seconds"] = [str(obj["utc_offset_seconds"]), 10**9, 1.5][int(a * 2.99)]
+    elif kind == "drop_hourly":
+        obj.pop("hourly")
+    elif kind == "bad_time":
+        hourly["time"][int(a * (n - 1))] = ["2024-13-45T99:99", "yesterday", 7][int(b * 2.99)]
+    return body
+
+
+def _pulls(api, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from umbrella.open_meteo import pull_forecasts, pull_weather
+
+    block = {**api.urls, "retries": 0, "backoff_s": 0.0, "timeout_s": 5, "locations_per_call": 2}
+    cfg = make_params({"open_meteo": block}).open_meteo
+    args = (OM_STORES, OM_START, OM_END)
+    weather = pull_weather(*args, cfg, cache, None, today=OM_TODAY)
+    forecasts = pull_forecasts(*args, 2, cfg, cache, None, weather, today=OM_TODAY)
+    return weather, forecasts
+
+
+@pytest.fixture(scope="module")
+def open_meteo(tmp_path_factory: pytest.TempPathFactory):
+    """The fake service (its `mutate` set by each example) and the clean pull's tables."""
+    from fake_open_meteo import FakeOpenMeteo
+
+    now = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
+    with FakeOpenMeteo(now=now, coverage_start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)) as api:
+        yield api, _pulls(api, tmp_path_factory.mktemp("clean-cache"))
+
+
+def _agrees(got: pd.DataFrame, clean: pd.DataFrame, keys: list[str]) -> None:
+    """Every row of `got` is a row of the clean table, each value equal to it or NaN."""
+    merged = got.merge(clean, on=keys, how="left", suffixes=("", "_clean"), indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
+    for column in ("rain_mm", "temp_max_c"):
+        value, want = merged[column], merged[f"{column}_clean"]
+        assert (value.isna() | (value - want).abs().lt(1e-9)).all(), column
+
+
+@given(faults=ANSWER_FAULTS, calls=st.sets(st.integers(0, 3), min_size=1))
+@settings(max_examples=max(10, EXAMPLES // 4))
+def test_open_meteo_answers(open_meteo, tmp_path_factory, faults, calls) -> None:
+    """A broken answer gives a correct table (NaN where the answer lacks values) or one
+    clean DataError; nothing broken is cached: a pull after the service recovered makes
+    the clean tables, whatever the cache holds."""
+    from umbrella.errors import DataError
+    from umbrella.open_meteo.cache import ResponseCache, checksum
+
+    api, (weather, forecasts) = open_meteo
+    cache = tmp_path_factory.mktemp("om-cache")
+    first = len(api.calls)
+
+    def mutate(path: str, body: object) -> object:
+        if len(api.calls) - first - 1 not in calls:
+            return body
+        for kind, a, b in faults:
+            body = _fault(kind, a, b, body)
+        return body
+
+    api.mutate = mutate
+    try:
+        got = _pulls(api, cache)
+    except DataError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("open-meteo "), exc
+    else:
+        _agrees(got[0], weather, ["date", "store"])
+        # A lead with no value at all falls back on the observed weather, flagged.
+        fell_back = got[1]["forecast_source"] == "observed"
+        _agrees(got[1][~fell_back], forecasts, OM_KEYS)
+        _agrees(got[1][fell_back].drop(columns="issued"), weather, ["date", "store"])
+    finally:
+        api.mutate = None
+    for entry in cache.rglob("*.json.gz"):
+        stored = json.loads(gzip.decompress(entry.read_bytes()))
+        assert stored["sha256"] == checksum(stored["response"])
+        hourly = stored["response"]["hourly"]
+        assert all(None not in values for values in hourly.values()), entry
+    assert ResponseCache(cache).folder == cache
+    again = _pulls(api, cache)
+    assert again[0].equals(weather) and again[1].equals(forecasts)
 
 
 def test_profiles_are_registered() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,6 +178,27 @@ def test_report_states_data_test_period_rows_and_monitor_of_both_sides() -> None
     assert "| status | **ok** | **drift** |" in text
     assert "| demand shift | — | -0.192 (limit 0.120) |" in text
     assert "| drifted features (do not set the status) | none | 1: fc_rain_mm |" in text
+
+
+def test_report_warns_when_a_changed_knob_belongs_to_a_model_not_trained() -> None:
+    """`dvc exp run -S train.model=linear` then `-S train.gbm.max_leaf_nodes=15` trained the
+    linear model again, with gbm knobs that it never reads: the report said nothing."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    linear = copy.deepcopy(params)
+    linear["train"]["model"] = "linear"
+    linear["train"]["gbm"]["max_leaf_nodes"] = 15
+    linear["train"]["linear"]["alpha"] = 0.5
+    new, old = metrics(700, 0.3, 0.64), metrics(800, 0.2, 0.64)
+    text = render(side("`main`", old, params), side("workspace", new, linear), "`main`")
+    warnings = [line for line in text.splitlines() if "Warning" in line]
+    assert len(warnings) == 1, warnings
+    assert "`train.gbm.max_leaf_nodes`" in warnings[0] and "`linear`" in warnings[0]
+    assert "alpha" not in warnings[0]  # the trained model's own knob
+    assert text.index("Warning") < text.index("| metric |")  # under the verdict
+    gbm = copy.deepcopy(params)
+    gbm["train"]["gbm"]["max_leaf_nodes"] = 15
+    text = render(side("`main`", old, params), side("workspace", new, gbm), "`main`")
+    assert "| `train.gbm.max_leaf_nodes` | 7 | 15 |" in text and "Warning" not in text
 
 
 def test_flatten_names_keys_like_dvc() -> None:
@@ -389,8 +413,59 @@ def test_cli_report_images_for_cml_and_none_for_the_summary(tmp_path: Path) -> N
     assert "Not shown here" in none.stdout
 
 
+def _clone(root: Path, main_cost: float, work_cost: float) -> Path:
+    """A checkout (dvc.yaml at its root) with metrics at main and others in its workspace."""
+    _repository(root, metrics(main_cost, 0.25, 0.64))
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    (root / "sub").mkdir()
+    _write(root, metrics(work_cost, 0.25, 0.64))
+    return root
+
+
+@pytest.mark.slow
+def test_cli_reads_the_checkout_it_runs_in_not_where_the_package_is(tmp_path: Path) -> None:
+    """One environment, two clones: run from clone a (a subfolder of it), with the package
+    imported from clone b, `umbrella report` read b's files (its ROOT came from the
+    package's location), contradicting `dvc metrics diff` in a."""
+    a = _clone(tmp_path / "a", 800, 700)
+    b = _clone(tmp_path / "b", 800, 950)
+    shutil.copytree(REPO / "src" / "umbrella", b / "src" / "umbrella")
+    env = {k: v for k, v in os.environ.items() if k != "UMBRELLA_ROOT"}
+    env["PYTHONPATH"] = str(b / "src")
+    command = [sys.executable, "-m", "umbrella", "report", "--base", "main", "--images", "none"]
+    result = subprocess.run(command, cwd=a / "sub", env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "cheaper than `main` by 100 in money" in result.stdout, result.stdout
+    commit = _git(a, "rev-parse", "--short=7", "main").strip()
+    assert f"Compared: the workspace of `{a}` with `main` ({commit})." in result.stdout
+    assert str(b) not in result.stdout and "950" not in result.stdout
+
+    # Outside any checkout: one clear error, not some other clone's files.
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    outside = subprocess.run(command, cwd=nowhere, env=env, capture_output=True, text=True)
+    line = _one_clear_line(outside)
+    assert line == (
+        f"error: {nowhere} is not inside an umbrella-forecast checkout: no dvc.yaml here or in "
+        "a parent folder; cd into a clone (or set UMBRELLA_ROOT to one)"
+    )
+    # UMBRELLA_ROOT still wins.
+    env["UMBRELLA_ROOT"] = str(b)
+    pointed = subprocess.run(command, cwd=a, env=env, capture_output=True, text=True)
+    assert "dearer than `main` by 150 in money" in pointed.stdout, pointed.stderr
+
+
 @pytest.mark.slow
 def test_cli_gate_without_metrics_is_a_clear_error(tmp_path: Path) -> None:
     result = umbrella(["gate"], tmp_path)
     assert result.returncode == 2
     assert "metrics/evaluate.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_report_reads_params_floats_as_dvc_writes_them() -> None:
+    """`dvc exp run -S train.linear.alpha=1e-5` writes 1e-05: a number in the params diff."""
+    from umbrella.report import _yaml
+
+    assert _yaml("train:\n  linear:\n    alpha: 1e-05\n", "params.yaml") == {
+        "train": {"linear": {"alpha": 1e-05}}
+    }

@@ -1,6 +1,9 @@
-"""The monitor: drift scores, the same-season reference, and the status on drifted data."""
+"""The monitor: drift scores, the same-season reference, the evidence each verdict needs, and
+the status on drifted data."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -8,16 +11,28 @@ import pytest
 from conftest import make_params
 
 from umbrella import split
-from umbrella.features import build_features, holiday_flags
-from umbrella.health import alarm_table, exit_status, headline, monitor, monitor_rows
+from umbrella.features import build_features
+from umbrella.health import (
+    MonitorRows,
+    alarm_table,
+    assess,
+    exit_status,
+    failure,
+    headline,
+    monitor,
+    monitor_rows,
+)
+from umbrella.holiday_calendar import holiday_flags
 from umbrella.interim import Interim
 from umbrella.models import LinearModel, make_model
 from umbrella.monitoring import (
+    RAIN_BANDS_MM,
     demand_response_shift,
     demand_table,
     expected_sales,
     feature_drift,
     js_distance,
+    judge,
     psi,
     rain_response_shift,
     same_season,
@@ -65,9 +80,27 @@ def test_feature_drift_flags_only_what_moved() -> None:
 
 
 def test_status_order() -> None:
-    assert status(False, False) == "ok"
-    assert status(True, False) == "drift"
-    assert status(True, True) == status(False, True) == "degraded"
+    assert status(["ok"], ["ok"]) == "ok"
+    assert status(["ok"], ["alarm"]) == "drift"
+    assert status(["alarm"], ["alarm"]) == status(["alarm", "ok"], ["ok"]) == "degraded"
+    # a check that cannot tell: not ok, and no alarm either
+    assert status(["ok", "insufficient data"], ["ok"]) == "insufficient data"
+    assert status(["insufficient data"], ["alarm"]) == "drift"
+
+
+def test_a_score_alarms_only_beyond_its_threshold_and_its_noise() -> None:
+    assert judge("x", 0.3, 0.2, noise=0.1)["verdict"] == "alarm"
+    assert judge("x", -0.3, 0.2, noise=0.1)["verdict"] == "alarm"
+    beyond_but_noisy = judge("x", 0.3, 0.2, noise=0.35)
+    assert beyond_but_noisy["verdict"] == "insufficient data"
+    assert "within its noise 0.350" in beyond_but_noisy["why"]
+    assert judge("x", 0.1, 0.2, noise=0.15)["verdict"] == "ok"
+    # within the threshold, but a change of the threshold's size would not have shown
+    assert judge("x", 0.1, 0.2, noise=0.25)["verdict"] == "insufficient data"
+    assert judge("x", float("nan"), 0.2, noise=0.1)["verdict"] == "insufficient data"
+    lacking = judge("x", 0.5, 0.2, noise=0.1, lacking="3 days in the window")
+    assert lacking == {"verdict": "insufficient data", "why": "x: 3 days in the window"}
+    assert judge("x", -0.5, 0.2, noise=0.1, one_sided=True)["verdict"] == "ok"
 
 
 def _monitor_on(drift: dict | None, seed: int, stockouts: bool = True) -> dict:
@@ -98,12 +131,17 @@ def _monitor_on(drift: dict | None, seed: int, stockouts: bool = True) -> dict:
 @pytest.mark.slow
 def test_monitor_is_quiet_without_drift_and_alarms_with_it(seed: int) -> None:
     quiet = _monitor_on(None, seed)
-    assert quiet["status"] == "ok", quiet["residual"]
+    # 6 stores: too few store-days for the residual PSI, so not "ok", but no alarm
+    assert quiet["status"] == "insufficient data", quiet["reasons"]
+    assert any(r.startswith("residual PSI: ") for r in quiet["reasons"])
     assert exit_status(quiet["status"], "drift") == exit_status(quiet["status"], "degraded") == 0
     halved = _monitor_on({"start": "2014-12-10", "level": 0.5}, seed)
     # demand fell: the model needs retraining, which is what --fail-on degraded is for
     assert halved["status"] == "degraded"
     assert exit_status(halved["status"], "degraded") == 1
+    assert any(
+        r.startswith("demand shift -") and "beyond its limit 0.12" in r for r in halved["reasons"]
+    )
     # fewer umbrellas than the model expects: it over-forecasts, its bias moves up, and
     # sales fall below what the training years' demand response expects for that weather
     assert halved["bias_shift"]["score"] > 0.15 > abs(quiet["bias_shift"]["score"])
@@ -142,8 +180,8 @@ def test_demand_shift_sees_a_level_change_but_not_a_wet_month() -> None:
     dropped = table.assign(units=rng.poisson(mean * np.where(after, 0.7, 1.0)))
     quiet = demand_response_shift(steady, start, window, 0.12)
     alarm = demand_response_shift(dropped, start, window, 0.12)
-    assert abs(quiet["score"]) < 0.06 and not quiet["drift"]
-    assert alarm["score"] < -0.2 and alarm["drift"]
+    assert abs(quiet["score"]) < 0.06 and quiet["verdict"] == "ok"
+    assert alarm["score"] < -0.2 and alarm["verdict"] == "alarm"
 
 
 def _later(drift: dict | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
@@ -163,19 +201,23 @@ def _later(drift: dict | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, p
     return table, expected_sales(table, start), last - pd.Timedelta(days=27)
 
 
-@pytest.mark.parametrize("seed", [1, 3])
+@pytest.mark.parametrize(("seed", "verdict"), [(1, "alarm"), (3, "insufficient data")])
 @pytest.mark.slow
-def test_wet_day_demand_shift_sees_a_doubled_rain_effect_behind_stock_outs(seed: int) -> None:
+def test_wet_day_demand_shift_sees_a_doubled_rain_effect_behind_stock_outs(
+    seed: int, verdict: str
+) -> None:
     """Twice the rain effect in the last 20 days: rainy days sell out, so their sales (and
     the sales-based demand shift) hardly move, but more of them sell out than the expected
-    demand allows, which the censored fit reads as higher wet-day demand."""
+    demand allows, which the censored fit reads as higher wet-day demand. With 10 stores
+    the noise of the shift is close to it: seed 3's 0.26 is within it, no alarm (the 25
+    stores of benchmarks/monitor_rates.py are degraded on every seed)."""
     _, quiet_later, window = _later(None, seed)
     quiet = rain_response_shift(quiet_later, window, 0.2)
-    assert abs(quiet["score"]) < 0.2 and not quiet["drift"]
+    assert abs(quiet["score"]) < 0.2 and quiet["verdict"] != "alarm"
     start = quiet_later["date"].min()
     table, rainy_later, window = _later({"start": "2014-12-12", "rain_effect": 2.0}, seed)
     rainier = rain_response_shift(rainy_later, window, 0.2)
-    assert rainier["score"] > 0.2 and rainier["drift"]
+    assert rainier["score"] > 0.2 and rainier["verdict"] == verdict, rainier["why"]
     assert rainier["score"] > quiet["score"] + 0.15
     shares = rainier["sold_out_share_of_wet_days"]
     assert shares["window"] > shares["before"]  # the stock-outs that hide it from the sales
@@ -196,7 +238,16 @@ def test_fail_on_degraded_exits_1_only_when_retraining_is_due() -> None:
     assert exit_status("degraded", "degraded") == exit_status("degraded", "drift") == 1
     assert exit_status("drift", "degraded") == 0 and exit_status("drift", "drift") == 1
     assert exit_status("ok", "drift") == exit_status("ok", "degraded") == 0
+    assert exit_status("insufficient data", "drift") == 0
     assert exit_status("degraded", None) == 0
+
+
+def test_fail_on_names_the_limits_that_tripped() -> None:
+    tripped = "wet-day demand shift +0.310 beyond its limit 0.2 and its noise 0.120"
+    result = {"status": "degraded", "reasons": [tripped]}
+    assert failure(result, "degraded") == f"status degraded fails --fail-on degraded: {tripped}"
+    assert failure(result, None) is None
+    assert failure({"status": "insufficient data", "reasons": ["x: 3 days"]}, "drift") is None
 
 
 @pytest.mark.slow
@@ -205,7 +256,8 @@ def test_headline_and_drift_table_on_one_scale() -> None:
     top = headline(result)
     assert list(top) == ["monitor"]
     assert top["monitor"]["status"] == result["status"]
-    assert top["monitor"]["wet_day_demand_shift_log"] == result["wet_demand_shift"]["score"]
+    assert top["monitor"]["wet_shift"] == result["wet_demand_shift"]["score"]
+    assert list(top["monitor"]) == ["status", "wet_shift"]  # dvc metrics show: 120 columns
     table = alarm_table(result)
     ratio = (table["score"] / table["threshold"]).to_numpy()
     assert table["score_over_threshold"].to_numpy() == pytest.approx(ratio, nan_ok=True)
@@ -240,3 +292,95 @@ def test_the_monitor_judges_the_orders_as_predict_makes_them() -> None:
     assert (
         daily.scored[quantile].to_numpy()[promo] < fixed.scored[quantile].to_numpy()[promo]
     ).all()
+
+
+def _wet_days(
+    stores: int, shift: float, seed: int, day_sd: float
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Half a year of expected and actual sales of `stores` stores, a third of the days wet;
+    each day's demand off the expected by a factor shared by its stores (sd `day_sd` in
+    logs), wet days' demand `shift` higher (log) in the last 28 days."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2014-07-01", "2014-12-31", freq="D")
+    rain = np.where(rng.random(len(dates)) < 0.35, rng.gamma(1.0, 6.0, len(dates)) + 1.0, 0.0)
+    shared = np.tile(np.exp(rng.normal(0.0, day_sd, len(dates))), stores)
+    table = pd.DataFrame(
+        {
+            "date": np.tile(dates, stores),
+            "store": np.repeat([f"S{i}" for i in range(stores)], len(dates)),
+            "rain_mm": np.tile(rain, stores),
+        }
+    )
+    wet = (table["rain_mm"] >= 1.0).to_numpy()
+    expected = np.repeat(rng.uniform(5, 15, stores), len(dates)) * (1 + wet)
+    later = (table["date"] >= dates[-28]).to_numpy()
+    mean = expected * shared * np.exp(shift * (later & wet))
+    units = rng.negative_binomial(5.0, 5.0 / (5.0 + mean)).astype(float)
+    bands = np.searchsorted(RAIN_BANDS_MM, table["rain_mm"], side="right")
+    return table.assign(units=units, expected=expected, in_stock=1, rain_band=bands), dates[-28]
+
+
+def test_wet_day_demand_shift_weighs_how_many_wet_days_it_saw() -> None:
+    """27 wet store-days of 3 stores (9 wet days) move the wet-day shift by 0.23 without any
+    change, which a bare threshold of 0.2 called degraded; the days as clusters say that
+    is noise. 1,050 wet store-days of 150 stores see a real 0.25."""
+    few, window = _wet_days(3, 0.0, seed=9, day_sd=0.25)
+    small = rain_response_shift(few, window, 0.2)
+    assert small["wet_store_days"]["window"] == 27 and abs(small["score"]) > 0.2
+    assert small["verdict"] == "insufficient data" and small["noise"] > abs(small["score"])
+    many, window = _wet_days(150, 0.25, seed=1, day_sd=0.1)
+    large = rain_response_shift(many, window, 0.2)
+    assert large["wet_store_days"]["window"] > 1000
+    assert large["verdict"] == "alarm" and large["noise"] < 0.15, large["why"]
+    assert "beyond its limit 0.2" in large["why"]
+
+
+@pytest.fixture(scope="module")
+def small_retailer() -> tuple:
+    """3 stores over two years and a linear model: the params, the monitor's rows, the start
+    of the test period and the last day."""
+    simulate = {"stores": 3, "start": "2013-01-01", "end": "2014-12-31"}
+    params = make_params({"simulate": simulate, "split": {"test_days": 180}})
+    tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+    data = Interim(
+        *(finalise(tables[n], n) for n in ("sales", "weather", "weather_forecasts")), truth=None
+    )
+    features = build_features(
+        data.sales, data.weather, data.forecasts, params.base.horizon, params.features
+    )
+    first, last = data.sales["date"].min(), data.sales["date"].max()
+    start = split.test_start(first, last, params.split)
+    train = split.training_rows(features, start, "keep")
+    model = LinearModel(quantile=params.business.service_level).fit(train, train["units"])
+    return params, monitor_rows(features, data, model, model, start, params), start, last
+
+
+def test_the_monitor_does_not_depend_on_store_names_or_row_order(small_retailer) -> None:
+    """The same stores under other names (sorting the other way round), every table's rows
+    shuffled: the same report, byte for byte (the fits once moved with the row order)."""
+    params, rows, start, last = small_retailer
+    names = sorted(rows.demand["store"].astype(str).unique())
+    renamed = dict(zip(names, [f"shop-{9 - i}" for i in range(len(names))], strict=True))
+    rng = np.random.default_rng(0)
+
+    def disguise(table: pd.DataFrame) -> pd.DataFrame:
+        if "store" in table:
+            table = table.assign(store=table["store"].astype(str).map(renamed))
+        return table.iloc[rng.permutation(len(table))].reset_index(drop=True)
+
+    other = MonitorRows(*(disguise(t) for t in (rows.drift, rows.scored, rows.demand)))
+    first = json.dumps(assess(params, rows, start, last))
+    assert json.dumps(assess(params, other, start, last)) == first
+
+
+def test_a_window_longer_than_the_data_is_insufficient_data_not_ok(small_retailer) -> None:
+    params, rows, start, last = small_retailer
+    wide = params.model_copy(
+        update={"monitor": params.monitor.model_copy(update={"window_days": 5000})}
+    )
+    result = assess(wide, rows, start, last)
+    assert result["status"] == "insufficient data"
+    checks = [result[k] for k in ("demand_shift", "wet_demand_shift", "residual", "bias_shift")]
+    assert {c["verdict"] for c in [*checks, result["performance"]]} == {"insufficient data"}
+    assert len(result["reasons"]) == 5
+    assert exit_status(result["status"], "drift") == 0

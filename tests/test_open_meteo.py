@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import logging
+import shutil
 import socket
 import sys
 import time
@@ -17,11 +19,13 @@ import pytest
 
 from umbrella.errors import DataError
 from umbrella.open_meteo import pull_forecasts, pull_weather
-from umbrella.params import OpenMeteo
+from umbrella.open_meteo.client import Endpoint, get_json
+from umbrella.params import RETRY_WAITS_MAX_S, OpenMeteo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import make_params
+from conftest import REPO, make_params, set_params
 from fake_open_meteo import FakeOpenMeteo, value
+from inprocess import umbrella_in
 
 UTC = dt.UTC
 SUMMER = dt.datetime(2024, 7, 1, 12, tzinfo=UTC)  # the fake's "now": summer offsets
@@ -42,7 +46,7 @@ ZONES = {"berlin": "Europe/Berlin", "new-york": "America/New_York", "tokyo": "As
 def config(api: FakeOpenMeteo | None = None, **overrides: object) -> OpenMeteo:
     block = {"timeout_s": 5, "retries": 2, "backoff_s": 0.01, **overrides}
     if api is not None:
-        block |= {"archive_url": api.archive_url, "previous_runs_url": api.previous_runs_url}
+        block |= api.urls
     return make_params({"open_meteo": block}).open_meteo
 
 
@@ -79,7 +83,10 @@ def test_weather_is_aggregated_on_each_stores_real_local_days(tmp_path: Path) ->
     start, end = dt.date(2024, 3, 5), dt.date(2024, 4, 3)
     with FakeOpenMeteo(now=SUMMER, auto_timezones=AUTO) as api:
         got = pull_weather(STORES, start, end, config(api), tmp_path, None, today=TODAY)
-    assert list(got.columns) == ["date", "store", "rain_mm", "temp_max_c", "temp_min_c", "wind"]
+    assert list(got.columns) == [
+        "date", "store", "rain_mm", "temp_max_c", "temp_min_c", "wind", "weather_source"
+    ]  # fmt: skip
+    assert set(got["weather_source"]) == {"archive"}
     assert len(got) == 3 * 30 and got["date"].is_monotonic_increasing is False
     assert got.equals(got.sort_values(["store", "date"], ignore_index=True))
     want = observed_like(got)
@@ -109,7 +116,9 @@ def test_forecasts_respect_the_timing_rule_and_the_lead_suffix(tmp_path: Path) -
     ]
     assert set(got["forecast_source"]) == {"issued"}
     days = (end - start).days + 1 + horizon
-    assert len(got) == 3 * days * horizon
+    # Issued up to `end` only: no row issued after the last day asked for.
+    assert len(got) == 3 * (days * horizon - horizon * (horizon - 1) // 2)
+    assert got["issued"].max() == end.isoformat()
     lead = (pd.to_datetime(got["date"]) - pd.to_datetime(got["issued"])).dt.days
     assert sorted(lead.unique()) == [1, 2, 3]
     assert got["date"].min() == start.isoformat()
@@ -210,18 +219,41 @@ def test_recent_chunks_are_not_cached(tmp_path: Path) -> None:
         got = pull_weather(
             STORES, dt.date(2024, 3, 1), dt.date(2024, 4, 4), cfg, tmp_path, None, today=today
         )
-        made = len(api.calls)
+        made = [c.params["start_date"] for c in api.calls if c.path == "/v1/archive"]
         pull_weather(
             STORES, dt.date(2024, 3, 1), dt.date(2024, 4, 4), cfg, tmp_path, None, today=today
         )
+    archive = [c.params["start_date"] for c in api.calls if c.path == "/v1/archive"]
     # 31-day windows from 1 January: 1 Feb..2 Mar, 3 Mar..2 Apr, 3 Apr..3 May. The first
     # (requested to 3 March) is final and cached; the two others end within 10 days of
     # today and are fetched again.
-    assert made == 3
-    assert [c.params["start_date"] for c in api.calls[made:]] == ["2024-03-02", "2024-04-02"]
-    # The archive's last 5 days are not published yet: NaN, not zero.
-    assert got.loc[got["date"] >= "2024-04-01", "rain_mm"].isna().all()
+    assert len(made) == 3
+    assert archive[len(made) :] == ["2024-03-02", "2024-04-02"]
     assert got.loc[got["date"] <= "2024-03-29", "rain_mm"].notna().all()
+    assert (got.loc[got["date"] <= "2024-03-29", "weather_source"] == "archive").all()
+
+
+def test_days_the_archive_has_not_published_are_estimated_and_flagged(tmp_path: Path) -> None:
+    """The archive nulls its last ~5 days: they come from the Forecast API's values of those
+    days (past_days), flagged; today is not over and stays NaN."""
+    today = dt.date(2024, 4, 5)
+    now = dt.datetime(2024, 4, 5, 6, tzinfo=UTC)
+    with FakeOpenMeteo(now=now, auto_timezones=AUTO) as api:
+        got = pull_weather(
+            STORES, dt.date(2024, 3, 20), today, config(api), tmp_path, None, today=today
+        )
+    latest = [c for c in api.calls if c.params.get("hourly", "").startswith("precipitation")]
+    assert {c.path for c in api.calls} == {"/v1/archive", "/api/v1/forecast"}
+    assert all(c.params["end_date"] <= "2024-04-05" for c in latest)  # nothing past today
+    estimated = got[got["weather_source"] == "forecast"]
+    assert set(estimated["date"]) == {
+        f"2024-{d}" for d in ("03-31", "04-01", "04-02", "04-03", "04-04")
+    }
+    past = got[got["date"] < today.isoformat()]
+    assert past["rain_mm"].notna().all()
+    want = observed_like(past)  # the fake's latest run at past hours is the truth
+    np.testing.assert_allclose(past["rain_mm"], want["rain_mm"], atol=1e-9)
+    assert got.loc[got["date"] == today.isoformat(), "rain_mm"].isna().all()
 
 
 def test_an_interrupted_pull_resumes_where_it_stopped(tmp_path: Path) -> None:
@@ -236,6 +268,89 @@ def test_an_interrupted_pull_resumes_where_it_stopped(tmp_path: Path) -> None:
         pull_weather(stores, start, end, cfg, tmp_path, None, today=TODAY)
     # 2 chunks x 3 calls = 6 in all: 2 were done before the outage, 4 remain.
     assert len(api.calls) == 3 + 4
+
+
+def test_an_edited_cache_entry_is_dropped_and_fetched_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    args = (STORES.iloc[:1], dt.date(2024, 3, 1), dt.date(2024, 3, 10))
+    with FakeOpenMeteo(now=WINTER) as api:
+        first = pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        made = len(api.calls)
+        (entry,) = tmp_path.rglob("*.json.gz")
+        # Valid gzip JSON, its request intact: only the rain is changed, to 72 mm an hour.
+        stored = json.loads(gzip.decompress(entry.read_bytes()))
+        hourly = stored["response"]["hourly"]
+        hourly["precipitation"] = [72.0] * len(hourly["precipitation"])
+        entry.write_bytes(gzip.compress(json.dumps(stored).encode()))
+        with caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"):
+            second = pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert len(api.calls) == made + 1  # dropped and fetched again
+        assert "does not match its checksum" in caplog.text
+        assert second.equals(first)
+        pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert len(api.calls) == made + 1  # the entry was rewritten, intact
+
+
+def test_an_entry_filed_under_another_request_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    args = (STORES.iloc[:1], dt.date(2024, 3, 1), dt.date(2024, 3, 10))
+    with FakeOpenMeteo(now=WINTER) as api:
+        pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        (entry,) = tmp_path.rglob("*.json.gz")
+        stored = json.loads(gzip.decompress(entry.read_bytes()))
+        stored["request"]["latitude"] = 1.0  # another place's answer under this name
+        entry.write_bytes(gzip.compress(json.dumps(stored).encode()))
+        with caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"):
+            pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+    assert len(api.calls) == 2 and "does not answer the request" in caplog.text
+
+
+def test_an_answer_with_nulls_for_finished_days_is_not_cached(tmp_path: Path) -> None:
+    """A passing fault (nulls in a finished chunk) is not kept once the service recovered."""
+    args = (STORES.iloc[:1], dt.date(2024, 3, 1), dt.date(2024, 3, 10))
+    hole = {dt.datetime(2024, 3, 5, h, tzinfo=UTC) for h in range(24)}
+    with FakeOpenMeteo(now=WINTER, null_hours=hole) as api:
+        bad = pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert bad["rain_mm"].isna().any()
+        assert not list(tmp_path.rglob("*.json.gz"))
+        api.null_hours = set()  # the service recovered
+        good = pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert len(api.calls) == 2 and good["rain_mm"].notna().all()
+        pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert len(api.calls) == 2  # the complete answer was cached
+
+
+def test_refresh_fetches_every_chunk_again(tmp_path: Path) -> None:
+    args = (STORES.iloc[:1], dt.date(2024, 3, 1), dt.date(2024, 3, 10))
+    with FakeOpenMeteo(now=WINTER) as api:
+        pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        pull_weather(*args, config(api), tmp_path, None, today=TODAY)
+        assert len(api.calls) == 1
+        pull_weather(*args, config(api, refresh=True), tmp_path, None, today=TODAY)
+        assert len(api.calls) == 2
+
+
+def test_umbrella_pull_refresh_fetches_again(tmp_path: Path) -> None:
+    """`umbrella pull` twice: the second from the cache; `umbrella pull --refresh`: fetched."""
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    STORES.iloc[:1].to_csv(tmp_path / "stores.csv", index=False)
+    days = pd.date_range("2024-03-01", "2024-03-10").strftime("%Y-%m-%d")
+    pd.DataFrame({"date": days, "store": "berlin", "units": 3}).to_csv(
+        tmp_path / "sales.csv", index=False
+    )
+    data = {"source": "csv", "sales": "sales.csv", "stores": "stores.csv", "weather": "open-meteo"}
+    with FakeOpenMeteo(now=WINTER) as api:
+        block = {**api.urls, "cache": str(tmp_path / "cache"), "backoff_s": 0.0}
+        set_params(tmp_path, {"data": data, "open_meteo": block})
+        runs = []
+        for args in (["pull"], ["pull"], ["pull", "--refresh"]):
+            result = umbrella_in(tmp_path, args)
+            assert (result.code, result.error) == (0, None), result.stderr
+            runs.append(len(api.calls))
+    assert runs == [1, 1, 2]
+    assert (tmp_path / "data" / "raw" / "weather.csv").exists()
 
 
 # -- nulls -----------------------------------------------------------------------------
@@ -279,10 +394,10 @@ def test_days_before_coverage_fall_back_on_observed_with_a_warning(
     merged = fell_back.merge(observed, on=["date", "store"], suffixes=("", "_obs"))
     assert (merged["rain_mm"] == merged["rain_mm_obs"]).all()
     assert (merged["temp_max_c"] == merged["temp_max_c_obs"]).all()
-    assert len(got) == 2 * ((end - start).days + 1 + horizon)
+    assert len(got) == 2 * ((end - start).days + 1 + horizon) - 1  # none issued after end
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "12 of 36" in warnings[0] and "2024-01-11" in warnings[0] and "flatter" in warnings[0]
+    assert "12 of 35" in warnings[0] and "2024-01-11" in warnings[0] and "flatter" in warnings[0]
 
 
 def test_days_past_what_the_api_returns_are_left_out(tmp_path: Path) -> None:
@@ -297,6 +412,76 @@ def test_days_past_what_the_api_returns_are_left_out(tmp_path: Path) -> None:
     # A forecast issued on day t needs a run by the end of t: none from after `now`.
     assert issued.max() <= pd.Timestamp("2024-03-20")
     assert got["rain_mm"].notna().all()
+
+
+# -- the days ahead: up to the present, never past it --------------------------------------
+FRESH_TODAY = dt.date(2024, 10, 1)
+FRESH_NOW = dt.datetime(2024, 10, 1, 6, tzinfo=UTC)  # the service's clock: this morning
+
+
+def test_sales_through_yesterday_get_the_latest_forecast_for_the_days_ahead(
+    tmp_path: Path,
+) -> None:
+    """The forecast issued yesterday (the orders' origin) for days 1..7 after it comes
+    from the Forecast API's latest run; the earlier ones from the Previous Runs API."""
+    yesterday = FRESH_TODAY - dt.timedelta(days=1)
+    observed = pd.DataFrame(columns=["date", "store", "rain_mm", "temp_max_c"])
+    with FakeOpenMeteo(now=FRESH_NOW, auto_timezones=AUTO) as api:
+        got = pull_forecasts(
+            STORES, dt.date(2024, 9, 20), yesterday, 7, config(api), tmp_path, None,
+            observed, today=FRESH_TODAY,
+        )  # fmt: skip
+    assert got["issued"].max() == yesterday.isoformat()
+    ahead = got[got["issued"] == yesterday.isoformat()]
+    assert len(ahead) == 3 * 7 and ahead["rain_mm"].notna().all()
+    assert sorted(ahead["date"].unique()) == [
+        (FRESH_TODAY + dt.timedelta(days=d)).isoformat() for d in range(7)
+    ]
+    for row in ahead.itertuples():
+        s, zone = store_row(row.store), ZONES[row.store]
+        secs = hours_of(dt.date.fromisoformat(row.date), zone)
+        # The latest run: the plain variable (no `_previous_dayN` encoding).
+        temp = value("temperature_2m", s.latitude, s.longitude, secs).max()
+        assert row.temp_max_c == pytest.approx(temp, abs=1e-9), row
+    forecast_calls = [c for c in api.calls if c.path == "/api/v1/forecast"]
+    assert forecast_calls and all(
+        c.params["end_date"] <= (FRESH_TODAY + dt.timedelta(days=15)).isoformat()
+        for c in forecast_calls
+    )
+
+
+def test_a_service_answering_from_runs_after_today_is_ignored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A service whose clock is a week ahead (a replay of a past day against a live
+    service) serves values from runs that have not happened yet here: not one is taken."""
+    ahead = FRESH_NOW + dt.timedelta(days=7)
+    yesterday = FRESH_TODAY - dt.timedelta(days=1)
+    with (
+        caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"),
+        FakeOpenMeteo(now=ahead, auto_timezones=AUTO) as api,
+    ):
+        weather = pull_weather(
+            STORES, dt.date(2024, 9, 1), FRESH_TODAY, config(api), tmp_path, None,
+            today=FRESH_TODAY,
+        )  # fmt: skip
+        got = pull_forecasts(
+            STORES, dt.date(2024, 9, 20), FRESH_TODAY, 7, config(api), tmp_path, None,
+            weather, today=FRESH_TODAY,
+        )  # fmt: skip
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("runs after today (2024-10-01) ignored" in w for w in warnings), warnings
+    assert any("days from today (2024-10-01) on ignored" in w for w in warnings), warnings
+    assert any("forecasts are issued up to yesterday" in w for w in warnings), warnings
+    assert weather.loc[weather["date"] == FRESH_TODAY.isoformat(), "rain_mm"].isna().all()
+    assert got["issued"].max() == yesterday.isoformat()  # nothing issued today or later
+    archived = got[got["issued"] < yesterday.isoformat()]
+    for row in archived.itertuples():  # every archived value from a run by its issue day
+        h = (dt.date.fromisoformat(row.date) - dt.date.fromisoformat(row.issued)).days
+        s, zone = store_row(row.store), ZONES[row.store]
+        secs = hours_of(dt.date.fromisoformat(row.date), zone)
+        rain = value(f"precipitation_previous_day{h}", s.latitude, s.longitude, secs).sum()
+        assert row.rain_mm == pytest.approx(rain, abs=1e-9), row
 
 
 # -- HTTP failures -----------------------------------------------------------------------
@@ -315,6 +500,23 @@ def test_429_then_success_honours_retry_after(tmp_path: Path) -> None:
         waited = time.monotonic() - began
     assert [c.status for c in api.calls] == [429, 429, 200]
     assert waited >= 0.55 and got["rain_mm"].notna().all()
+
+
+def test_retry_after_waits_add_up_to_at_most_the_bound() -> None:
+    """Ten Retry-After: 120 answers would wait 1,200 s: the waits stop at RETRY_WAITS_MAX_S."""
+    waits: list[float] = []
+    with (
+        FakeOpenMeteo(now=WINTER, fail_first=100, retry_after="120") as api,
+        pytest.raises(DataError, match=r"HTTP 429.*\(11 tries\)"),
+    ):
+        get_json(
+            Endpoint("archive", api.archive_url),
+            {"latitude": "47.3", "longitude": "11.4"},
+            config(api, retries=10, backoff_s=0.5),
+            None,
+            sleep=waits.append,
+        )
+    assert sum(waits) == RETRY_WAITS_MAX_S and len(waits) == 10, waits
 
 
 def test_5xx_then_success(tmp_path: Path) -> None:
@@ -366,6 +568,24 @@ def test_400_quotes_the_apis_reason_and_the_endpoint(tmp_path: Path) -> None:
     said = 'refused the request with HTTP 400: "Invalid timezone"'
     assert message == f"open-meteo archive ({api.archive_url}) {said}"
     assert len(api.calls) == 1  # a 400 is not retried
+
+
+def test_an_error_in_an_http_200_quotes_the_apis_reason(tmp_path: Path) -> None:
+    reason = "Daily API request limit exceeded. Please try again tomorrow."
+    error = {"error": True, "reason": reason}
+    with (
+        FakeOpenMeteo(now=WINTER, mutate=lambda path, body: error) as api,
+        pytest.raises(DataError) as err,
+    ):
+        pull_weather(
+            STORES, dt.date(2024, 3, 1), dt.date(2024, 3, 3), config(api), tmp_path, None,
+            today=TODAY,
+        )  # fmt: skip
+    assert (
+        str(err.value)
+        == f'open-meteo archive ({api.archive_url}) answered with an error: "{reason}"'
+    )
+    assert len(api.calls) == 1
 
 
 @pytest.mark.slow
@@ -487,3 +707,12 @@ def test_fake_server_shapes_and_errors() -> None:
             f"{api.previous_runs_url}?latitude=1&longitude=0&start_date=2024-01-01&end_date=2024-01-01&hourly=precipitation_previous_day8"
         )
         assert status == 400 and "precipitation_previous_day8" in body["reason"]
+        # The Forecast API: 16 days from today (2024-07-01), nothing further; the archive
+        # stops at today.
+        base = "latitude=1&longitude=0&hourly=precipitation"
+        status, body = get(f"{api.forecast_url}?{base}&start_date=2024-07-01&end_date=2024-07-16")
+        assert status == 200 and body["hourly"]["precipitation"][-1] is not None
+        status, body = get(f"{api.forecast_url}?{base}&start_date=2024-07-01&end_date=2024-07-17")
+        assert status == 400 and "out of allowed range" in body["reason"]
+        status, body = get(f"{api.archive_url}?{base}&start_date=2024-06-30&end_date=2024-07-02")
+        assert status == 400 and "end_date" in body["reason"]

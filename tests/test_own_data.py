@@ -1,5 +1,8 @@
 """End to end on a real retailer's kind of data: store locations, sales in a database,
-weather and forecasts as issued from (a fake of) Open-Meteo, through the real `dvc repro`."""
+weather and forecasts as issued from (a fake of) Open-Meteo, through the real `dvc repro`.
+
+"Today" is 1 October 2024 (UMBRELLA_TODAY, and the fake service's clock that morning): the
+sales run through yesterday, as in production."""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from umbrella.simulator.simulate import simulate_retailer
 
 pytestmark = pytest.mark.slow
 
-NOW = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)  # the fake API's clock
+TODAY = "2024-10-01"  # UMBRELLA_TODAY: the sales end yesterday, 30 September
+NOW = dt.datetime(2024, 10, 1, 6, tzinfo=dt.UTC)  # the fake API's clock: this morning
 ARCHIVED = dt.datetime(2023, 6, 1, tzinfo=dt.UTC)  # forecasts archived from then on
 STORES = pd.DataFrame(
     {
@@ -64,11 +68,8 @@ def configure(root: Path, api: FakeOpenMeteo, stores: Path) -> None:
                 "weather": "open-meteo",
                 "weather_forecasts": "open-meteo",
             },
-            "open_meteo": {
-                "archive_url": api.archive_url,
-                "previous_runs_url": api.previous_runs_url,
-                "backoff_s": 0.0,
-            },
+            # 31-day chunks: a pull fetches again only the month that can still change.
+            "open_meteo": {**api.urls, "backoff_s": 0.0, "days_per_call": 31},
             "split": {"test_days": 60},
         },
     )
@@ -81,8 +82,12 @@ def ran_stages(output: str) -> set[str]:
 def test_dvc_repro_from_a_database_and_open_meteo(
     repo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Sales through yesterday, stores in three time zones: orders for the 7 days from
+    today, from the forecast issued yesterday (the Forecast API's latest run); the
+    archive's unpublished last days estimated and flagged."""
     db, stores = shop(tmp_path / "shop")
     monkeypatch.setenv("UMBRELLA_SALES_DB_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("UMBRELLA_TODAY", TODAY)
     sydney = {(-33.87, 151.21): "Australia/Sydney"}
     with FakeOpenMeteo(now=NOW, coverage_start=ARCHIVED, auto_timezones=sydney) as api:
         configure(repo_copy, api, stores)
@@ -90,31 +95,46 @@ def test_dvc_repro_from_a_database_and_open_meteo(
         calls = len(api.calls)
 
         metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
-        assert metrics["test"]["forecasts"] == "issued"
-        assert metrics["test"]["rows"] > 0 and "oracle" not in metrics
+        test = json.loads((repo_copy / "reports" / "evaluate.json").read_text())["test"]
+        assert test["forecasts"] == "issued" and test["end"] == "2024-09-30"
+        assert test["rows"] > 0 and "oracle" not in metrics
         raw = repo_copy / "data" / "raw"
         forecasts = pd.read_csv(raw / "weather_forecasts.csv")
         assert set(forecasts["forecast_source"]) == {"issued"}
+        assert forecasts["issued"].max() == "2024-09-30"  # nothing issued today or later
         leads = pd.to_datetime(forecasts["date"]) - pd.to_datetime(forecasts["issued"])
         assert set(leads.dt.days) == set(range(1, 8))
-        assert set(pd.read_csv(raw / "weather.csv")["store"]) == set(STORES["store"])
+        weather = pd.read_csv(raw / "weather.csv")
+        assert set(weather["store"]) == set(STORES["store"])
+        assert weather["date"].max() == "2024-09-30" and weather["rain_mm"].notna().all()
+        estimated = weather.loc[weather["weather_source"] == "forecast", "date"]
+        assert estimated.min() >= "2024-09-21" and estimated.max() == "2024-09-30"
         orders = pd.read_csv(repo_copy / "data" / "predictions" / "orders.csv")
-        assert len(orders) == 3 * 7 and orders["date"].min() == "2024-10-01"
+        days = pd.date_range(TODAY, periods=7).strftime("%Y-%m-%d").tolist()
+        assert len(orders) == 3 * 7 and sorted(orders["date"].unique()) == days
 
         # Nothing changed: pull does not run, and the API is not called.
         out = run(["dvc", "repro"], repo_copy).stdout
         assert ran_stages(out) == {"sources"}
         assert len(api.calls) == calls
 
-        # The database changed: pull runs again, its cache answers for the weather.
+        # The database changed: pull runs again; the cache answers for the finished
+        # chunks, only the days that can still change are fetched again.
         with sqlite3.connect(db) as con:
             con.execute("UPDATE sales SET units = units + 5 WHERE date >= '2024-08-01'")
         con.close()
         out = run(["dvc", "repro"], repo_copy).stdout
         assert {"pull", "validate", "train", "evaluate"} <= ran_stages(out)
-        assert len(api.calls) == calls
+        again = api.calls[calls:]
+        assert again and all(c.params["end_date"] >= "2024-09-21" for c in again)
         changed = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
         assert changed["model"]["cost"] != metrics["model"]["cost"]
+
+    # Two days later with the same data: the orders' first days are past, refused.
+    monkeypatch.setenv("UMBRELLA_TODAY", "2024-10-03")
+    refused = run(["umbrella", "predict"], repo_copy, check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "already past on 2024-10-03: 2024-10-01, 2024-10-02" in refused.stderr
 
 
 def test_days_before_the_forecast_archive_are_flagged(
@@ -122,6 +142,7 @@ def test_days_before_the_forecast_archive_are_flagged(
 ) -> None:
     db, stores = shop(tmp_path / "shop")
     monkeypatch.setenv("UMBRELLA_SALES_DB_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("UMBRELLA_TODAY", TODAY)
     coverage = dt.datetime(2024, 8, 15, tzinfo=dt.UTC)  # inside the test period
     with FakeOpenMeteo(now=NOW, coverage_start=coverage) as api:
         configure(repo_copy, api, stores)
@@ -129,7 +150,7 @@ def test_days_before_the_forecast_archive_are_flagged(
     assert "observed weather" in out.stderr  # the pull's warning
     validation = json.loads((repo_copy / "reports" / "validation.json").read_text())
     assert validation["forecasts"].startswith("issued; observed weather for")
-    metrics = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
+    metrics = json.loads((repo_copy / "reports" / "evaluate.json").read_text())
     assert metrics["test"]["forecasts"].startswith("issued; observed weather for")
 
 
@@ -166,6 +187,7 @@ def test_pull_by_group_of_stores_writes_the_same_files(
     one store) and the sales query read a chunk at a time: the same bytes as all at once."""
     db, stores = shop(tmp_path / "shop")
     monkeypatch.setenv("UMBRELLA_SALES_DB_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("UMBRELLA_TODAY", TODAY)
     files, most = {}, {}
     with FakeOpenMeteo(now=NOW, coverage_start=ARCHIVED) as api:
         for per_partition in (1, 250):
@@ -175,11 +197,7 @@ def test_pull_by_group_of_stores_writes_the_same_files(
             params = make_params(
                 {
                     "data": data,
-                    "open_meteo": {
-                        "archive_url": api.archive_url,
-                        "previous_runs_url": api.previous_runs_url,
-                        "cache": str(tmp_path / f"cache{per_partition}"),
-                    },
+                    "open_meteo": {**api.urls, "cache": str(tmp_path / f"cache{per_partition}")},
                     "engine": {"stores_per_partition": per_partition},
                 }
             )

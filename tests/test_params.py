@@ -10,6 +10,7 @@ import yaml
 from conftest import REPO, make_params, raw_params
 from inprocess import umbrella_in
 
+from umbrella import params as params_module
 from umbrella.errors import ParamsError
 from umbrella.params import Drift, Params, load_params, parse_params
 
@@ -227,6 +228,71 @@ def test_every_number_has_a_bad_value_case() -> None:
     numbers = leaves({k: v for k, v in raw.items() if k not in ("data", "open_meteo")})
     covered = {key for key, _, _ in BAD_VALUES}
     assert numbers - covered - {"simulate.regions"} == set()  # regions: tested above
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"backoff_s": 100000}, "must be in 0..60"),  # used to sleep 100,000 s
+        ({"backoff_s": -1}, "must be in 0..60"),
+        (
+            {"backoff_s": 1.0, "retries": 10},
+            "backoff_s * (2**retries - 1) = 1023 s of waits between tries must be <= 600 s "
+            "(lower open_meteo.backoff_s or open_meteo.retries)",
+        ),
+    ],
+)
+def test_open_meteo_waits_are_bounded(overrides: dict, rule: str) -> None:
+    message = assert_names_key(raw_params({"open_meteo": overrides}), "open_meteo.backoff_s")
+    assert message.endswith(f"open_meteo.backoff_s: {rule}"), message
+
+
+def test_open_meteo_waits_at_their_bounds_are_accepted() -> None:
+    params = make_params({"open_meteo": {"backoff_s": 60, "retries": 3}})  # 420 s of waits
+    assert params.open_meteo.backoff_s == 60
+
+
+# Floats as `dvc exp run -S` and YAML 1.2 write them; YAML 1.1 read them as text.
+FLOAT_SPELLINGS = {"1e-05": 1e-05, "1.0e-05": 1e-05, ".5": 0.5, "1E+3": 1000.0, "-2e-3": -0.002}
+FLOAT_SPELLINGS |= {"1e5": 1e5, "+1.5e-7": 1.5e-7, "3.": 3.0, "1e+20": 1e20, ".inf": float("inf")}
+NOT_FLOATS = {"7": 7, "-3": -3, "1_000": 1000, "e5": "e5", "1e": "1e", "1.2.3": "1.2.3"}
+NOT_FLOATS |= {"2015-02-30": "2015-02-30", "abc": "abc", "'1e-05'": "1e-05", "null": None}
+
+
+@pytest.mark.parametrize(("text", "value"), (FLOAT_SPELLINGS | NOT_FLOATS).items())
+def test_params_yaml_reads_every_float_spelling(tmp_path: Path, text: str, value: object) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(f"value: {text}\n")
+    loaded = yaml.load(path.read_text(), Loader=params_module._DatesAsText)["value"]
+    assert loaded == value and type(loaded) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("key", "given", "written"),
+    [
+        ("train.linear.alpha", "1e-5", "1e-05"),  # was refused: expected float, got '1e-05'
+        ("train.linear.alpha", "1.5e-7", "1.5e-07"),
+        ("monitor.psi_threshold", "1e20", "1e+20"),
+        ("train.gbm.l2_regularization", "2e3", "2000.0"),
+        ("business.salvage", "-2e-3", "-0.002"),
+    ],
+)
+def test_params_as_dvc_exp_run_set_param_writes_them(
+    tmp_path: Path, key: str, given: str, written: str
+) -> None:
+    """`dvc exp run -S key=value` rewrites params.yaml with dvc.utils.hydra.apply_overrides:
+    the float it writes reads back as that float."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text((REPO / "params.yaml").read_text())
+    apply_overrides(path, [f"{key}={given}"])
+    block, _, name = key.rpartition(".")
+    assert f" {name}: {written}" in path.read_text()
+    value = load_params(path)
+    for part in block.split("."):
+        value = getattr(value, part)
+    assert getattr(value, name) == float(given)
 
 
 def test_service_level_must_leave_room() -> None:

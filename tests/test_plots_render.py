@@ -10,18 +10,16 @@ default template draws nothing: the check can fail.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run, set_params
+from conftest import chromium, run, set_params
 from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OFFLINE = [
     "--headless",
     "--no-sandbox",
@@ -41,7 +39,7 @@ def _vega_charts(root: Path) -> int:
 
 def _browser(args: list[str], page: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [CHROMIUM, *OFFLINE, *args, page.as_uri()],
+        [chromium(), *OFFLINE, *args, page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -69,8 +67,8 @@ def _not_blank(page: Path, screenshot: Path) -> None:
     assert drawn > 0.01, f"{screenshot}: {drawn:.3%} of the pixels drawn"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install chromium)")
 def test_plots_show_and_diff_render_offline(repo_copy: Path, tmp_path: Path) -> None:
+    chromium()  # missing: a failure now, not after the pipeline ran
     run(["dvc", "repro"], repo_copy)
     out = tmp_path / "show"
     run(["dvc", "plots", "show", "-o", str(out)], repo_copy)

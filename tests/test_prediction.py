@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ORDER_COLUMNS, REPO, make_params, umbrella, write_tables
+from conftest import ORDER_COLUMNS, REPO, make_params, run, set_params, umbrella, write_tables
 
 from umbrella.errors import DataError
 from umbrella.features import build_features
@@ -17,7 +18,13 @@ from umbrella.model_io import dump_model
 from umbrella.models import LinearModel
 from umbrella.partitions import store_groups, write_partitioned
 from umbrella.plausibility import highest_sales
-from umbrella.prediction import cap_orders, check_forecasts, failed_gate, predict_orders
+from umbrella.prediction import (
+    cap_orders,
+    check_forecasts,
+    failed_gate,
+    final_orders,
+    predict_orders,
+)
 from umbrella.validation import finalise
 
 HORIZON = 7
@@ -29,12 +36,16 @@ def typed(tiny_tables) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def model(typed) -> LinearModel:
+def rows(typed) -> pd.DataFrame:
     cfg = make_params().features
     rows = build_features(
         typed["sales"], typed["weather"], typed["weather_forecasts"], HORIZON, cfg
     )
-    rows = rows[rows["units"].notna()]
+    return rows[rows["units"].notna()]
+
+
+@pytest.fixture(scope="module")
+def model(rows) -> LinearModel:
     return LinearModel(quantile=0.63).fit(rows, rows["units"].to_numpy())
 
 
@@ -53,7 +64,7 @@ def test_one_order_per_store_and_day_after_the_data(typed, model) -> None:
     assert list(orders.columns) == ORDER_COLUMNS
     expected = {str((last + pd.Timedelta(days=h)).date()) for h in range(1, HORIZON + 1)}
     assert set(orders["date"]) == expected
-    assert (orders["order"] >= 0).all() and orders["order"].dtype.kind == "i"
+    assert (orders["order"] >= 0).all() and orders["order"].eq(orders["order"].round()).all()
     assert (orders["forecast"] >= 0).all()
     # the order is near the 0.63 quantile (each day's ratio): above the mean on most days
     assert (orders["order"] >= orders["forecast"].round()).mean() > 0.5
@@ -116,10 +127,10 @@ def test_a_store_whose_sales_stop_early_is_refused(typed, model) -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path, tiny_tables, model) -> Path:
+def project(tmp_path: Path, tiny_tables, model, rows) -> Path:
     """A root with params.yaml, a model file and the latest files of a retailer."""
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    dump_model(model, tmp_path / "models" / "model.skops")
+    dump_model(model, tmp_path / "models" / "model.skops", rows)
     write_tables(tiny_tables, tmp_path / "latest")
     _evaluation(tmp_path, PASSED)
     return tmp_path
@@ -219,7 +230,8 @@ def test_a_history_shorter_than_the_features_read_is_refused(typed, model, days)
     sales = typed["sales"]
     recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=days)]
     with pytest.raises(
-        DataError, match=rf"needs sales on each of the {NEEDED} days .*S0001 has {days}"
+        DataError,
+        match=rf"needs sales on each of the {NEEDED} days .*S0001 \(sales on {days} of the",
     ):
         _orders(typed, model, recent)
     last = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=NEEDED)]
@@ -234,7 +246,7 @@ def test_a_gap_in_the_last_weeks_is_refused_too(typed, model) -> None:
             & (sales["date"] == sales["date"].max() - pd.Timedelta(days=5))
         )
     ]
-    with pytest.raises(DataError, match=f"S0002 has {NEEDED - 1}"):
+    with pytest.raises(DataError, match=rf"S0002 \(sales on {NEEDED - 1} of the {NEEDED} days"):
         _orders(typed, model, gap)
 
 
@@ -259,6 +271,52 @@ def test_orders_above_the_cap_are_capped_at_it(typed, model) -> None:
     assert cap_orders(sane, highest_sales(sales), 3.0).equals(
         sane
     )  # a sensible order is left alone
+
+
+class Broken(Wild):
+    """A model file whose tree leaves were changed: NaN for the orders of one store."""
+
+    def predict_quantile(self, rows: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
+        return np.where(rows["store"] == "S0002", np.nan, 4.0)
+
+
+def test_a_forecast_that_is_not_finite_is_refused_not_ordered(typed) -> None:
+    """A NaN quantile used to become an order of -9223372036854775808, exit 0."""
+    last = typed["sales"]["date"].max()
+    with pytest.raises(
+        DataError,
+        match=rf"not finite numbers \(NaN or inf\) in quantile for S0002 "
+        rf"{(last + pd.Timedelta(days=1)).date()}, S0002 ",
+    ):
+        _orders(typed, Broken(), typed["sales"])
+
+
+class Huge(Wild):
+    """Finite but absurd: 1e300 umbrellas, which an int64 cannot hold."""
+
+    def predict_quantile(self, rows: pd.DataFrame, tau: np.ndarray | None = None) -> np.ndarray:
+        return np.full(len(rows), 1e300)
+
+
+def test_a_huge_order_is_capped_before_it_becomes_an_integer(typed) -> None:
+    sales = typed["sales"]
+    highest = highest_sales(sales)
+    capped = cap_orders(_orders(typed, Huge(), sales), highest, 3.0)
+    written = final_orders(capped, highest, 3.0)
+    assert written["order"].dtype == np.int64
+    assert (written["order"] == np.floor(3.0 * written["store"].map(highest))).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0, 2.5, 10_000.0, -(2.0**63)])
+def test_the_last_guard_writes_nothing_but_whole_orders_up_to_the_cap(typed, model, bad) -> None:
+    sales = typed["sales"]
+    orders = _orders(typed, model, sales)
+    good = final_orders(orders, highest_sales(sales), 3.0)
+    assert good["order"].dtype == np.int64 and good["order"].eq(orders["order"]).all()
+    orders.loc[3, "order"] = bad
+    store, date = orders.loc[3, "store"], orders.loc[3, "date"]
+    with pytest.raises(DataError, match=re.escape(f"none written: {store} {date}: {bad} (cap")):
+        final_orders(orders, highest_sales(sales), 3.0)
 
 
 def test_failed_gate_names_the_failed_criteria() -> None:
@@ -324,7 +382,8 @@ def test_cli_refuses_a_short_history(project, tiny_tables) -> None:
     recent.to_csv(project / "latest" / "short.csv", index=False, date_format="%Y-%m-%d")
     result = _predict(project, sales="short.csv")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "short.csv: too short a history" in result.stderr and "S0001 has 10" in result.stderr
+    assert "short.csv, column date: too short a history" in result.stderr
+    assert "S0001 (sales on 10 of the 56 days" in result.stderr
     assert not (project / "orders.csv").exists()
 
 
@@ -441,17 +500,55 @@ def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -
     assert not tracked.exists()
 
 
-@pytest.mark.slow
-def test_stage_warns_but_orders_when_the_gate_failed(project, typed) -> None:
-    """The pipeline's own run must finish so that CI reports on the failing model."""
-    groups = store_groups(typed["sales"]["store"], 250)
+def _interim(project: Path, typed: dict[str, pd.DataFrame], stores_per_partition: int) -> None:
+    """The tables as the pipeline's validated data (data/interim), partitioned."""
+    groups = store_groups(typed["sales"]["store"], stores_per_partition)
     for name, table in typed.items():
         write_partitioned(table, project / "data" / "interim" / name, groups)
+
+
+@pytest.mark.slow
+def test_stage_refuses_a_failed_gate_unless_params_allow_it(project, typed) -> None:
+    """By default a model that failed its gate orders nothing, the previous orders stay;
+    predict.allow_failed_gate: true (CI's report on a failing pull request) orders."""
+    _interim(project, typed, 250)
     _evaluation(project, FAILED)
+    orders = project / "data" / "predictions" / "orders.csv"
+    orders.parent.mkdir(parents=True)
+    orders.write_text("the previous orders\n")
+    refused = umbrella(["predict"], project)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "failed the gate" in refused.stderr and "predict.allow_failed_gate" in refused.stderr
+    assert orders.read_text() == "the previous orders\n"
+    set_params(project, {"predict": {"allow_failed_gate": True}})
     result = umbrella(["predict"], project)
     assert result.returncode == 0, result.stderr
     assert "failed the gate" in result.stderr
-    assert len(pd.read_csv(project / "data" / "predictions" / "orders.csv")) == 3 * HORIZON
+    assert len(pd.read_csv(orders)) == 3 * HORIZON
+
+
+@pytest.mark.slow
+def test_stage_orders_for_every_store_it_can_and_names_the_others(project, typed) -> None:
+    """S0002's sales end ten days early and S0003 opened three days ago: S0001 gets its
+    orders, the others are named; with predict.all_or_nothing nothing is written."""
+    sales = typed["sales"]
+    last = sales["date"].max()
+    ended = (sales["store"] == "S0002") & (sales["date"] > last - pd.Timedelta(days=10))
+    young = (sales["store"] == "S0003") & (sales["date"] <= last - pd.Timedelta(days=3))
+    _interim(project, {**typed, "sales": sales[~ended & ~young]}, 2)  # two partitions
+    result = umbrella(["predict"], project)
+    assert result.returncode == 0, result.stderr
+    orders = pd.read_csv(project / "data" / "predictions" / "orders.csv")
+    assert set(orders["store"]) == {"S0001"} and len(orders) == HORIZON
+    gone = (last - pd.Timedelta(days=10)).date()
+    assert f"S0002 (sales end {gone}), S0003 (sales on 3 of the 56 days" in result.stderr
+    assert "the other stores get their orders" in result.stderr
+    before = (project / "data" / "predictions" / "orders.csv").read_text()
+    set_params(project, {"predict": {"all_or_nothing": True}})
+    refused = umbrella(["predict"], project)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "predict.all_or_nothing: true: no orders written" in refused.stderr
+    assert (project / "data" / "predictions" / "orders.csv").read_text() == before
 
 
 @pytest.mark.slow
@@ -463,3 +560,18 @@ def test_cli_names_the_failed_criteria_from_the_evaluation_report(project) -> No
     result = _predict(project)
     assert result.returncode == 2
     assert "skill_cost = 0.05 (rule >= 0.2)" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_refused_predict_keeps_the_previous_orders_under_dvc(repo_copy: Path) -> None:
+    """DVC deletes a stage's outputs before it runs it: without `persist: true` a refused
+    predict (here: a failed gate, now that predict.allow_failed_gate is false) left no
+    orders.csv at all."""
+    run(["dvc", "repro"], repo_copy)  # the tiny pipeline fails the gate; TINY allows it
+    orders = repo_copy / "data" / "predictions" / "orders.csv"
+    before = orders.read_bytes()
+    set_params(repo_copy, {"predict": {"allow_failed_gate": False}})
+    refused = run(["dvc", "repro"], repo_copy, check=False)
+    assert refused.returncode != 0
+    assert "failed the gate" in refused.stderr + refused.stdout
+    assert orders.read_bytes() == before

@@ -155,6 +155,25 @@ def test_problems_name_where_the_file_came_from(
     assert [p.file for p in problems] == [f"data/raw/weather.csv (from {user_files[WEATHER]})"]
 
 
+def test_a_latin_1_file_names_the_line_and_column(
+    tmp_path: Path, user_files: dict[str, Path]
+) -> None:
+    """The decoder's error said "position 1" (of the block pandas was reading): now the
+    line and column of the first byte that is not UTF-8."""
+    sales = user_files[SALES]
+    lines = sales.read_bytes().split(b"\n")
+    lines[40] = lines[40].replace(b",", b",Caf\xe9 ", 1)  # Latin-1 for the store's name
+    sales.write_bytes(b"\n".join(lines))
+    params = csv_params(str(sales), str(user_files[WEATHER]))
+    pull(params, tmp_path / "raw")
+    _, problems = validate(params, tmp_path / "raw")
+    column = len(lines[40].split(b",")[0]) + 5  # the date, its comma and "Caf"
+    assert [str(p) for p in problems] == [
+        f"data/raw/sales.csv (from {sales}): not UTF-8 text: byte 0xe9 on line 41, column "
+        f"{column} (another encoding: save the file as UTF-8)"
+    ]
+
+
 # Network reads: bounded waits and errors that say what happened (a local server only).
 
 
@@ -172,6 +191,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"date,store,units\n")
             self.wfile.flush()
             self.release.wait(30)
+            return
+        if self.path.startswith("/drip"):  # a byte every 0.3 s: each read is answered in time
+            body = b"date,store,units\n2012-01-01,S1,3\n"
+            self.send_response(200)
+            if self.path != "/drip-until-closed":  # else its end is when the server closes
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(len(body)):
+                if self.release.wait(0.3):
+                    return
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
             return
         status = {"/ok.csv": 200, "/boom": 500, "/forbidden": 403}.get(self.path, 404)
         body = b"date,store,units\n2012-01-01,S1,3\n" if status == 200 else b"no"
@@ -210,7 +241,7 @@ def test_http_url_is_copied(tmp_path: Path, server: str) -> None:
     ("path", "message"),
     [
         ("/hang", "no answer within 0.5 s (timed out; see data.timeout_s)"),
-        ("/trickle", "no answer within 0.5 s (timed out; see data.timeout_s)"),
+        ("/trickle", "answer not complete within 0.5 s (timed out; see data.timeout_s)"),
         ("/boom", "server error (HTTP 500 Internal Server Error)"),
         ("/missing.csv", "file not found (HTTP 404 Not Found)"),
         ("/forbidden", "request refused (HTTP 403 Forbidden)"),
@@ -239,3 +270,18 @@ def test_refused_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(DataError) as info:
         sources.fetch(url, tmp_path / "sales.csv", "data.sales", timeout_s=0.5)
     assert str(info.value) == f"data.sales: connection refused: {url}"
+
+
+@pytest.mark.parametrize("path", ["/drip", "/drip-until-closed"])
+def test_a_download_that_drips_is_cut_off_at_the_deadline(
+    tmp_path: Path, server: str, path: str
+) -> None:
+    """A byte every 0.3 s never trips a timeout of 1 s on each read; the whole download is
+    bounded, and nothing half-written is left (a 33-byte file used to take 10 s, a large
+    one forever), also when the cut-off looks like the end of the file."""
+    url = f"{server}{path}"
+    with pytest.raises(DataError) as info:
+        sources.fetch(url, tmp_path / "sales.csv", "data.sales", timeout_s=1)
+    message = "answer not complete within 1 s (timed out; see data.timeout_s)"
+    assert str(info.value) == f"data.sales: {message}: {url}"
+    assert list(tmp_path.iterdir()) == []

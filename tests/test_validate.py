@@ -154,6 +154,25 @@ def test_bad_value(raw: Path, name: str, line: int, column: str, value: str, rul
 
 
 @pytest.mark.parametrize(
+    "store", ['=HYPERLINK("http://example.com","x")', "+1", "-1", "@SUM(A1)", "=1+1"]
+)
+def test_a_store_id_that_starts_like_a_formula_is_refused(raw: Path, store: str) -> None:
+    """A spreadsheet opening orders.csv would run it as a formula."""
+    path = csv_path(raw, SALES)
+    sales = pd.read_csv(path, dtype=str, keep_default_na=False)
+    renamed = sales.index[sales["store"] == "S0002"]
+    sales.loc[renamed, "store"] = store
+    sales.to_csv(path, index=False)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column) == (LABEL[SALES], "store")
+    assert (
+        problem.rule == "must not start with =, +, - or @ (a spreadsheet would run it as a formula)"
+    )
+    assert problem.count == len(renamed) and problem.rows == list(renamed + 2)[:5]
+    assert problem.examples[0] == store
+
+
+@pytest.mark.parametrize(
     ("name", "column", "value"),
     [(WEATHER, "temp_max_c", ""), (WEATHER, "wind", ""), (FORECASTS, "rain_prob", "")],
 )
@@ -541,6 +560,40 @@ def test_cli_validate_reports_bad_data(root: Path) -> None:
         Path("sales"),
         Path("sales/part-00000.parquet"),
     ]
+
+
+@pytest.mark.slow
+def test_cli_validate_names_the_stores_predict_cannot_order_for(root: Path) -> None:
+    """S0002's sales end ten days early, S0003 opened three days ago: both used to pass
+    validate and fail predict, after training, for every store. Named here (a warning,
+    predict orders for S0001), or with predict.all_or_nothing refused here."""
+    path = csv_path(root / "data" / "raw", SALES)
+    sales = pd.read_csv(path, dtype=str, keep_default_na=False)
+    date = pd.to_datetime(sales["date"])
+    last = date.max()
+    ended = (sales["store"] == "S0002") & (date > last - pd.Timedelta(days=10))
+    young = (sales["store"] == "S0003") & (date <= last - pd.Timedelta(days=3))
+    sales[~ended & ~young].to_csv(path, index=False)
+    result = umbrella(["validate"], root)
+    assert result.returncode == 0, result.stderr
+    finding = (
+        "data/raw/sales.csv, column date: stores predict cannot order for: each needs sales on "
+        f"each of the 56 days up to the last day of the data, {last.date()}"
+    )
+    stores = f"S0002 (sales end {(last - pd.Timedelta(days=10)).date()}), S0003 (sales on 3 of"
+    assert finding in result.stderr and stores in result.stderr
+    report = json.loads((root / "reports" / "validation.json").read_text())
+    assert report["ok"] is True
+    (warning,) = report["warnings"]
+    assert warning["count"] == 2 and warning["examples"][0].startswith("S0002 (sales end")
+    interim = sorted((root / "data" / "interim").rglob("*.parquet"))
+    before = [p.read_bytes() for p in interim]
+    set_params(root, {"predict": {"all_or_nothing": True}})
+    refused = umbrella(["validate"], root)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert finding in refused.stderr and stores in refused.stderr
+    assert json.loads((root / "reports" / "validation.json").read_text())["ok"] is False
+    assert [p.read_bytes() for p in interim] == before
 
 
 @pytest.mark.parametrize("broken", ["empty", "missing"])

@@ -12,7 +12,7 @@ import logging
 import sys
 
 from umbrella.errors import STORAGE_ERRORS, UmbrellaError, WriteError
-from umbrella.paths import shown
+from umbrella.paths import require_root, shown
 
 COMMANDS = {
     "sources": (
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     command = importlib.import_module(COMMANDS[args.command][0]).main
     try:
+        require_root()  # outside a checkout: one clear error, not another clone's files
         result = command(args)
     except UmbrellaError as exc:
         print(f"error: {exc}", file=sys.stderr)

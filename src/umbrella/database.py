@@ -13,10 +13,12 @@ import logging
 import math
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000  # rows fetched at a time: a large table is never held as Python rows
 LABEL = "sales database"
+# SQLite asks the statement timer every this many virtual-machine steps (well under 1 ms).
+SQLITE_STEPS = 10_000
 
 # Statements that return rows. Others are refused before they reach the database.
 _ROW_KEYWORDS = {"select", "with", "values", "table"}
@@ -54,9 +58,10 @@ def sales_chunks(url: str, query: str, timeout_s: float) -> Iterator[pd.DataFram
     """Run `query` on the database at `url`; its rows for data/raw/sales.csv, CHUNK_ROWS at
     a time, so a chain's sales never sit in memory whole.
 
-    `timeout_s` bounds connecting and, on PostgreSQL, each statement. The query runs in a
-    read-only transaction that is never committed. Every failure is a one-line DataError
-    that never shows the password.
+    `timeout_s` bounds connecting and each statement: the query, and on PostgreSQL (whose
+    rows come through a server-side cursor) and SQLite each fetch of a chunk of its rows.
+    The query runs in a read-only transaction that is never committed. Every failure is a
+    one-line DataError that never shows the password.
     """
     parsed = _parse_url(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -71,10 +76,11 @@ def sales_chunks(url: str, query: str, timeout_s: float) -> Iterator[pd.DataFram
             raise _connect_error(exc, parsed, timeout_s) from None
         with conn:
             try:
-                _read_only(conn, timeout_s)
+                timer = _read_only(conn, timeout_s)
                 for frame in _fetch(conn, query, parsed):
                     rows += len(frame)
                     yield frame
+                    timer.restart()  # the next chunk's fetch is a statement of its own
             except sa_exc.DBAPIError as exc:
                 raise _query_error(exc, parsed, query, timeout_s) from None
     finally:
@@ -141,14 +147,35 @@ def _check_sqlite_file(url: URL) -> None:
         raise DataError(f"{LABEL}: SQLite database file not found: {name}")
 
 
-def _read_only(conn: sa.Connection, timeout_s: float) -> None:
-    """Make a statement that writes fail, and bound each statement's time where we can."""
+class _StatementTimer:
+    """PostgreSQL's statement_timeout for SQLite, which has none: a progress handler that
+    interrupts the running statement ("interrupted") once `timeout_s` has passed since the
+    last restart."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.restart()
+
+    def restart(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def expired(self) -> bool:
+        return time.monotonic() > self._deadline
+
+
+def _read_only(conn: sa.Connection, timeout_s: float) -> _StatementTimer:
+    """Make a statement that writes fail, and bound each statement's time; the timer's
+    restart starts the next statement's time (it counts only on SQLite)."""
+    timer = _StatementTimer(timeout_s)
     backend = conn.dialect.name
     if backend == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, round(timeout_s * 1000))}")
     elif backend == "sqlite":
         conn.exec_driver_sql("PRAGMA query_only = ON")
+        sqlite = cast(sqlite3.Connection, conn.connection.driver_connection)
+        sqlite.set_progress_handler(timer.expired, SQLITE_STEPS)
+    return timer
 
 
 def _fetch(conn: sa.Connection, query: str, url: URL) -> Iterator[pd.DataFrame]:
@@ -270,7 +297,10 @@ def _query_error(exc: sa_exc.DBAPIError, url: URL, query: str, timeout_s: float)
     """The database refused or cancelled the query: its message and the query."""
     message = _secret_free(exc, url, first_line=True)
     lowered = message.lower()
-    if "statement timeout" in lowered:
+    # PostgreSQL's statement_timeout; SQLite's statement timer (_StatementTimer)
+    if "statement timeout" in lowered or (
+        url.get_backend_name() == "sqlite" and lowered == "interrupted"
+    ):
         return DataError(
             f"{LABEL}: the query took longer than {timeout_s:g} s (data.timeout_s): "
             f"{_one_line(query)}"

@@ -11,6 +11,9 @@ G the negative binomial of the model's mean and of the size fitted on its traini
 (sold-out days as "at least their sales", `censoring.nb_dispersion`), taken as the gamma
 of the same mean and variance so that the move is continuous. At tau = tau* the order is
 the model's own quantile: one ratio for every day gives the orders the model always gave.
+
+Every forecast and quantile a stage makes passes `require_finite`: a NaN quantile would
+otherwise become an order of -2**63 umbrellas (NaN cast to an integer), silently.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import pandas as pd
 from scipy import stats
 
 from umbrella.censoring import MIN_MEAN, sampled_dispersion
+from umbrella.errors import DataError
 from umbrella.features import CENSORED, TARGET
+
+MAX_LISTED = 5
 
 
 def fit_dispersion(rows: pd.DataFrame, targets: np.ndarray, mean: np.ndarray) -> float:
@@ -44,3 +50,30 @@ def quantile_at(
     shape, scale = mean**2 / variance, variance / mean
     move = stats.gamma.ppf(tau, shape, scale=scale) - stats.gamma.ppf(tau_from, shape, scale=scale)
     return np.maximum(np.asarray(quantile, dtype=float) + move, 0.0)
+
+
+def require_finite(table: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Refuse (DataError) forecasts or quantiles in `columns` of `table` that are not finite
+    numbers, naming the columns and the first stores and dates (when `table` has them).
+
+    A model file whose numbers were changed (a NaN leaf, an overflowing one) forecasts
+    NaN or inf; nothing downstream may turn that into an order or a cost."""
+    values = table[columns].to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    rows = bad.any(axis=1)
+    if not rows.any():
+        return
+    keys = [c for c in ("store", "date") if c in table]
+    where = (
+        # datetime64 as text: the date alone, since every target day starts at midnight
+        [" ".join(row) for row in table.loc[rows, keys].astype(str).itertuples(index=False)]
+        if keys
+        else [f"row {i}" for i in np.flatnonzero(rows)]
+    )
+    more = f", ... ({len(where)} in all)" if len(where) > MAX_LISTED else ""
+    named = [c for c, b in zip(columns, bad.any(axis=0), strict=True) if b]
+    raise DataError(
+        f"{what}: forecasts that are not finite numbers (NaN or inf) in {', '.join(named)} "
+        f"for {', '.join(where[:MAX_LISTED])}{more}; the model file is damaged or the model "
+        "overflows on these rows: retrain it (dvc repro train)"
+    )

@@ -15,6 +15,10 @@ class DataError(UmbrellaError):
     """An input file is missing, unreadable or breaks the data contract."""
 
 
+class EngineError(UmbrellaError):
+    """The Dask cluster (engine.*) cannot be reached, is not one, or lost its workers."""
+
+
 # Errors of the storage, not of the program: the CLI says them in one line, no traceback.
 STORAGE_ERRORS = {
     errno.ENOSPC: "no space left on device",

@@ -8,10 +8,10 @@ planned price and promotion of t+h. Everything is vectorised over a dense store 
 
 from __future__ import annotations
 
-import holidays
 import numpy as np
 import pandas as pd
 
+from umbrella.holiday_calendar import store_holiday_flags
 from umbrella.params import Features
 
 KEYS = ["store", "origin", "horizon", "date"]  # date = origin + horizon, the target day
@@ -45,14 +45,6 @@ def per_store(table: pd.DataFrame, stores: pd.Index) -> pd.DataFrame:
     return table.merge(pd.DataFrame({"store": stores.astype("string")}), how="cross")
 
 
-def holiday_flags(dates: pd.Series, country: str | None) -> np.ndarray:
-    if country is None:
-        return np.zeros(len(dates), dtype=np.float32)
-    years = range(dates.min().year, dates.max().year + 1)
-    calendar = pd.DatetimeIndex(list(holidays.country_holidays(country, years=years)))
-    return dates.isin(calendar).to_numpy(dtype=np.float32)
-
-
 def build_features(
     sales: pd.DataFrame,
     weather: pd.DataFrame,
@@ -60,13 +52,15 @@ def build_features(
     horizon: int,
     cfg: Features,
     origins: pd.DatetimeIndex | None = None,
+    stores_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Feature rows for every store, origin and horizon 1..`horizon`.
 
     origins: the origin days to build (default: every day of each store's sales from the
     first with a full week of history). Targets after the data have units = NaN, which is
     how prediction rows are built. Without `forecasts`, the observed weather of the target
-    day stands in for its forecast.
+    day stands in for its forecast. `stores_table`: stores.csv (data.stores), whose
+    `country` and `subdivision` set each store's holidays under `features.holidays: stores`.
     """
     stores = pd.Index(sorted(sales["store"].unique()), name="store")
     first, last = sales["date"].min(), sales["date"].max()
@@ -129,7 +123,7 @@ def build_features(
     feats["month"] = target.dt.month.to_numpy()
     angle = 2 * np.pi * target.dt.day_of_year.to_numpy() / 365.25
     feats["season_cos"], feats["season_sin"] = np.cos(angle), np.sin(angle)
-    feats["holiday"] = holiday_flags(target, cfg.holidays)
+    feats["holiday"] = store_holiday_flags(rows["store"], target, cfg.holidays, stores_table)
     for column in ("price", "promo"):
         if column in sales:
             feats[column] = _at(_grid(sales, column, stores, dates), s_idx, d_idx)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from umbrella.partitions import read_all, read_part
-from umbrella.paths import FORECASTS, INTERIM, SALES, TRUTH, WEATHER
+from umbrella.paths import FORECASTS, INTERIM, SALES, STORES, TRUTH, WEATHER
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Interim:
     weather: pd.DataFrame
     forecasts: pd.DataFrame | None  # None: observed weather stands in for forecasts
     truth: pd.DataFrame | None  # simulated source only; read by evaluation alone
+    stores: pd.DataFrame | None = None  # stores.csv (data.stores), when given: the holidays
 
 
 def read_interim(folder: Path = INTERIM, truth: bool = False, part: int | None = None) -> Interim:
@@ -35,7 +36,13 @@ def read_interim(folder: Path = INTERIM, truth: bool = False, part: int | None =
         weather=read(WEATHER),
         forecasts=optional(FORECASTS),
         truth=optional(TRUTH) if truth else None,
+        stores=optional(STORES),
     )
+
+
+def stores_table(folder: Path = INTERIM) -> pd.DataFrame | None:
+    """The validated stores.csv of every store; None when data.stores gave none."""
+    return read_all(folder / STORES) if (folder / STORES).exists() else None
 
 
 def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -61,6 +68,7 @@ def only_stores(data: Interim, stores: frozenset[str]) -> Interim:
         keep(data.weather),
         None if data.forecasts is None else keep(data.forecasts),
         None if data.truth is None else keep(data.truth),
+        None if data.stores is None else keep(data.stores),
     )
 
 

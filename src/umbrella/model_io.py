@@ -4,6 +4,11 @@ skops refuses any type that is not explicitly trusted; the list below is every t
 models need beyond skops' own defaults. The zip archive is rewritten with fixed
 timestamps and object ids numbered in order, so that the same model gives the same bytes
 (and dvc.lock stays unchanged).
+
+A model file keeps a probe: PROBE_ROWS of its training rows (the columns a model reads).
+Loading refuses a file that holds no model (a skops file of a plain dict) and a model
+whose forecasts on its own probe are not finite numbers (a NaN tree leaf), so that no
+stage turns a damaged file into absurd orders.
 """
 
 from __future__ import annotations
@@ -14,21 +19,33 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import skops.io as sio
 
+from umbrella.distribution import require_finite
 from umbrella.errors import DataError
+from umbrella.forecaster import Forecaster
 from umbrella.io import atomic_path
+from umbrella.models import feature_columns
+from umbrella.params import SERVICE_LEVEL_RANGE
 
-TRUSTED = frozenset(
+MODEL_TYPES = frozenset(
     {
         "umbrella.models.SeasonalNaive",
         "umbrella.models.LinearModel",
         "umbrella.models.GradientBoosting",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "numpy.dtype",
     }
 )
+TRUSTED = MODEL_TYPES | {
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "numpy.dtype",
+}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+PROBE = "probe_"  # the model's attribute that keeps its probe rows
+PROBE_ROWS = 256
+# What a damaged model can raise while it forecasts (a mangled array, a missing attribute).
+DAMAGED = (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 def _canonical_ids(node: Any, ids: dict[int, int]) -> Any:
@@ -69,14 +86,45 @@ def _reproducible(archive: bytes) -> bytes:
     return out.getvalue()
 
 
-def dump_model(model: Any, path: Path) -> None:
+def probe_rows(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Up to PROBE_ROWS of `rows`, evenly spread over them (the same rows for the same
+    table: the model file stays reproducible), with the columns a model may read."""
+    picked = np.unique(np.linspace(0, len(rows) - 1, min(PROBE_ROWS, len(rows))).astype(int))
+    probe = rows.iloc[picked]
+    return {column: probe[column].to_numpy() for column in feature_columns(probe)}
+
+
+def check_probe(model: Forecaster, label: str) -> None:
+    """The model's mean and quantile forecasts on its probe rows, at tau* and across every
+    ratio an order may have, must be finite numbers (DataError naming `label`)."""
+    probe = pd.DataFrame(getattr(model, PROBE))
+    tau = np.linspace(*SERVICE_LEVEL_RANGE, len(probe))
+    # A damaged model overflows or divides by zero: said once, below, not as numpy warnings.
+    try:
+        with np.errstate(all="ignore"):
+            forecasts = probe.assign(
+                forecast=model.predict(probe),
+                quantile=model.predict_quantile(probe),
+                at_ratio=model.predict_quantile(probe, tau),
+            )
+    except DAMAGED as exc:
+        raise DataError(f"{label}: the model fails on its probe rows ({exc})") from None
+    require_finite(forecasts, ["forecast", "quantile", "at_ratio"], f"{label}, probe rows")
+
+
+def dump_model(model: Forecaster, path: Path, rows: pd.DataFrame) -> None:
+    """Save a fitted model with its probe (`probe_rows` of its training `rows`); a model
+    whose forecasts on it are not finite is refused (`check_probe`), not saved."""
+    setattr(model, PROBE, probe_rows(rows))
+    check_probe(model, f"{path} (not written)")
     data = _reproducible(sio.dumps(model))
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
 
-def load_model(path: Path) -> Any:
-    """Load a model file, refusing any type outside TRUSTED."""
+def load_model(path: Path) -> Forecaster:
+    """Load a model file, refusing any type outside TRUSTED, an object that is not one of
+    our models (MODEL_TYPES) and a model whose forecasts on its probe are not finite."""
     try:
         data = Path(path).read_bytes()
         untrusted = set(sio.get_untrusted_types(data=data))
@@ -87,4 +135,16 @@ def load_model(path: Path) -> Any:
     refused = sorted(untrusted - TRUSTED)
     if refused:
         raise DataError(f"{path}: refusing to load untrusted types: {', '.join(refused)}")
-    return sio.loads(data, trusted=sorted(untrusted))
+    model = sio.loads(data, trusted=sorted(untrusted))
+    kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    if kind not in MODEL_TYPES:
+        raise DataError(
+            f"{path}: holds a {kind}, not a model (one of {', '.join(sorted(MODEL_TYPES))})"
+        )
+    if not isinstance(getattr(model, PROBE, None), dict):
+        raise DataError(
+            f"{path}: the model was saved without its probe rows, which loading checks it "
+            "on; retrain it (dvc repro train)"
+        )
+    check_probe(model, str(path))
+    return model

@@ -8,6 +8,7 @@ key and the rule.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -42,9 +43,13 @@ MONEY_MAX = 1e6  # business.*: money per umbrella
 SERVICE_LEVEL_RANGE = (0.01, 0.99)  # tau*: outside it an order is 0 or unbounded
 GBM_MAX_ITER = 10_000
 CALIBRATION_WINDOW_MAX = 366  # train.calibration_window_days: at most a year of days
+# open_meteo.backoff_s: the first wait between tries, and all the doubling waits together
+BACKOFF_MAX_S = 60.0
+RETRY_WAITS_MAX_S = 600.0
 
 SQL = "sql"  # data.sales: read the sales from a database (data.sql)
 OPEN_METEO = "open-meteo"  # data.weather / data.weather_forecasts: pull them from Open-Meteo
+HOLIDAYS_PER_STORE = "stores"  # features.holidays: each store's country in stores.csv
 
 SEATTLE_START = dt.date(2012, 1, 1)
 SEATTLE_END = dt.date(2015, 12, 31)
@@ -104,7 +109,8 @@ class Data(Block):
     weather: str | None = None  # path or URL of a csv file, or "open-meteo"
     weather_forecasts: str | None = None  # path or URL, "open-meteo", or null
     sql: Sql = Sql()
-    timeout_s: float = Field(30.0, gt=0)  # every read of a URL gives up after this many seconds
+    # seconds at most for a URL's whole download, connecting to the database, each query chunk
+    timeout_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _csv_sources(self) -> Data:
@@ -129,20 +135,33 @@ class Data(Block):
 class OpenMeteo(Block):
     archive_url: str  # Historical Weather API (observed, reanalysis)
     previous_runs_url: str  # Previous Runs API (forecasts as issued)
+    forecast_url: str = "https://api.open-meteo.com/v1/forecast"  # the latest run: days ahead
     archive_models: str | None  # e.g. era5; null: the API's best match
     forecast_models: str | None  # e.g. ecmwf_ifs025; null: the API's best match
     timeout_s: float = Field(gt=0)  # per call
     retries: int = Field(ge=0, le=10)  # on HTTP 429, 5xx, timeouts and refused connections
-    backoff_s: float = Field(ge=0)  # first wait between tries; doubles each time
+    backoff_s: float = Field(ge=0, le=BACKOFF_MAX_S)  # first wait between tries; doubles
     locations_per_call: int = Field(ge=1, le=100)
     days_per_call: int = Field(ge=1, le=366)
     cache: NonBlank  # response cache folder, relative to the repository root
+    refresh: bool = False  # fetch every chunk again and rewrite its cache entry
 
-    @field_validator("archive_url", "previous_runs_url")
+    @field_validator("archive_url", "previous_runs_url", "forecast_url")
     @classmethod
     def _http(cls, url: str) -> str:
         _require(url.startswith(("http://", "https://")), f"must be an http(s) URL, got {url!r}")
         return url
+
+    @model_validator(mode="after")
+    def _bounded_waits(self) -> OpenMeteo:
+        waits = self.backoff_s * (2**self.retries - 1)  # backoff_s, 2 * backoff_s, ...
+        _require(
+            waits <= RETRY_WAITS_MAX_S,
+            f"backoff_s * (2**retries - 1) = {waits:g} s of waits between tries must be <= "
+            f"{RETRY_WAITS_MAX_S:g} s (lower open_meteo.backoff_s or open_meteo.retries)",
+            "backoff_s",
+        )
+        return self
 
 
 class Drift(Block):
@@ -195,7 +214,9 @@ class Features(Block):
     windows: list[int] = Field(min_length=1)
     usual_days: int = Field(ge=1, le=DAYS_BACK_MAX)
     same_weekday_weeks: int = Field(ge=1, le=WEEKS_BACK_MAX)
-    holidays: str | None  # country code of the public holidays (holidays package), or null
+    # country code of the public holidays (holidays package), stores (each store's own, from
+    # stores.csv: holiday_calendar.py), or null
+    holidays: str | None
 
     @field_validator("lags", "windows")
     @classmethod
@@ -208,13 +229,13 @@ class Features(Block):
     @field_validator("holidays")
     @classmethod
     def _country(cls, code: str | None) -> str | None:
-        if code is not None:
+        if code is not None and code != HOLIDAYS_PER_STORE:
             import holidays  # only when set: the import takes a moment
 
             _require(
                 code in holidays.list_supported_countries(),
                 f"{code!r} is not a country code the holidays package knows "
-                "(e.g. US, GB, DE; or null)",
+                f"(e.g. US, GB, DE; {HOLIDAYS_PER_STORE}: each store's own; or null)",
             )
         return code
 
@@ -283,6 +304,12 @@ class Predict(Block):
     # An order above this many times the store's highest daily sales in its history is
     # capped there (docs/production.md "Orders for the next days").
     max_order_ratio: float = Field(ge=1)
+    # The pipeline's predict orders with a model that failed its gate (else: refused, the
+    # previous orders kept; docs/production.md "Orders for the next days").
+    allow_failed_gate: bool = False
+    # A store that cannot be ordered for (too short a history, sales that end early) fails
+    # validate and predict; false: the others get their orders, it is named in a warning.
+    all_or_nothing: bool = False
 
 
 class Engine(Block):
@@ -374,7 +401,7 @@ with warnings.catch_warnings():
 def load_params(path: Path = PARAMS_FILE) -> Params:
     """Read and validate params.yaml."""
     try:
-        raw = yaml.load(Path(path).read_text(), Loader=_DatesAsText)
+        raw = read_yaml(Path(path).read_text())
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except (yaml.YAMLError, ValueError) as exc:
@@ -382,15 +409,29 @@ def load_params(path: Path = PARAMS_FILE) -> Params:
     return parse_params(raw, source=str(path))
 
 
+def read_yaml(text: str) -> Any:
+    """params.yaml's text (or a revision's) as umbrella reads it: dates as text, floats in
+    every spelling DVC writes."""
+    return yaml.load(text, Loader=_DatesAsText)
+
+
 class _DatesAsText(yaml.SafeLoader):
     """SafeLoader that leaves an unquoted date as text: YAML would raise a bare ValueError
-    on an impossible one (2015-02-30); as text, the key's own check names the key."""
+    on an impossible one (2015-02-30); as text, the key's own check names the key. It reads
+    a float as YAML 1.2 (and DVC) write it: YAML 1.1 takes 1e-05, which `dvc exp run -S
+    train.linear.alpha=1e-5` writes, or 1E+3, for text."""
 
 
 _DatesAsText.yaml_implicit_resolvers = {
     first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# A dot or an exponent, so that an int stays an int; an exponent's sign is optional.
+_DatesAsText.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from umbrella.params import Features
 from umbrella.validation import MAX_LISTED, Problem
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,11 @@ def longest_lookback(lags: list[int], windows: list[int], same_weekday_weeks: in
     return int(max(max(lags), max(windows), 7 * same_weekday_weeks))
 
 
+def lookback(cfg: Features) -> int:
+    """Days of sales up to the origin that every store needs for its features."""
+    return longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
+
+
 def short_histories(sales: pd.DataFrame, origin: pd.Timestamp, need: int) -> pd.Series:
     """Stores with fewer than `need` days of sales in the `need` days up to the origin: how
     many they have."""
@@ -111,6 +117,33 @@ def short_histories(sales: pd.DataFrame, origin: pd.Timestamp, need: int) -> pd.
     have = recent.groupby("store")["date"].nunique()
     have = have.reindex(pd.Index(sales["store"].unique()), fill_value=0)
     return have[have < need].sort_index().astype(np.int64)
+
+
+def unorderable_stores(sales: pd.DataFrame, origin: pd.Timestamp, need: int) -> pd.Series:
+    """The stores that cannot be ordered for at the origin (the last day of the data), each
+    with why (by store, in name order): sales that end before it, or sales on fewer than
+    `need` (longest_lookback) of the days up to it, which the features read."""
+    last = sales.groupby("store")["date"].max()
+    why = {store: f"sales end {day.date()}" for store, day in last[last < origin].items()}
+    for store, have in short_histories(sales, origin, need).items():
+        why.setdefault(store, f"sales on {have} of the {need} days up to {origin.date()}")
+    return pd.Series(why, dtype=object).sort_index()
+
+
+def unorderable_problem(
+    why: pd.Series, origin: pd.Timestamp, need: int, label: str
+) -> list[Problem]:
+    """`unorderable_stores` (`why`, by store) as one finding naming the file and the stores;
+    none when there are none."""
+    if why.empty:
+        return []
+    rule = (
+        f"stores predict cannot order for: each needs sales on each of the {need} days up to "
+        f"the last day of the data, {origin.date()} (the longest of features.lags, "
+        "features.windows and features.same_weekday_weeks x 7)"
+    )
+    examples = [f"{store} ({reason})" for store, reason in why.items()]
+    return [Problem(label, "date", rule, len(why), [], examples[:MAX_LISTED])]
 
 
 def check_sales_table(

@@ -3,7 +3,8 @@
 Uses the same feature function as training, at one origin: the last day of the sales.
 Before it: the guards that refuse what would make an order meaningless (too short a
 history, implausible sales, a model that failed its gate); after it, the cap on orders
-far above anything the store ever sold.
+far above anything the store ever sold, and a last guard (`final_orders`): every order a
+whole number from 0 to its cap, or none is written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from umbrella.costs import COST_COLUMNS, day_costs
+from umbrella.distribution import require_finite
 from umbrella.errors import DataError
 from umbrella.features import build_features
 from umbrella.forecaster import Forecaster
@@ -23,8 +25,9 @@ from umbrella.params import SERVICE_LEVEL_RANGE, Business, Features
 from umbrella.plausibility import (
     check_sales_table,
     describe,
-    longest_lookback,
+    lookback,
     short_histories,
+    unorderable_stores,
 )
 from umbrella.rain_posterior import DERIVED
 from umbrella.schemas import STORE_COSTS
@@ -107,25 +110,28 @@ def predict_orders(
     label: str = "sales",
     origin: pd.Timestamp | None = None,
     store_costs: pd.DataFrame | None = None,
+    stores_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per store and day after the origin (default: the last sales date): forecast,
-    order and the critical ratio it is made at, each day's from `business` and the stores'
-    own costs (costs.py). A partition of the stores is given the origin of all of them.
+    order (a whole number of umbrellas, a float until `final_orders`) and the critical ratio
+    it is made at, each day's from `business` and the stores' own costs (costs.py). A
+    partition of the stores is given the origin of all of them.
+    `stores_table`: stores.csv, for `features.holidays: stores` (build_features).
 
     Refuses (DataError) a store whose sales end early or whose history is shorter than its
-    features read (`check_history`); `label` names the sales file in the message.
+    features read (`check_history`), and forecasts that are not finite numbers
+    (`distribution.require_finite`); `label` names the sales file in the message.
     """
     origin = sales["date"].max() if origin is None else origin
-    ended = sales.groupby("store")["date"].max()
-    ended = ended[ended < origin]
-    if not ended.empty:
-        raise DataError(
-            f"{label}, column date: stores whose sales end before {origin.date()}: "
-            f"{_listing([f'{s} ({d.date()})' for s, d in ended.items()])}"
-        )
     check_history(sales, cfg, label, origin)
     rows = build_features(
-        sales, weather, forecasts, horizon, cfg, origins=pd.DatetimeIndex([origin])
+        sales,
+        weather,
+        forecasts,
+        horizon,
+        cfg,
+        origins=pd.DatetimeIndex([origin]),
+        stores_table=stores_table,
     )
     missing = sorted(set(getattr(model, "features_", [])) - set(rows.columns) - DERIVED)
     if missing:
@@ -135,13 +141,17 @@ def predict_orders(
             f"(features {', '.join(missing)})"
         )
     tau = day_costs(rows, business, store_costs).tau
+    made = rows[["store", "date"]].assign(
+        forecast=model.predict(rows), quantile=model.predict_quantile(rows, tau)
+    )
+    require_finite(made, ["forecast", "quantile"], f"{label}: the orders")
     return pd.DataFrame(
         {
             "store": rows["store"],
             "date": rows["date"].dt.strftime("%Y-%m-%d"),
             "horizon": rows["horizon"],
-            "forecast": np.round(model.predict(rows), 2),
-            "order": to_order(model.predict_quantile(rows, tau)).astype(np.int64),
+            "forecast": np.round(made["forecast"], 2),
+            "order": to_order(made["quantile"].to_numpy()),
             "critical_ratio": np.round(tau, 4),
         }
     )
@@ -205,20 +215,21 @@ def _cost_problems(
 
 
 def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:
-    """Every store needs sales on each of the days its features look back over (the longest
-    lag, rolling window or run of same-weekday weeks) up to the origin: with fewer, the
-    level (the longest window's mean) would be a mean of less, and the order would change
-    without a word. The usual sales are the mean of up to features.usual_days days: a
-    store with fewer is read on the days it has, as in training; that is said, since a file
-    cut short does the same."""
-    need = longest_lookback(cfg.lags, cfg.windows, cfg.same_weekday_weeks)
-    short = short_histories(sales, origin, need)
-    if not short.empty:
-        stores = [f"{store} has {have}" for store, have in short.items()]
+    """Every store needs sales up to the origin and on each of the days its features look
+    back over (the longest lag, rolling window or run of same-weekday weeks): with fewer,
+    the level (the longest window's mean) would be a mean of less, and the order would
+    change without a word (`plausibility.unorderable_stores`). The usual sales are the mean
+    of up to features.usual_days days: a store with fewer is read on the days it has, as in
+    training; that is said, since a file cut short does the same."""
+    need = lookback(cfg)
+    refused = unorderable_stores(sales, origin, need)
+    if not refused.empty:
+        stores = [f"{store} ({why})" for store, why in refused.items()]
         raise DataError(
-            f"{label}: too short a history: each store needs sales on each of the {need} days "
-            f"up to {origin.date()} (the longest of features.lags, features.windows and "
-            f"features.same_weekday_weeks x 7); {_listing(stores)}"
+            f"{label}, column date: too short a history: each store needs sales on each of "
+            f"the {need} days up to {origin.date()}, the last sales date (the longest of "
+            f"features.lags, features.windows and features.same_weekday_weeks x 7); "
+            f"{_listing(stores)}"
         )
     young = short_histories(sales, origin, cfg.usual_days)
     if not young.empty:
@@ -245,29 +256,59 @@ def check_sales_plausible(
         )
 
 
+def order_cap(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> np.ndarray:
+    """Each order's cap: `max_ratio` x its store's highest daily sales in the history given
+    (`highest`, by store: plausibility.highest_sales), whole."""
+    return np.floor(orders["store"].map(highest).to_numpy(float) * max_ratio)
+
+
 def cap_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> pd.DataFrame:
-    """Orders capped at `max_ratio` x the store's highest daily sales in the history given
-    (`highest`, by store: plausibility.highest_sales).
+    """Orders capped at `order_cap`.
 
     Capped, not refused: the other stores' orders stay usable, and no model has seen a day
     that far above everything a store ever sold, so an order beyond it is an extrapolation,
     not knowledge. Each capped order is logged with the order the model made.
     """
-    cap = np.floor(orders["store"].map(highest).to_numpy(float) * max_ratio)
+    cap = order_cap(orders, highest, max_ratio)
     over = orders["order"].to_numpy() > cap
     if not over.any():
         return orders
-    capped = orders.loc[over].assign(cap=cap[over].astype(np.int64))
+    capped = [
+        f"{r.store} {r.date}: {r.order:.0f} -> {c:.0f}"
+        for r, c in zip(orders.loc[over].itertuples(), cap[over], strict=True)
+    ]
     log.warning(
         "%d order(s) above predict.max_order_ratio = %g x the store's highest daily sales, "
         "capped: %s",
         int(over.sum()),
         max_ratio,
-        _listing([f"{r.store} {r.date}: {r.order} -> {r.cap}" for r in capped.itertuples()]),
+        _listing(capped),
     )
     out = orders.copy()
-    out.loc[over, "order"] = cap[over].astype(np.int64)
+    out.loc[over, "order"] = cap[over]
     return out
+
+
+def final_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> pd.DataFrame:
+    """The orders as written: whole numbers (int64), after a last look. Every order must be
+    finite, whole and from 0 to its cap (`order_cap`), else DataError naming the stores and
+    dates, and none is written: whatever went wrong before (a model, a cap, a cast), no
+    order of -2**63 or of a billion umbrellas leaves here."""
+    order = orders["order"].to_numpy(dtype=float)
+    cap = order_cap(orders, highest, max_ratio)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(order) & (order == np.round(order)) & (order >= 0) & (order <= cap)
+    if not good.all():
+        wrong = [
+            f"{r.store} {r.date}: {r.order} (cap {c:g})"
+            for r, c in zip(orders.loc[~good].itertuples(), cap[~good], strict=True)
+        ]
+        raise DataError(
+            "orders that are not whole numbers from 0 to the store's cap "
+            f"(predict.max_order_ratio = {max_ratio:g} x its highest daily sales) refused, "
+            f"none written: {_listing(wrong)}"
+        )
+    return orders.assign(order=order.astype(np.int64))
 
 
 def failed_gate(evaluation: dict) -> list[str] | None:

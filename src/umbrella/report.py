@@ -40,7 +40,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import yaml
 
@@ -48,6 +48,7 @@ from umbrella import revisions
 from umbrella.errors import DataError
 from umbrella.evaluation import combine
 from umbrella.io import read_json
+from umbrella.params import Train, read_yaml
 from umbrella.paths import METRICS, PARAMS_FILE, ROOT
 
 if TYPE_CHECKING:  # for mypy only: typing.TypeIs is Python 3.13+
@@ -76,6 +77,9 @@ IMAGES = {
     "monitor": ["plots/monitor/drift.png", "plots/monitor.png"],
 }
 COUNTS = {"rows", "overstock_units", "lost_units", "units", "fitted_rows"}
+# The models with knobs of their own (train.linear, train.gbm): a change to one of them does
+# nothing while another model is trained.
+KNOBS = [m for m in get_args(Train.model_fields["model"].annotation) if m in Train.model_fields]
 SAME = 5e-4  # skill and calibration changes smaller than this are "the same"
 
 
@@ -428,7 +432,7 @@ def _params_section(base_side: Side, work: Side, base: str) -> list[str]:
     if base_side.params is None:
         return [*lines, f"No params.yaml at {base}."]
     p_new, p_old = flatten(work.params or {}), flatten(base_side.params)
-    changed = sorted(k for k in p_new.keys() | p_old.keys() if p_new.get(k) != p_old.get(k))
+    changed = changed_params(p_old, p_new)
     if not changed:
         return [*lines, f"No param differs from {base}."]
     lines += [f"| param | {base_side.label} | {work.label} |", "|---|---|---|"]
@@ -436,6 +440,36 @@ def _params_section(base_side: Side, work: Side, base: str) -> list[str]:
         f"| `{cell(k)}` | {param_value(p_old[k]) if k in p_old else '—'} | "
         f"{param_value(p_new[k]) if k in p_new else '—'} |"
         for k in changed
+    ]
+
+
+def changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The flat params keys whose values differ, sorted."""
+    return sorted(k for k in new.keys() | old.keys() if new.get(k) != old.get(k))
+
+
+def _idle_knobs(base_side: Side, work: Side) -> list[str]:
+    """A warning when changed params are knobs of a model other than the one trained (a
+    `dvc exp run` in place leaves `train.model` behind for the next one)."""
+    if base_side.params is None:
+        return []
+    p_new, p_old = flatten(work.params or {}), flatten(base_side.params)
+    model = p_new.get("train.model")
+    idle = [
+        key
+        for key in changed_params(p_old, p_new)
+        if len(parts := key.split(".")) > 2
+        and parts[0] == "train"
+        and parts[1] in KNOBS
+        and parts[1] != model
+    ]
+    if not idle:
+        return []
+    return [
+        f"⚠️ **Warning:** changed, but knobs of a model that is not the one trained "
+        f"({code(str(model))}): {', '.join(code(k) for k in idle)}. They change nothing; "
+        "to try them, set `train.model` to their model.",
+        "",
     ]
 
 
@@ -502,10 +536,20 @@ def _plots_section(plots: list[Plot] | None, base_side: Side, work: Side) -> lis
     return lines
 
 
-def render(base_side: Side, work: Side, base: str, plots: list[Plot] | None = None) -> str:
-    """The report's Markdown. `base` is the base's name as Markdown; plots None: no images."""
+def render(
+    base_side: Side,
+    work: Side,
+    base: str,
+    plots: list[Plot] | None = None,
+    checkout: Path | None = None,
+) -> str:
+    """The report's Markdown. `base` is the base's name as Markdown; plots None: no images;
+    checkout: the repository whose workspace is reported (named under the verdict)."""
     comparable = base_side.metrics is not None and not differences(base_side, work)
     lines = ["# Model report", "", verdict(base_side, work, base), ""]
+    if checkout is not None:
+        lines += [f"Compared: the workspace of {code(str(checkout))} with {base_side.label}.", ""]
+    lines += _idle_knobs(base_side, work)
     lines += _headline(base_side, work, comparable)
     lines += _data_section(base_side, work)
     lines += _monitor_section(base_side, work)
@@ -531,7 +575,7 @@ def _yaml(text: str | None, where: str) -> dict | None:
     if text is None:
         return None
     try:
-        return yaml.safe_load(text)
+        return read_yaml(text)
     except yaml.YAMLError as exc:
         raise DataError(f"{where}: not valid YAML ({exc})") from None
 
@@ -607,7 +651,7 @@ def main(args: argparse.Namespace) -> int:
         out_dir = (args.out.parent if args.out else Path()).resolve()
         assets = out_dir / f"{args.out.stem}_plots" if args.out else None
         plots = write_plots(commit, out_dir, assets)
-    text = render(base_side, work, code(args.base), plots)
+    text = render(base_side, work, code(args.base), plots, checkout=ROOT)
     if args.out:
         args.out.write_text(text)
     else:

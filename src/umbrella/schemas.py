@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Literal
 
+import pandas as pd
 import pandera.pandas as pa
 
 from umbrella.limits import PRICE_MAX, RAIN_MAX_MM, TEMP_RANGE_C, UNITS_MAX, WIND_MAX
@@ -49,8 +50,26 @@ UNITS_PLAUSIBLE = pa.Check.le(UNITS_MAX, error=f"must be <= {UNITS_MAX:,} (plaus
 PRICE_PLAUSIBLE = pa.Check.le(PRICE_MAX, error=f"must be <= {PRICE_MAX:,.0f} (plausibility limit)")
 RAIN = _between(0.0, RAIN_MAX_MM)
 TEMP = _between(*TEMP_RANGE_C)
+# A store id that starts like a formula (=HYPERLINK(...), +1, -1, @SUM) runs as one when a
+# spreadsheet opens a file the pipeline writes (orders.csv): refused, not escaped, so that
+# every output keeps the store ids the retailer sent (docs/data.md).
+NOT_A_FORMULA = pa.Check(
+    lambda ids: ~ids.astype(str).str.match(r"[=+\-@]"),
+    error="must not start with =, +, - or @ (a spreadsheet would run it as a formula)",
+)
 TIMEZONE = pa.Check.isin(
     sorted(zoneinfo.available_timezones()), error="must be an IANA time zone (e.g. Europe/Berlin)"
+)
+
+
+def _known_country(codes: pd.Series) -> pd.Series:
+    import holidays  # only for a stores.csv with countries: the import takes a moment
+
+    return codes.isin(holidays.list_supported_countries())
+
+
+COUNTRY = pa.Check(
+    _known_country, error="must be a country code the holidays package knows (e.g. JP, IN, AU)"
 )
 
 TABLES: dict[str, TableSpec] = {
@@ -58,7 +77,7 @@ TABLES: dict[str, TableSpec] = {
         SALES,
         (
             ColumnSpec("date", "date", True),
-            ColumnSpec("store", "string", True),
+            ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
             ColumnSpec("units", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
             ColumnSpec("price", "float", False, (POSITIVE, PRICE_PLAUSIBLE)),
             ColumnSpec("promo", "flag", False, (FLAG,)),
@@ -70,7 +89,7 @@ TABLES: dict[str, TableSpec] = {
         WEATHER,
         (
             ColumnSpec("date", "date", True),
-            ColumnSpec("store", "string", False),
+            ColumnSpec("store", "string", False, (NOT_A_FORMULA,)),
             ColumnSpec("rain_mm", "float", True, (RAIN,)),
             ColumnSpec("temp_max_c", "float", False, (TEMP,)),
             ColumnSpec("temp_min_c", "float", False, (TEMP,)),
@@ -83,7 +102,7 @@ TABLES: dict[str, TableSpec] = {
         (
             ColumnSpec("issued", "date", True),
             ColumnSpec("date", "date", True),
-            ColumnSpec("store", "string", False),
+            ColumnSpec("store", "string", False, (NOT_A_FORMULA,)),
             ColumnSpec("rain_mm", "float", True, (RAIN,)),
             ColumnSpec("rain_prob", "float", False, (_between(0.0, 1.0),)),
             ColumnSpec("temp_max_c", "float", False, (TEMP,)),
@@ -93,10 +112,13 @@ TABLES: dict[str, TableSpec] = {
     STORES: TableSpec(
         STORES,
         (
-            ColumnSpec("store", "string", True),
+            ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
             ColumnSpec("latitude", "float", True, (_between(-90.0, 90.0),)),
             ColumnSpec("longitude", "float", True, (_between(-180.0, 180.0),)),
             ColumnSpec("timezone", "string", False, (TIMEZONE,), may_be_empty=True),
+            # features.holidays: stores takes each store's holidays from these two.
+            ColumnSpec("country", "string", False, (COUNTRY,), may_be_empty=True),
+            ColumnSpec("subdivision", "string", False, may_be_empty=True),
         ),
         key=("store",),
     ),
@@ -104,7 +126,7 @@ TABLES: dict[str, TableSpec] = {
         TRUTH,
         (
             ColumnSpec("date", "date", True),
-            ColumnSpec("store", "string", True),
+            ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
             ColumnSpec("mean_demand", "float", True, (NON_NEGATIVE,)),
             ColumnSpec("demand", "int", True, (NON_NEGATIVE,)),
             ColumnSpec("dispersion", "float", True, (POSITIVE,)),
@@ -119,7 +141,7 @@ TABLES: dict[str, TableSpec] = {
 STORE_COSTS = TableSpec(
     "costs",
     (
-        ColumnSpec("store", "string", True),
+        ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
         ColumnSpec("price", "float", False, (POSITIVE, PRICE_PLAUSIBLE)),
         ColumnSpec("unit_cost", "float", False, (NON_NEGATIVE, PRICE_PLAUSIBLE)),
         ColumnSpec("salvage", "float", False, (_between(-PRICE_MAX, PRICE_MAX),)),

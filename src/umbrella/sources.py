@@ -25,10 +25,10 @@ def resolve(location: str) -> str:
 def fetch(location: str, dest: Path, key: str, timeout_s: float) -> None:
     """Copy a local path or URL to `dest`, or raise DataError saying what went wrong.
 
-    http(s) URLs are read with urllib: connecting, and every read, gives up when the server
-    has not answered for `timeout_s` seconds (a slow but steady download goes on); the error
-    says whether it timed out, was refused, or which HTTP status the server answered. Other
-    URLs (file://, s3://, ...) and local paths are opened with fsspec.
+    http(s) URLs are read with urllib (umbrella.network.open_url): the whole download gives
+    up after `timeout_s` seconds, however steadily a slow server sends; the error says
+    whether it timed out, was refused, or which HTTP status the server answered. Other URLs
+    (file://, s3://, ...) and local paths are opened with fsspec.
     """
     source = resolve(location)
     if is_http(source):
@@ -47,10 +47,12 @@ def fetch(location: str, dest: Path, key: str, timeout_s: float) -> None:
 
 def _fetch_http(url: str, dest: Path, key: str, timeout_s: float) -> None:
     try:
+        # open_url innermost: a download cut off at its deadline raises when its block
+        # ends, before atomic_path would move the file into place.
         with (
-            open_url(url, timeout_s) as response,
             atomic_path(dest) as tmp,
             open(tmp, "wb") as out,
+            open_url(url, timeout_s) as response,
         ):
             shutil.copyfileobj(response, out)
     except urllib.error.HTTPError as exc:

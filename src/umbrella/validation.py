@@ -158,6 +158,8 @@ def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]
         header = _header(path)
     except pd.errors.EmptyDataError:
         return None, [problem(label, None, "file is empty")]
+    except UnicodeDecodeError as exc:
+        return None, [problem(label, None, _not_utf8(path, exc))]
     except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
         return None, [problem(label, None, f"not a readable CSV file: {exc}".strip())]
     except OSError as exc:  # a folder, no permission to read
@@ -172,6 +174,22 @@ def read_raw(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]
     lines = raw.pop(LINE).astype(int) if LINE in raw else None
     raw.index = _line_numbers(path, len(raw)) if lines is None else pd.Index(lines)
     return raw, []
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """Where the file's first byte that is not UTF-8 is, by line and column: the decoder's
+    error gives only a position in the block pandas was reading ("position 1")."""
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                column = len(line[: bad.start].decode("utf-8")) + 1
+                return (
+                    f"not UTF-8 text: byte 0x{line[bad.start]:02x} on line {number}, column "
+                    f"{column} (another encoding: save the file as UTF-8)"
+                )
+    return f"not a readable CSV file: {exc}"
 
 
 def parse_columns(

@@ -2,8 +2,14 @@
 
 * `pull_weather`: the Historical Weather API (`archive_url`), hourly `precipitation`,
   `temperature_2m`, `wind_speed_10m` (m/s) summed / maxed / mined over each store's local day.
+  The last days the archive has not published yet (it runs about 5 days late) come from
+  the Forecast API (`forecast_url`), flagged `weather_source = forecast`.
 * `pull_forecasts`: the Previous Runs API (`previous_runs_url`), hourly
-  `precipitation_previous_day{h}` and `temperature_2m_previous_day{h}`, h = 1..7.
+  `precipitation_previous_day{h}` and `temperature_2m_previous_day{h}`, h = 1..7; with
+  sales through yesterday, the forecast issued yesterday is the Forecast API's latest run
+  (hourly `precipitation`, `temperature_2m`) for the days ahead.
+* Nothing after the present (`umbrella.freshness.today`): no observed day from today on,
+  nothing issued today or later, no value of a run from tomorrow on (ignored, warned).
 
 Why hourly, and not the archive's daily variables: the API applies ONE fixed UTC offset to a
 whole answer, the zone's offset at the moment of the request (no DST switch inside a time
@@ -34,8 +40,9 @@ temperature) a target day falls back on the observed weather of that day, flagge
 Calls: several locations per call, calendar-aligned chunks of `days_per_call` days, a
 timeout on every call, retries with doubling waits on 429 / 5xx / timeouts / refused
 connections (Retry-After honoured up to 120 s), the API key sent as `apikey` and never
-written to the cache or to a message, and a persistent cache of final chunks (those whose
-last requested day is at least `cache.FINAL_AFTER_DAYS` = 10 days before today).
+written to the cache or to a message, and a persistent cache of final, complete chunks
+(those whose last requested day is at least `cache.FINAL_AFTER_DAYS` = 10 days before
+today, without a null), each entry checked against its request and checksum when read.
 """
 
 from umbrella.open_meteo.pull import pull_forecasts, pull_weather

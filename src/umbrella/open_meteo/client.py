@@ -1,7 +1,8 @@
 """HTTP for Open-Meteo: one GET with a timeout, retried with doubling waits.
 
 Retried: HTTP 429 and 5xx, timeouts, refused or dropped connections and answers that are not
-JSON. Not retried: other 4xx (the API says why in `{"error": true, "reason": ...}`). Errors
+JSON. Not retried: other 4xx and an HTTP 200 that carries an error (the API says why in
+`{"error": true, "reason": ...}`, and the message quotes it). Errors
 are DataError with one line naming the endpoint; the URL with the API key is never shown.
 """
 
@@ -20,7 +21,7 @@ from urllib.parse import urlencode
 
 from umbrella.errors import DataError
 from umbrella.network import connection_problem, open_url
-from umbrella.params import OpenMeteo
+from umbrella.params import RETRY_WAITS_MAX_S, OpenMeteo
 
 log = logging.getLogger(__name__)
 JSON = {"Accept": "application/json"}
@@ -31,7 +32,7 @@ MAX_RETRY_AFTER_S = 120.0
 
 @dataclass(frozen=True)
 class Endpoint:
-    name: str  # "archive" or "previous-runs": used in messages and as the cache folder
+    name: str  # "archive", "previous-runs" or "forecast": in messages, as the cache folder
     url: str
 
     @property
@@ -53,6 +54,7 @@ def get_json(
     url = f"{endpoint.url}?{urlencode(query, safe=',')}"
     tries = config.retries + 1
     problem = "no try made"
+    waited = 0.0  # a Retry-After may ask for more than the backoff: the sum stays bounded
     for attempt in range(tries):
         wait = config.backoff_s * 2**attempt
         try:
@@ -61,9 +63,12 @@ def get_json(
             ) as response:
                 body = response.read()
             try:
-                return json.loads(body)
+                payload = json.loads(body)
             except ValueError:
                 problem = "an answer that is not JSON"
+            else:
+                _raise_api_error(endpoint, payload)
+                return payload
         except urllib.error.HTTPError as err:
             reason = _reason(_read(err))
             if err.code == 429 or err.code >= 500:
@@ -78,12 +83,24 @@ def get_json(
         except (OSError, http.client.HTTPException) as err:  # URLError is an OSError
             problem = connection_problem(err, config.timeout_s, "open_meteo.timeout_s")
         if attempt + 1 < tries:
+            wait = min(wait, RETRY_WAITS_MAX_S - waited)
             log.debug(
                 "%s: %s, try %d of %d in %.1f s", endpoint.label, problem, attempt + 2, tries, wait
             )
             sleep(wait)
+            waited += wait
     plural = "try" if tries == 1 else "tries"
     raise DataError(f"{endpoint.label} ({endpoint.url}): {problem} ({tries} {plural})")
+
+
+def _raise_api_error(endpoint: Endpoint, payload: Any) -> None:
+    """An HTTP 200 can still carry `{"error": true, "reason": ...}` (alone, or for one of
+    several locations): a DataError quoting the reason, not retried."""
+    objects = payload if isinstance(payload, list) else [payload]
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("error"):
+            said = f'"{obj["reason"]}"' if obj.get("reason") else "no reason given"
+            raise DataError(f"{endpoint.label} ({endpoint.url}) answered with an error: {said}")
 
 
 def _read(err: urllib.error.HTTPError) -> bytes:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from tqdm import tqdm
 
 from umbrella.errors import DataError
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 AUTO = "auto"  # let the API find the time zone from the coordinates
 ONE_DAY = dt.timedelta(days=1)
+MAX_OFFSET_S = 18 * 3600  # UTC offsets run from -12:00 to +14:00
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,12 @@ def fetch_hourly(
     today: dt.date,
     last_date: dt.date,
 ) -> list[list[dict[str, Any]]]:
-    """Hourly answers for each location (one per chunk, in date order), from cache or API."""
+    """Hourly answers for each location (one per chunk, in date order), from cache or API.
+
+    Only final chunks are cached, and only complete ones: an answer with a null for a
+    finished day may be a passing fault (or, at the Previous Runs API, a day before its
+    coverage, which no answer tells apart from a fault), so it is asked for again.
+    """
     plan = chunks(start, end, config.days_per_call, last_date)
     answers: list[dict[dt.date, dict[str, Any]]] = [{} for _ in locations]
     calls: list[tuple[Chunk, list[int]]] = []
@@ -89,7 +97,7 @@ def fetch_hourly(
         missing = []
         for i, location in enumerate(locations):
             cached = cache.get(endpoint.name, _request(location, chunk, variables, extra))
-            if cached is None:
+            if cached is None or not _valid(cached, variables):
                 missing.append(i)
             else:
                 answers[i][chunk.start] = cached
@@ -109,6 +117,7 @@ def fetch_hourly(
         len(locations) * len(plan) - sum(len(g) for _, g in calls),
         weight,
     )
+    incomplete = 0
     with tqdm(total=len(calls), desc=endpoint.label, unit="call", disable=None) as bar:
         for chunk, group in calls:
             params = _params([locations[i] for i in group], chunk, variables, extra)
@@ -121,10 +130,22 @@ def fetch_hourly(
                 )
             for i, obj in zip(group, objects, strict=True):
                 answers[i][chunk.start] = obj
-                if is_final(chunk.end, today):
-                    request = _request(locations[i], chunk, variables, extra)
-                    cache.put(endpoint.name, request, obj)
+                if not is_final(chunk.end, today):
+                    continue
+                # An answer with a null on a finished day may be a passing fault: it is
+                # used this once (the day is NaN) and asked for again next time.
+                if complete(obj, variables, chunk):
+                    cache.put(endpoint.name, _request(locations[i], chunk, variables, extra), obj)
+                else:
+                    incomplete += 1
             bar.update()
+    if incomplete:
+        log.info(
+            "%s: %d finished location-chunks had missing values and were not cached "
+            "(fetched again on the next pull)",
+            endpoint.label,
+            incomplete,
+        )
     return [[by_start[s] for s in sorted(by_start)] for by_start in answers]
 
 
@@ -158,10 +179,41 @@ def _params(
 
 
 def _valid(obj: Any, variables: list[str]) -> bool:
-    if not isinstance(obj, dict) or "utc_offset_seconds" not in obj:
+    """Whether `obj` has the shape tables.hourly_frame reads: an integer offset, a zone
+    name or none, hour stamps, and a list of numbers or nulls per variable, each as long."""
+    if not isinstance(obj, dict):
+        return False
+    offset = obj.get("utc_offset_seconds")
+    if type(offset) is not int or abs(offset) > MAX_OFFSET_S:
+        return False
+    if not isinstance(obj.get("timezone", ""), str):
         return False
     hourly = obj.get("hourly")
-    if not isinstance(hourly, dict) or "time" not in hourly:
+    if not isinstance(hourly, dict) or not isinstance(hourly.get("time"), list):
         return False
-    n = len(hourly["time"])
-    return all(len(hourly.get(v) or ()) == n for v in variables) or n == 0
+    times = hourly["time"]
+    if not all(isinstance(t, str) for t in times):
+        return False
+    try:  # the API's iso8601 hours, as tables.hourly_frame parses them
+        pd.to_datetime(pd.Index(times, dtype=object), format="%Y-%m-%dT%H:%M")
+    except (ValueError, TypeError):
+        return False
+    for variable in variables:
+        values = hourly.get(variable)
+        if not isinstance(values, list) or len(values) != len(times):
+            return False
+        if not all(v is None or _number(v) for v in values):
+            return False
+    return True
+
+
+def complete(obj: dict[str, Any], variables: list[str], chunk: Chunk) -> bool:
+    """Whether a valid answer has every hour of the chunk, each with a value."""
+    hourly = obj["hourly"]
+    if len(set(hourly["time"])) != 24 * ((chunk.end - chunk.start).days + 1):
+        return False
+    return all(v is not None for variable in variables for v in hourly[variable])
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)

@@ -35,10 +35,11 @@ def previous_day(variable: str, lead: int) -> str:
 
 
 def hourly_frame(answers: list[dict[str, Any]], variables: list[str]) -> tuple[pd.DataFrame, str]:
-    """One location's answers as hourly rows (`day`: real local date at midnight, variables)
-    and the location's zone."""
+    """One location's answers as hourly rows (`day`: real local date at midnight, `utc`: the
+    hour on the UTC axis, variables) and the location's zone."""
     if not answers:
-        return pd.DataFrame({"day": pd.DatetimeIndex([]), **{v: [] for v in variables}}), "GMT"
+        empty = pd.DatetimeIndex([])
+        return pd.DataFrame({"day": empty, "utc": empty, **{v: [] for v in variables}}), "GMT"
     frames = []
     for answer in answers:
         hourly = answer["hourly"]
@@ -49,10 +50,9 @@ def hourly_frame(answers: list[dict[str, Any]], variables: list[str]) -> tuple[p
     hours = pd.concat(frames)
     hours = hours[~hours.index.duplicated(keep="first")]  # chunks overlap by a day
     zone = _zone(answers[0])
-    local = (
-        pd.DatetimeIndex(hours.index).tz_localize("UTC").tz_convert(_tzinfo(zone)).tz_localize(None)
-    )
-    return hours.reset_index(drop=True).assign(day=local.floor("D")), zone
+    utc = pd.DatetimeIndex(hours.index)
+    local = utc.tz_localize("UTC").tz_convert(_tzinfo(zone)).tz_localize(None)
+    return hours.reset_index(drop=True).assign(day=local.floor("D"), utc=utc), zone
 
 
 def day_hours(days: pd.DatetimeIndex, zone: str) -> np.ndarray:

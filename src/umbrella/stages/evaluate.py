@@ -23,10 +23,13 @@ from matplotlib.figure import Figure
 from umbrella.backtest import forecast_table
 from umbrella.calibration import require_one_partition
 from umbrella.costs import day_costs
+from umbrella.distribution import require_finite
 from umbrella.engine import runner
 from umbrella.evaluation import (
     BASELINE,
     MODEL,
+    ORACLE,
+    ORACLE_INFO,
     evaluation_metrics,
     headline,
     score_cells,
@@ -80,6 +83,14 @@ def evaluate_part(
     table, forecasters = forecast_table(
         test, model, baseline, data, costs, drift, limits, single=single
     )
+    # The forecasters' own forecasts and orders (not the limits', which know the truth).
+    made = [
+        f"{f}_{k}"
+        for f in forecasters
+        if f not in (ORACLE, ORACLE_INFO)
+        for k in ("forecast", "order")
+    ]
+    require_finite(table, made, f"{model_file}, the test period")
     history = data.sales[data.sales["date"] < start]
     days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
     units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)

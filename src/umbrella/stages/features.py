@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 def build_part(part: int, horizon: int, cfg: Features, interim: Path, out: Path) -> int:
     """Build and write the features of one partition; its number of rows."""
     data = read_interim(interim, part=part)
-    features = build_features(data.sales, data.weather, data.forecasts, horizon, cfg)
+    features = build_features(
+        data.sales, data.weather, data.forecasts, horizon, cfg, stores_table=data.stores
+    )
     write_parquet(features, out / part_name(part))
     return len(features)
 

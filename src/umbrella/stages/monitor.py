@@ -1,13 +1,14 @@
 """monitor: drift of the latest window against the training reference, and decay of the
 model's skill in that window against the test period.
 
-Writes metrics/monitor.json (the headline: status and a handful of scores),
+Writes metrics/monitor.json (the headline: the status and the wet-day demand shift),
 reports/monitor.json (every score, threshold and table) and plots/monitor/ (every score
 over its threshold, a PNG and its CSV).
 
 `umbrella monitor --fail-on degraded` exits 1 when the model needs retraining now (demand
-changed or the model lost skill); `--fail-on drift` also when only the model's errors
-moved. For automation.
+changed or the model lost skill), naming the limits that tripped; `--fail-on drift` also
+when only the model's errors moved. Status `insufficient data` (a check could not tell, none
+alarmed) fails neither. For automation.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from pathlib import Path
 import pandas as pd
 
 from umbrella.calibration import require_one_partition
+from umbrella.distribution import require_finite
 from umbrella.engine import runner
 from umbrella.health import (
+    POINT,
+    QUANTILE,
     MonitorRows,
     alarm_table,
     assess,
     combine_rows,
-    exit_status,
+    failure,
     headline,
     monitor_rows,
 )
@@ -72,7 +76,10 @@ def monitor_part(
         data = only_stores(data, watched)
         features = features[features["store"].astype(str).isin(watched)]
     model = load_model(model_file)
-    return monitor_rows(features, data, model, baseline, start, params)
+    rows = monitor_rows(features, data, model, baseline, start, params)
+    made = [c for c in map(str, rows.scored.columns) if c.endswith((POINT, QUANTILE))]
+    require_finite(rows.scored, made, f"{model_file}, the monitor's days")
+    return rows
 
 
 def main(args: argparse.Namespace) -> int:
@@ -114,8 +121,10 @@ def main(args: argparse.Namespace) -> int:
         result["bias_shift"]["score"],
         ", ".join(result["drifted_features"]) or "none",
     )
-    fail_on = args.fail_on
-    code = exit_status(result["status"], fail_on)
-    if code:
-        log.error("status %s fails --fail-on %s", result["status"], fail_on)
-    return code
+    for reason in result["reasons"]:
+        log.info("monitor: %s", reason)
+    message = failure(result, args.fail_on)
+    if message:
+        log.error("%s", message)
+        return 1
+    return 0

@@ -9,10 +9,14 @@ DVC-tracked file unless --out names it; `--out -` writes them to stdout). With -
 retraining; --out is then required too.
 
 Refused with exit status 2 and a message, never a traceback: sales implausible for their
-store (validate.max_level_ratio), a store with fewer days of history than its features
-read, and, with a retailer's files, a model whose evaluation failed the gate
-(metrics/evaluate.json) unless --allow-failed-gate. Orders above predict.max_order_ratio x
-the store's highest daily sales are capped, with a warning.
+store (validate.max_level_ratio), forecasts that are not finite, a model whose evaluation
+failed the gate (metrics/evaluate.json) unless --allow-failed-gate or, in the pipeline,
+predict.allow_failed_gate, and, with a retailer's files, a store with fewer days of
+history than its features read or whose sales end early. In the pipeline such a store
+gets no orders and is named in a warning, the others get theirs (an error instead with
+predict.all_or_nothing). Orders above predict.max_order_ratio x the store's highest daily
+sales are capped, with a warning; an order that is not a whole number from 0 to that cap
+writes nothing (`prediction.final_orders`).
 """
 
 from __future__ import annotations
@@ -27,10 +31,18 @@ import pandas as pd
 
 from umbrella.engine import runner
 from umbrella.errors import DataError
-from umbrella.interim import Interim, read_interim, sales_span, stores_in
+from umbrella.freshness import check_order_days
+from umbrella.interim import (
+    Interim,
+    only_stores,
+    read_interim,
+    sales_span,
+    stores_in,
+    stores_table,
+)
 from umbrella.io import read_json, write_csv
 from umbrella.model_io import load_model
-from umbrella.params import Params, Validate, load_params
+from umbrella.params import OPEN_METEO, Params, Validate, load_params
 from umbrella.partitions import partition_count
 from umbrella.paths import (
     FORECASTS,
@@ -43,12 +55,18 @@ from umbrella.paths import (
     WEATHER,
     shown,
 )
-from umbrella.plausibility import highest_sales
+from umbrella.plausibility import (
+    highest_sales,
+    lookback,
+    unorderable_problem,
+    unorderable_stores,
+)
 from umbrella.prediction import (
     cap_orders,
     check_forecasts,
     check_sales_plausible,
     failed_gate,
+    final_orders,
     predict_orders,
     read_store_costs,
 )
@@ -103,11 +121,13 @@ def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> In
     check_sales_plausible(tables[SALES], cfg.max_level_ratio, cfg.warn_level_ratio, str(sales))
     # Only a table without problems can take the lean dtypes (an unparsed count is NA).
     tables = {name: finalise(table, name) for name, table in tables.items()}
-    return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], truth=None)
+    # The pipeline's stores.csv (data.stores): the stores' countries, for their holidays.
+    return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], None, stores_table())
 
 
-def check_gate(allow_failed: bool, strict: bool) -> None:
-    """Refuse (strict) or warn about a model whose evaluation failed the gate or is missing."""
+def check_gate(allow_failed: bool, how: str) -> None:
+    """Refuse a model whose evaluation failed the gate or is missing, or with `allow_failed`
+    warn about it; `how` says how to allow it."""
     try:
         evaluation = read_json(EVALUATION)
     except FileNotFoundError:
@@ -122,10 +142,10 @@ def check_gate(allow_failed: bool, strict: bool) -> None:
         if failed
         else f"no gate verdict in {shown(EVALUATION)} (run `dvc repro evaluate`)"
     )
-    if allow_failed or not strict:
-        log.warning("%s; ordering anyway%s", reason, " (--allow-failed-gate)" * allow_failed)
+    if allow_failed:
+        log.warning("%s; ordering anyway (%s)", reason, how)
         return
-    raise DataError(f"predict: {reason}. Give --allow-failed-gate to order with it anyway")
+    raise DataError(f"predict: {reason}. To order with it anyway: {how}")
 
 
 def forecast_orders(
@@ -152,6 +172,7 @@ def forecast_orders(
         labels[SALES],
         origin,
         store_costs,
+        data.stores,
     )
     return orders, highest_sales(data.sales)
 
@@ -163,15 +184,25 @@ def predict_part(
     store_costs: pd.DataFrame | None,
     interim: Path,
     model_path: Path,
-) -> tuple[pd.DataFrame, pd.Series] | str:
-    """forecast_orders of one partition of the pipeline's data; a refusal's message."""
+) -> tuple[pd.DataFrame | None, pd.Series, pd.Series] | str:
+    """forecast_orders of the stores of one partition of the pipeline's data that can be
+    ordered for (none: None), and the others with why (`unorderable_stores`); a refusal's
+    message."""
     data = read_interim(interim, part=part)
     v = params.validate
+    skipped = unorderable_stores(data.sales, origin, lookback(params.features))
     try:
         check_sales_plausible(
             data.sales, v.max_level_ratio, v.warn_level_ratio, INTERIM_LABELS[SALES], lines=False
         )
-        return forecast_orders(data, model_path, params, INTERIM_LABELS, origin, store_costs)
+        kept = frozenset(data.sales["store"].astype(str)) - set(skipped.index)
+        if not kept:
+            return None, highest_sales(data.sales), skipped
+        data = only_stores(data, kept)
+        orders, highest = forecast_orders(
+            data, model_path, params, INTERIM_LABELS, origin, store_costs
+        )
+        return orders, highest, skipped
     except DataError as exc:
         return str(exc)
 
@@ -180,7 +211,8 @@ def pipeline_orders(
     model_path: Path, params: Params, costs: Path | None
 ) -> tuple[pd.DataFrame, pd.Series]:
     """forecast_orders of every partition of the pipeline's data, on the engine; every
-    partition's refusal in one error."""
+    partition's refusal in one error. The stores that cannot be ordered for are named in a
+    warning, or with predict.all_or_nothing in an error."""
     if not (INTERIM / FORECASTS).exists():
         log.warning("no weather forecasts: the orders are made without the weather")
     parts = range(partition_count(INTERIM / SALES))
@@ -196,9 +228,20 @@ def pipeline_orders(
     if refused:
         raise DataError("\n".join(refused))
     done = [r for r in results if not isinstance(r, str)]
+    skipped = pd.concat([why for _, _, why in done]).sort_index()
+    made = [orders for orders, _, _ in done if orders is not None]
+    if not skipped.empty:
+        # The same finding as validate's (reports/validation.json), in the same words.
+        origin = sales_span()[1]
+        need = lookback(params.features)
+        found = unorderable_problem(skipped, origin, need, INTERIM_LABELS[SALES])
+        if params.predict.all_or_nothing or not made:
+            why = "predict.all_or_nothing: true" if made else "no store left"
+            raise DataError(f"{found[0]}; {why}: no orders written")
+        log.warning("%s; the other stores get their orders", found[0])
     return (
-        pd.concat([orders for orders, _ in done], ignore_index=True),
-        pd.concat([highest for _, highest in done]),
+        pd.concat(made, ignore_index=True),
+        pd.concat([highest for _, highest, _ in done]),
     )
 
 
@@ -214,10 +257,8 @@ def main(args: argparse.Namespace) -> None:
             f"predict: with {options}, give --out FILE (or --out - for stdout): the default, "
             f"{shown(PREDICTIONS / 'orders.csv')}, is the pipeline's DVC-tracked output"
         )
-    # The pipeline's own run (`dvc repro`) must finish, so that CI can report on a model that
-    # fails the gate (`umbrella gate` then fails the check): there, a failed gate is a warning.
-    check_gate(args.allow_failed_gate, strict=files)
     if files:
+        check_gate(args.allow_failed_gate, "--allow-failed-gate")
         data = read_files(args.sales, args.weather, args.forecasts, params.validate)
         labels = {SALES: str(args.sales), FORECASTS: str(args.forecasts)}
         origin = data.sales["date"].max()
@@ -227,9 +268,21 @@ def main(args: argparse.Namespace) -> None:
             else read_store_costs(args.costs, params.business, pd.Index(data.sales["store"]))
         )
         orders, highest = forecast_orders(data, args.model, params, labels, origin, store_costs)
-    else:  # the model's absolute path: for the workers
+    else:
+        # The pipeline's own run may order with such a model where its orders never ship
+        # (CI's report on a failing pull request): predict.allow_failed_gate.
+        check_gate(
+            args.allow_failed_gate or params.predict.allow_failed_gate,
+            "predict.allow_failed_gate: true (params.yaml) or --allow-failed-gate",
+        )
+        # the model's absolute path: for the workers
         orders, highest = pipeline_orders(Path(args.model).resolve(), params, args.costs)
     orders = cap_orders(orders, highest, params.predict.max_order_ratio)
+    orders = final_orders(orders, highest, params.predict.max_order_ratio)
+    # Orders for days already past help no store: refused when the forecasts are pulled
+    # live from Open-Meteo (UMBRELLA_TODAY replays a past day), else warned about.
+    live = not files and params.data.weather_forecasts == OPEN_METEO
+    check_order_days(orders["date"], refuse=live, warn=files or params.data.source != "simulate")
     out = args.out or PREDICTIONS / "orders.csv"
     if out == STDOUT:
         orders.to_csv(sys.stdout, index=False)

@@ -7,10 +7,10 @@ a key that no stage tracks.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 
 from umbrella.fingerprint import fingerprint
+from umbrella.freshness import today
 from umbrella.io import write_json
 from umbrella.params import load_params
 from umbrella.paths import SOURCES
@@ -20,6 +20,6 @@ log = logging.getLogger(__name__)
 
 def main(args: argparse.Namespace) -> None:
     params = load_params()
-    found = fingerprint(params.data, dt.date.today())
+    found = fingerprint(params.data, today())
     write_json(found, SOURCES / "fingerprint.json")
     log.info("fingerprinted the sources: %s", ", ".join(sorted(found)))

@@ -72,7 +72,8 @@ def main(args: argparse.Namespace) -> None:
         targets = sales
     model = make_model(params.train, params.business.service_level, params.base.seed)
     model.fit(rows, targets)
-    dump_model(model, MODELS / "model.skops")
+    # Kept with a probe of the training rows, on which its forecasts must be finite.
+    dump_model(model, MODELS / "model.skops", rows)
     write_json(
         {
             "model": params.train.model,

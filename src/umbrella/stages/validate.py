@@ -6,6 +6,11 @@ simulated retailer's as they are written, a retailer's own files cut into partit
 (umbrella.raw_to_interim, umbrella.raw_split).
 Every problem is collected and written to reports/validation.json; any problem fails the
 stage with a short report and no traceback, and data/interim/ stays as it was.
+
+It also looks ahead to predict: a store whose sales end before the last day of the data,
+or that has fewer days of sales up to it than its features read, cannot be ordered for. It
+is named under `warnings` (predict orders for the others), or with predict.all_or_nothing
+it is a problem, found here rather than after training.
 """
 
 from __future__ import annotations
@@ -15,15 +20,32 @@ import logging
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+import pandas as pd
+
+from umbrella.contract import label
 from umbrella.errors import DataError
-from umbrella.interim import forecasts_note
+from umbrella.interim import forecasts_note, sales_span
 from umbrella.io import replace_folder, write_json
-from umbrella.params import load_params
-from umbrella.paths import INTERIM, RAW, REPORTS
+from umbrella.params import Params, load_params
+from umbrella.partitions import partition_count, read_part
+from umbrella.paths import INTERIM, RAW, REPORTS, SALES
+from umbrella.plausibility import lookback, unorderable_problem, unorderable_stores
 from umbrella.raw_to_interim import validate_raw
-from umbrella.validation import summary
+from umbrella.validation import Problem, summary
 
 log = logging.getLogger(__name__)
+
+
+def unorderable(folder: Path, params: Params) -> list[Problem]:
+    """The stores of the validated sales in `folder` that predict cannot order for
+    (`plausibility.unorderable_stores`), a partition at a time, as one finding."""
+    origin, need = sales_span(folder)[1], lookback(params.features)
+    parts = range(partition_count(folder / SALES))
+    why = [
+        unorderable_stores(read_part(folder / SALES, part, columns=["store", "date"]), origin, need)
+        for part in parts
+    ]
+    return unorderable_problem(pd.concat(why).sort_index(), origin, need, label(SALES, params))
 
 
 def main(args: argparse.Namespace) -> None:
@@ -33,19 +55,26 @@ def main(args: argparse.Namespace) -> None:
         # Beside the data (same disk: a chain's files cut into parts are as large again).
         with TemporaryDirectory(prefix=".raw-parts-", dir=INTERIM.parent) as scratch:
             checked = validate_raw(params, RAW, folder, Path(scratch))
+        found = [] if checked.problems else unorderable(folder, params)
+        # predict.all_or_nothing: a store without orders fails the run, here already.
+        strict = params.predict.all_or_nothing
+        problems = checked.problems + (found if strict else [])
+        warnings = checked.warnings + ([] if strict else found)
         write_json(
             {
-                "ok": not checked.problems,
-                "problems": len(checked.problems),
-                "warnings": [w.to_dict() for w in checked.warnings],
+                "ok": not problems,
+                "problems": len(problems),
+                "warnings": [w.to_dict() for w in warnings],
                 "rows": checked.rows,
                 "forecasts": forecasts_note(checked.forecasts),
-                "details": [p.to_dict() for p in checked.problems],
+                "details": [p.to_dict() for p in problems],
             },
             REPORTS / "validation.json",
         )
-        if checked.problems:
-            raise DataError(summary(checked.problems))
+        if problems:
+            raise DataError(summary(problems))
+        for warning in [] if strict else found:
+            log.warning("%s (predict orders for the other stores)", warning)
         if checked.forecasts is None:
             log.warning(
                 "no weather forecasts file: observed weather stands in for the forecast, "
