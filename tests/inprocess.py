@@ -13,25 +13,22 @@ import importlib
 import inspect
 import io
 import os
+import pkgutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# Imported up front: a module first imported inside `rooted` would keep the temporary paths.
-MODULES = [
-    "umbrella.cli",
-    "umbrella.stages.validate",
-    "umbrella.stages.features",
-    "umbrella.stages.train",
-    "umbrella.stages.evaluate",
-    "umbrella.stages.predict",
-]
-
 
 def _load() -> list:
-    for name in MODULES:
-        importlib.import_module(name)
+    # Every module imported up front: one first imported inside `rooted` would keep that
+    # block's temporary paths for the blocks after it (seen: `umbrella pull` writing into an
+    # earlier test's folder).
+    import umbrella
+
+    for module in pkgutil.walk_packages(umbrella.__path__, "umbrella."):
+        if not module.name.endswith(".__main__"):  # that one runs the command
+            importlib.import_module(module.name)
     return [m for n, m in list(sys.modules.items()) if n == "umbrella" or n.startswith("umbrella.")]
 
 
