@@ -143,5 +143,8 @@ def main(args: argparse.Namespace) -> None:
         if begin is None:
             why = no_validation(first, start, params.split, params.validate.min_history_days)
             log.warning("no validation period: %s", why)
+            # A run outside DVC (which empties its outputs first) leaves no earlier model.
+            for stale in VALIDATION_MODELS.glob("model.*"):
+                stale.unlink()
         else:
             save(params, fit(params, begin, run), begin, VALIDATION_MODELS, "validation")
