@@ -99,6 +99,15 @@ def results() -> str:
         f"cost / oracle: {_num(m['skill'].get('cost_vs_oracle'))}; "
         f"gate passed: {gate.get('passed')}.",
     ]
+    v = m.get("validation", {})
+    if "cost" in v:
+        lines += [
+            "",
+            f"Validation period {v['start']}..{v['end']} ({v['rows']:,} rows; the model fitted "
+            f"on the days before it), what every choice is made on: cost {_money(v['cost'])}, "
+            f"skill.cost {_num(v['skill_cost'])}, ties half {_num(v['service_level_mid'])} "
+            f"(target {_num(v['service_level_target'])}).",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -122,6 +122,7 @@ OUTPUTS = [
     "metrics/evaluate.json",
     "reports/evaluate.json",
     "models/model.skops",
+    "models/validation/model.skops",
     "plots/evaluate/horizon.csv",
     "plots/evaluate/cost.csv",
     "plots/evaluate/forecast.csv",

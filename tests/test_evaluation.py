@@ -13,7 +13,14 @@ from conftest import REQUIRED_METRICS, make_params
 
 # Imported as a module: pytest would collect functions named test_* as tests.
 from umbrella import split as splitting
-from umbrella.evaluation import HEADLINE, combine, evaluation_metrics, headline, score_cells
+from umbrella.evaluation import (
+    HEADLINE,
+    combine,
+    evaluation_metrics,
+    headline,
+    period_summary,
+    score_cells,
+)
 from umbrella.features import build_features
 from umbrella.params import Split
 from umbrella.validation import finalise
@@ -71,18 +78,36 @@ def test_the_headline_is_what_a_reviewer_decides_on(results):
     metrics["gate"] = {"passed": True, "checks": {"skill_cost": {"value": 0.7}}}
     metrics["test"] = {"rows": 6, "start": "2015-01-01", "end": "2015-01-02", "model": "gbm"}
     metrics["model"]["cost"] = 49.4
+    metrics["validation"] = {"start": "2014-01-01", "cost": 61.6, "skill_cost": 0.5}
     top = headline(metrics)
     assert top == {
         "model": {"cost": 49},
         "skill": {"cost": metrics["skill"]["cost"]},
         "gate": {"passed": True},
+        "validation": {"cost": 62},  # what experiments are chosen on
     }
     assert isinstance(top["model"]["cost"], int)
     # `dvc metrics show` gives every key a column as wide as its name + 4, beside the path
     # (23) and metrics/monitor.json's keys, in 120 columns (tests/test_review_views.py
-    # renders it): room for one more key, validation.cost, and no more.
+    # renders it): validation.cost filled them, validation.skill_cost and
+    # service_level_mid are in reports/evaluate.json.
     numbers = sum(len(keys) for keys in HEADLINE.values())
     assert numbers <= 4
+    # Without a validation period (a short history), no empty group.
+    metrics["validation"] = {"left_out": "only 90 days before the test period"}
+    assert "validation" not in headline(metrics)
+
+
+def test_period_summary_is_the_periods_own_figures(results):
+    metrics = scored(results, FORECASTERS)
+    summary = period_summary(metrics)
+    assert summary == {
+        "cost": metrics["model"]["cost"],
+        "baseline_cost": metrics["baseline"]["cost"],
+        "skill_cost": metrics["skill"]["cost"],
+        "service_level_mid": metrics["model"]["service_level_mid"],
+        "service_level_target": metrics["model"]["service_level_target"],
+    }
 
 
 def test_combine_puts_the_headline_over_its_report():
@@ -200,6 +225,38 @@ def test_test_start_null_is_capped_at_a_third_of_the_data():
     assert short == pd.Timestamp("2012-01-08")  # 10 days: the last 3
 
 
+def test_validation_is_the_validation_days_before_the_test_period():
+    split = Split(test_start=None, test_days=60, validation_days=30)
+    start = pd.Timestamp("2012-11-01")
+    assert splitting.validation_start(FIRST, start, split, 56) == pd.Timestamp("2012-10-02")
+
+
+def test_validation_is_capped_at_a_third_of_the_days_before_the_test_period():
+    """As the test period is capped at a third of the data: the default data's 1,096 days
+    before 2015 give 365 validation days, 2014."""
+    split = Split(test_start=None, test_days=365, validation_days=365)
+    start = splitting.test_start(FIRST, LAST, split)  # 2012-09-01: 244 days before it
+    begin = splitting.validation_start(FIRST, start, split, 56)
+    assert begin == start - pd.Timedelta(days=244 // 3)
+    first, test = pd.Timestamp("2012-01-01"), pd.Timestamp("2015-01-01")
+    assert splitting.validation_start(first, test, split, 56) == pd.Timestamp("2014-01-01")
+
+
+def test_no_validation_period_without_room_for_it():
+    """Too few days to train on before it (validate.min_history_days), or none asked for:
+    no validation period, and the reason in words."""
+    split = Split(test_start=None, test_days=365, validation_days=365)
+    start = FIRST + pd.Timedelta(days=90)  # 30 validation days, 60 before them
+    assert splitting.validation_start(FIRST, start, split, 56) == FIRST + pd.Timedelta(days=60)
+    assert splitting.validation_start(FIRST, start, split, 61) is None
+    why = splitting.no_validation(FIRST, start, split, 61)
+    assert "only 90 days before the test period" in why and "min_history_days (61)" in why
+    assert splitting.validation_start(FIRST, FIRST + pd.Timedelta(days=2), split, 0) is None
+    none = Split(test_start=None, test_days=365, validation_days=0)
+    assert splitting.validation_start(FIRST, start, none, 0) is None
+    assert splitting.no_validation(FIRST, start, none, 0) == "split.validation_days is 0"
+
+
 def grid_features() -> pd.DataFrame:
     """Rows for origins 2012-01-01..10 and horizons 1..3; units known up to 2012-01-10;
     2012-01-04 and 2012-01-08 sold out."""
@@ -258,3 +315,30 @@ def test_training_and_test_targets_never_overlap(tiny_tables):
     known = features[features["units"].notna()]
     assert len(train) == (known["date"] < start).sum()
     assert len(test) == (known["origin"] >= start - pd.Timedelta(days=1)).sum()
+
+
+def test_validation_rows_overlap_neither_the_test_rows_nor_their_training_rows(tiny_tables):
+    """The validation period is split as the test period is: its model's training targets
+    end the day before it, its rows (every origin from the day before it, every horizon)
+    end the day before the test period, whose rows it never shares."""
+    sales = finalise(tiny_tables["sales"], "sales")
+    weather = finalise(tiny_tables["weather"], "weather")
+    features = build_features(sales, weather, None, 7, make_params().features)
+    first, last = sales["date"].min(), sales["date"].max()
+    split = Split(test_start=None, test_days=60, validation_days=365)
+    start = splitting.test_start(first, last, split)
+    begin = splitting.validation_start(first, start, split, 56)
+    assert begin is not None and (start - begin).days == (start - first).days // 3
+    train = splitting.training_rows(features, begin, "keep")
+    valid = splitting.test_rows(features, begin, start)
+    test = splitting.test_rows(features, start)
+    key = ["store", "origin", "horizon"]
+    assert train["date"].max() == begin - pd.Timedelta(days=1) < valid["date"].min() == begin
+    assert valid["date"].max() == start - pd.Timedelta(days=1) < test["date"].min()
+    assert valid.merge(test, on=key).empty and valid.merge(train, on=key).empty
+    # Every origin from the day before it, every horizon whose target is before the test.
+    known = features[features["units"].notna()]
+    in_period = (known["origin"] >= begin - pd.Timedelta(days=1)) & (known["date"] < start)
+    assert len(valid) == in_period.sum()
+    first_origin = valid[valid["origin"] == begin - pd.Timedelta(days=1)]
+    assert set(first_origin["horizon"]) == set(range(1, 8))

@@ -154,6 +154,7 @@ BAD_VALUES = [
     ("features.holidays", "Narnia", "'Narnia' is not a country code the holidays package knows"),
     ("split.test_start", "2015-02-30", "expected an ISO date (YYYY-MM-DD), got '2015-02-30'"),
     ("split.test_days", 0, "must be >= 1"),
+    ("split.validation_days", -1, "must be >= 0"),
     ("train.max_rows", 10, "must be >= 1000"),
     ("train.linear.alpha", -1, "must be >= 0"),
     ("train.calibration_window_days", 3, "must be in 7..366"),

@@ -21,7 +21,10 @@ from conftest import REPO, copy_repo, repo_env, run, set_params
 pytestmark = pytest.mark.slow
 
 WIDTH = 120
-HEADLINE = ["model.cost", "skill.cost", "gate.passed"]
+HEADLINE = ["model.cost", "skill.cost", "gate.passed", "validation.cost"]
+# The tour's `dvc exp show` keeps what experiments are chosen and shipped on: skill.cost too
+# would not fit beside two changed params.
+TOUR = ["model.cost", "gate.passed", "validation.cost"]
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 
 
@@ -71,10 +74,12 @@ def test_metrics_show_and_the_tours_exp_show_fit_120_columns(tmp_path: Path) -> 
     assert row["model.cost"] == str(evaluate["model"]["cost"]), text
     assert row["gate.passed"] == str(evaluate["gate"]["passed"]), text
     assert float(row["skill.cost"]) == pytest.approx(evaluate["skill"]["cost"], abs=1e-5)
+    assert row["validation.cost"] == str(evaluate["validation"]["cost"]), text
+    assert set(HEADLINE) <= set(row), text
 
     text = shown(exp_show(), root)
     fits(text)
-    for key in HEADLINE:
+    for key in TOUR:
         assert key in text, text
 
 
@@ -97,7 +102,7 @@ def test_the_readme_tour_runs_and_leaves_no_trap(repo_copy: Path) -> None:
     assert yaml.safe_load(params)["train"]["model"] == "gbm"
     text = next(out for line, out in outputs.items() if line.startswith("dvc exp show"))
     fits(text)
-    for key in [*HEADLINE, "train.model", "train.gbm.learning_rate"]:
+    for key in [*TOUR, "train.model", "train.gbm.learning_rate"]:
         assert key in text, text
     rows = [line for line in text.splitlines() if "[" in line]  # the experiments, by name
     assert len(rows) == 2, text

@@ -1,4 +1,5 @@
-"""Scores of the test-period forecasts: overall, per horizon and on rainy and dry days."""
+"""Scores of a period's forecasts (the test period's, the validation period's): overall, per
+horizon and on rainy and dry days."""
 
 from __future__ import annotations
 
@@ -85,15 +86,31 @@ def evaluation_metrics(
     return metrics
 
 
+def period_summary(metrics: dict) -> dict:
+    """The figures of a period that choices are made on (the validation period's in
+    reports/evaluate.json): the model's cost, seasonal naive's, the share of it saved, and
+    the service level beside its target."""
+    return {
+        "cost": metrics[MODEL]["cost"],
+        "baseline_cost": metrics[BASELINE]["cost"],
+        "skill_cost": metrics["skill"]["cost"],
+        "service_level_mid": metrics[MODEL]["service_level_mid"],
+        "service_level_target": metrics[MODEL]["service_level_target"],
+    }
+
+
 # metrics/evaluate.json, the DVC metrics file: only what a reviewer decides on, in the order
 # `dvc exp show` shows it; everything (these included) is in reports/evaluate.json.
 # `dvc metrics show` prints one line per metrics file with a column per key of all the files
-# (metrics/monitor.json's too), each as wide as its name plus 4: three keys here take 43 of
-# the 120 columns of a terminal, the path 23 (tests/test_review_views.py renders it).
+# (metrics/monitor.json's too), each as wide as its name plus 4: four keys here take 62 of
+# the 120 columns of a terminal, the path 23, the monitor's two 34 (tests/test_review_views.py
+# renders it). validation.cost is what experiments are chosen on (docs/experiments.md); the
+# validation period's other figures are in reports/evaluate.json.
 HEADLINE = {
     MODEL: ["cost"],
     "skill": ["cost"],
     "gate": ["passed"],
+    "validation": ["cost"],
 }
 
 
@@ -106,13 +123,14 @@ def headline(metrics: dict) -> dict:
         money = key == "cost" and group != "skill"  # skill.cost is a share
         return round(number) if money and isinstance(number, float) else number
 
-    return {
+    top = {
         group: {
             key: value(group, key, metrics[group][key]) for key in keys if key in metrics[group]
         }
         for group, keys in HEADLINE.items()
         if group in metrics
     }
+    return {group: keys for group, keys in top.items() if keys}  # none: no validation period
 
 
 def combine(summary: dict | None, details: dict | None) -> dict | None:

@@ -243,6 +243,8 @@ class Features(Block):
 class Split(Block):
     test_start: IsoDate | None
     test_days: int = Field(ge=1)
+    # the days before the test period that every choice is made on (split.validation_start)
+    validation_days: int = Field(365, ge=0)
 
 
 class Linear(Block):

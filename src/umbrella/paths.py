@@ -42,6 +42,8 @@ PROCESSED = DATA / "processed"
 FEATURES = PROCESSED / "features"  # a Parquet dataset partitioned by store group
 PREDICTIONS = DATA / "predictions"
 MODELS = ROOT / "models"
+# the validation period's model, fitted on the days before it (split.validation_start)
+VALIDATION_MODELS = MODELS / "validation"
 METRICS = ROOT / "metrics"
 PLOTS = ROOT / "plots"
 REPORTS = ROOT / "reports"  # versioned details that are not DVC metrics

@@ -68,6 +68,10 @@ HEADLINE = [
     ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", -1),
     ("oracle_info.cost", "money lost by the best order given what was known at the origin", 0),
     ("oracle.cost", "money lost with the true demand distribution", 0),
+    # The validation period: the model fitted before it, what choices are made on.
+    ("validation.cost", "money lost on the validation period (what choices are made on)", -1),
+    ("validation.skill_cost", "share of seasonal naive's cost saved there", +1),
+    ("validation.service_level_mid", "service_level_mid there", 0),
 ]
 # Each figure by name: where it is now, then where an older revision has it.
 IMAGES = {

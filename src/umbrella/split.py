@@ -1,4 +1,5 @@
-"""The time-based split: training targets before the test start, evaluation from it on."""
+"""The time-based split: training targets before the test start, evaluation from it on; the
+validation period, the days just before the test start, split the same way."""
 
 from __future__ import annotations
 
@@ -20,6 +21,34 @@ def test_start(first: pd.Timestamp, last: pd.Timestamp, split: Split) -> pd.Time
         return pd.Timestamp(split.test_start)
     days = (last - first).days + 1
     return last - pd.Timedelta(days=min(split.test_days, days // 3) - 1)
+
+
+def validation_start(
+    first: pd.Timestamp, start: pd.Timestamp, split: Split, min_days: int
+) -> pd.Timestamp | None:
+    """First day of the validation period, which ends where the test period `start`s.
+
+    The last `split.validation_days` days before it, capped at a third of those days (as
+    `test_start` caps the test period); None (no validation period) when that leaves no day,
+    or fewer than `min_days` days before it to train on (validate.min_history_days, the
+    test period's own rule).
+    """
+    days = min(split.validation_days, (start - first).days // 3)
+    begin = start - pd.Timedelta(days=days)
+    if days < 1 or (begin - first).days < min_days:
+        return None
+    return begin
+
+
+def no_validation(first: pd.Timestamp, start: pd.Timestamp, split: Split, min_days: int) -> str:
+    """Why `validation_start` gives no validation period, in words."""
+    if split.validation_days == 0:
+        return "split.validation_days is 0"
+    return (
+        f"only {(start - first).days} days before the test period starting {start.date()}: "
+        f"too few for a validation period with validate.min_history_days ({min_days}) "
+        "days before it"
+    )
 
 
 def training_rows(features: pd.DataFrame, start: pd.Timestamp, censored: str) -> pd.DataFrame:
@@ -56,8 +85,15 @@ def canonical_order(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.iloc[order]
 
 
-def test_rows(features: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+def test_rows(
+    features: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Every origin from the day before the test period on (rolling origin), every horizon,
-    with a known target. Its target days never overlap the training rows'."""
+    with a known target. Its target days never overlap the training rows'.
+
+    With `end`, the target days before it only: the validation period (start: its first
+    day, end: the test period's), whose rows never overlap the test period's.
+    """
     first_origin = start - pd.Timedelta(days=1)
-    return features[(features["origin"] >= first_origin) & features["units"].notna()]
+    rows = features[(features["origin"] >= first_origin) & features["units"].notna()]
+    return rows if end is None else rows[rows["date"] < end]

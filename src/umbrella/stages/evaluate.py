@@ -24,7 +24,7 @@ from umbrella.backtest import forecast_table
 from umbrella.calibration import require_one_partition
 from umbrella.costs import day_costs
 from umbrella.distribution import require_finite
-from umbrella.engine import runner
+from umbrella.engine import Run, runner
 from umbrella.evaluation import (
     BASELINE,
     MODEL,
@@ -32,6 +32,7 @@ from umbrella.evaluation import (
     ORACLE_INFO,
     evaluation_metrics,
     headline,
+    period_summary,
     score_cells,
 )
 from umbrella.gate import check_gate
@@ -40,11 +41,20 @@ from umbrella.io import write_csv, write_json
 from umbrella.metrics import scale_from_sums, seasonal_error_sums
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive
-from umbrella.params import Business, Drift, load_params
+from umbrella.params import Business, Drift, Params, load_params
 from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS, TRUTH
+from umbrella.paths import (
+    FEATURES,
+    INTERIM,
+    METRICS,
+    MODELS,
+    PLOTS,
+    REPORTS,
+    TRUTH,
+    VALIDATION_MODELS,
+)
 from umbrella.plots import evaluation_plots, plotted_rows, save_figure
-from umbrella.split import test_rows, test_start
+from umbrella.split import no_validation, test_rows, test_start, validation_start
 from umbrella.training_sample import fitted_baseline
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,7 @@ def evaluate_part(
     part: int,
     baseline: SeasonalNaive,
     start: pd.Timestamp,
+    end: pd.Timestamp | None,
     business: Business,
     drift: Drift | None,
     rain_threshold_mm: float,
@@ -73,9 +84,9 @@ def evaluate_part(
     features: Path,
     model_file: Path,
 ) -> dict:
-    """Forecast and score the test period of one partition's stores."""
+    """Forecast and score the period from `start` (before `end`) of one partition's stores."""
     data = read_interim(interim, truth=True, part=part)
-    test = test_rows(read_part(features, part), start)
+    test = test_rows(read_part(features, part), start, end)
     model = load_model(model_file)
     costs = day_costs(test, business)
     # The orders at one tau* beside, where the days' prices make them differ.
@@ -90,7 +101,8 @@ def evaluate_part(
         if f not in (ORACLE, ORACLE_INFO)
         for k in ("forecast", "order")
     ]
-    require_finite(table, made, f"{model_file}, the test period")
+    period = "the test period" if end is None else "the validation period"
+    require_finite(table, made, f"{model_file}, {period}")
     history = data.sales[data.sales["date"] < start]
     days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
     units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)
@@ -108,36 +120,65 @@ def evaluate_part(
     }
 
 
+def score_period(
+    params: Params,
+    start: pd.Timestamp,
+    end: pd.Timestamp | None,
+    model_file: Path,
+    limits: bool,
+    run: Run,
+) -> tuple[dict, list[dict]]:
+    """The metrics of the model in `model_file` on the period from `start` (before `end`),
+    beside seasonal naive fitted on the days before it; and each partition's results."""
+    baseline = fitted_baseline(FEATURES, start, params, run)
+    task = partial(
+        evaluate_part,
+        baseline=baseline,
+        start=start,
+        end=end,
+        business=params.business,
+        drift=params.simulate.drift,
+        rain_threshold_mm=params.evaluate.rain_threshold_mm,
+        plot_stores=params.evaluate.plot_stores,
+        seed=params.base.seed,
+        limits=limits,
+    )
+    reads = {"interim": INTERIM, "features": FEATURES, "model_file": model_file}
+    results = run(task, range(partition_count(FEATURES)), reads)
+    errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
+    scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
+    cells = pd.concat([r["cells"] for r in results], ignore_index=True)
+    return evaluation_metrics(cells, results[0]["forecasters"], scale), results
+
+
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     first, last = sales_span()
     start = test_start(first, last, params.split)
+    begin = validation_start(first, start, params.split, params.validate.min_history_days)
     parts = partition_count(FEATURES)
     require_one_partition(params.train.calibration, parts)
 
     with runner(params.engine) as run:
         stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
         limits = stores <= params.evaluate.oracle_max_stores
-        baseline = fitted_baseline(FEATURES, start, params, run)
-        task = partial(
-            evaluate_part,
-            baseline=baseline,
-            start=start,
-            business=params.business,
-            drift=params.simulate.drift,
-            rain_threshold_mm=params.evaluate.rain_threshold_mm,
-            plot_stores=params.evaluate.plot_stores,
-            seed=params.base.seed,
-            limits=limits,
-        )
-        reads = {"interim": INTERIM, "features": FEATURES, "model_file": MODELS / "model.skops"}
-        results = run(task, range(parts), reads)
+        metrics, results = score_period(params, start, None, MODELS / "model.skops", limits, run)
+        # The validation period, scored as the test period is by the model fitted before it
+        # (train); without the limits, which nothing is chosen on (time).
+        if begin is None:
+            why = no_validation(first, start, params.split, params.validate.min_history_days)
+            validation: dict = {"left_out": why}
+        else:
+            model_file = VALIDATION_MODELS / "model.skops"
+            scored, parts_scored = score_period(params, begin, start, model_file, False, run)
+            validation = {
+                "start": str(begin.date()),
+                "end": str((start - pd.Timedelta(days=1)).date()),
+                "rows": sum(r["rows"] for r in parts_scored),
+                **period_summary(scored),
+            }
 
     forecasters = results[0]["forecasters"]
-    errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
-    scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
-    cells = pd.concat([r["cells"] for r in results], ignore_index=True)
-    metrics = evaluation_metrics(cells, forecasters, scale)
     rows = sum(r["rows"] for r in results)
     # The share of days the orders should meet: tau*, or the mean of each day's ratio.
     tau = metrics[MODEL]["service_level_target"]
@@ -163,6 +204,7 @@ def main(args: argparse.Namespace) -> None:
             f"({params.evaluate.oracle_max_stores})"
         )
     metrics["gate"] = check_gate(metrics, params.gate, tau)
+    metrics["validation"] = validation
     # The DVC metrics file holds the headline only; the report holds everything.
     write_json(metrics, REPORTS / "evaluate.json")
     write_json(headline(metrics), METRICS / "evaluate.json")

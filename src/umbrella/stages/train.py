@@ -1,26 +1,28 @@
-"""train: fit the model of `train.model` on the rows before the test period; save it."""
+"""train: fit the model of `train.model` on the rows before the test period, and the same on
+the rows before the validation period (split.validation_start); save both."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from dvclive import Live
 
 from umbrella.censoring import imputed_targets
-from umbrella.engine import runner
+from umbrella.engine import Run, runner
 from umbrella.forecaster import Forecaster
 from umbrella.interim import sales_span
 from umbrella.io import write_json
 from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
-from umbrella.params import load_params
-from umbrella.paths import FEATURES, MODELS, PLOTS
-from umbrella.split import test_start
+from umbrella.params import Params, load_params
+from umbrella.paths import FEATURES, MODELS, PLOTS, VALIDATION_MODELS
+from umbrella.split import no_validation, test_start, validation_start
 from umbrella.training_sample import training_sample
 
 log = logging.getLogger(__name__)
@@ -48,21 +50,22 @@ def log_training(live: Live, model: Forecaster, rows: pd.DataFrame, targets: np.
                 live.log_metric(f"{name}/validation_loss", -booster.validation_score_[step])
 
 
-def main(args: argparse.Namespace) -> None:
-    params = load_params()
-    start = test_start(*sales_span(), params.split)
+def fit(
+    params: Params, start: pd.Timestamp, run: Run
+) -> tuple[Forecaster, pd.DataFrame, np.ndarray, int]:
+    """The model of `train.model` fitted on the rows before `start`, with those rows (or
+    their sample), its targets and the number of training rows in all."""
     # The training rows of every partition, or a seeded sample of train.max_rows of them:
     # only the sample is ever in memory. In canonical order: the fit must not depend on the
     # stores' names or the rows' order.
-    with runner(params.engine) as run:
-        rows, total = training_sample(
-            FEATURES,
-            start,
-            params.train.censored,
-            params.train.max_rows,
-            params.base.seed,
-            run,
-        )
+    rows, total = training_sample(
+        FEATURES,
+        start,
+        params.train.censored,
+        params.train.max_rows,
+        params.base.seed,
+        run,
+    )
     sales = rows["units"].to_numpy(dtype=float)
     if params.train.censored == "impute":
         # The mean model of the imputation is the gbm's Poisson booster, whatever the model.
@@ -72,8 +75,22 @@ def main(args: argparse.Namespace) -> None:
         targets = sales
     model = make_model(params.train, params.business.service_level, params.base.seed)
     model.fit(rows, targets)
+    return model, rows, targets, total
+
+
+def save(
+    params: Params,
+    fitted: tuple[Forecaster, pd.DataFrame, np.ndarray, int],
+    start: pd.Timestamp,
+    folder: Path,
+    period: str,
+) -> None:
+    """The model (model.skops) and what it is (model.json) in `folder`; `period` (test or
+    validation) starts on `start`, the day after its last training target."""
+    model, rows, targets, total = fitted
+    sales = rows["units"].to_numpy(dtype=float)
     # Kept with a probe of the training rows, on which its forecasts must be finite.
-    dump_model(model, MODELS / "model.skops", rows)
+    dump_model(model, folder / "model.skops", rows)
     write_json(
         {
             "model": params.train.model,
@@ -84,7 +101,7 @@ def main(args: argparse.Namespace) -> None:
             "training_window": {
                 "first_target": str(rows["date"].min().date()),
                 "last_target": str(rows["date"].max().date()),
-                "test_start": str(start.date()),
+                f"{period}_start": str(start.date()),
             },
             "rows": total,
             "fitted_rows": len(rows),
@@ -99,12 +116,35 @@ def main(args: argparse.Namespace) -> None:
             "features": list(getattr(model, "features_", feature_columns(rows))),
             "packages": {name: metadata.version(name) for name in PACKAGES},
         },
-        MODELS / "model.json",
+        folder / "model.json",
     )
-    # The training curves, with dvclive's summary: plots, not DVC metrics (plots/train/).
-    with Live(str(PLOTS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        live.log_params({"train": params.train.model_dump(), "quantile": model.quantile})
-        log_training(live, model, rows, targets)
     log.info(
         "trained %s on %d of %d rows before %s", params.train.model, len(rows), total, start.date()
     )
+
+
+def main(args: argparse.Namespace) -> None:
+    params = load_params()
+    first, last = sales_span()
+    start = test_start(first, last, params.split)
+    begin = validation_start(first, start, params.split, params.validate.min_history_days)
+    VALIDATION_MODELS.mkdir(parents=True, exist_ok=True)  # empty without a validation period
+    with runner(params.engine) as run:
+        fitted = fit(params, start, run)
+        save(params, fitted, start, MODELS, "test")
+        # The training curves, with dvclive's summary: plots, not DVC metrics (plots/train/).
+        model, rows, targets, _ = fitted
+        with Live(str(PLOTS / "train"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+            live.log_params({"train": params.train.model_dump(), "quantile": model.quantile})
+            log_training(live, model, rows, targets)
+        del fitted, model, rows, targets  # one fit's rows in memory at a time
+        # The validation period's model: the same fit on the days before it, which every
+        # choice is made on (docs/experiments.md "Choose on validation").
+        if begin is None:
+            why = no_validation(first, start, params.split, params.validate.min_history_days)
+            log.warning("no validation period: %s", why)
+            # A run outside DVC (which empties its outputs first) leaves no earlier model.
+            for stale in VALIDATION_MODELS.glob("model.*"):
+                stale.unlink()
+        else:
+            save(params, fit(params, begin, run), begin, VALIDATION_MODELS, "validation")
