@@ -66,7 +66,7 @@ def rdata(package: str, item: str) -> pd.DataFrame:
 
 
 def decline_single() -> dict[str, pd.DataFrame]:
-    sales, weather = seasonal_decline(levels=(2000.0,), seed=2023)
+    sales, weather = seasonal_decline(levels=(2000.0,), seed=2023, size=50.0)
     return {"sales": sales.drop(columns=["price", "promo"]), "weather": weather}
 
 
