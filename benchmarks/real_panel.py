@@ -20,7 +20,8 @@ consecutive days: 32) are not in it.
 Each runs through the real stages (pull, validate, features, train, evaluate, in a folder of
 its own with the repository's params.yaml and the dataset's overrides, as
 benchmarks/calibration_gate.py runs them) once per seed of `base.seed` (the simulated ones
-draw new data with it); the spread of our model's cost over the seeds is the dataset's noise.
+draw new data with it); the spread of our model's cost per unit of demand over the seeds is
+the dataset's noise. With --only, the other datasets' results are kept from the last file.
 The peers, on the first seed's validated data and test period, every origin, horizons
 1..H, ordering at τ* (benchmarks/peers.py): a direct HistGradientBoosting quantile model,
 statsforecast AutoETS, mlforecast + LightGBM, each with its defaults (not tuned on a
@@ -161,11 +162,18 @@ def dataset(name: str, folder: Path, seeds: list[int]) -> dict:
     if build is not None:
         overrides = {**overrides, "data": csv_files(build(), folder / "files", None)}
     reports = {seed: run_ours(folder / f"seed{seed}", overrides, seed) for seed in seeds}
+    horizon = load_params(folder / f"seed{seeds[0]}" / "params.yaml").base.horizon
+    # each seed's own demand: on simulated data a seed draws new data
+    seeded = {
+        seed: per_unit(r["model"], demand_of(folder / f"seed{seed}", r, horizon))
+        | {"gate": r["gate"]["passed"]}
+        for seed, r in reports.items()
+    }
     first = folder / f"seed{seeds[0]}"
     report = reports[seeds[0]]
-    demand = demand_of(first, report, load_params(first / "params.yaml").base.horizon)
+    demand = demand_of(first, report, horizon)
     peers = run_peers(first, report)
-    costs = [r["model"]["cost"] for r in reports.values()]
+    costs = [s["cost_per_unit"] for s in seeded.values()]
     model_name = f"umbrella {report['test']['model']}"
     return {
         "test_start": report["test"]["start"],
@@ -174,11 +182,8 @@ def dataset(name: str, folder: Path, seeds: list[int]) -> dict:
         "scored_against": report["test"]["scored_against"],
         "service_level_target": report["test"]["service_level_target"],
         "demand": demand,
-        "seeds": {
-            str(seed): per_unit(r["model"], demand) | {"gate": r["gate"]["passed"]}
-            for seed, r in reports.items()
-        },
-        # the spread of our cost over the seeds, as a share of their mean: the noise
+        "seeds": {str(seed): row for seed, row in seeded.items()},
+        # the spread of our cost per unit over the seeds, as a share of their mean: the noise
         "noise": (max(costs) - min(costs)) / (sum(costs) / len(costs)),
         "forecasters": {
             model_name: per_unit(report["model"], demand),
@@ -214,8 +219,11 @@ def main() -> None:
                     f"bias {row['bias']:+.3f}",
                     flush=True,
                 )
-    seconds = time.perf_counter() - begin
-    print(f"\npanel: {seconds / 60:.1f} min")
+    print(f"\npanel: {(time.perf_counter() - begin) / 60:.1f} min")
+    if args.only != list(DATASETS) and args.out.exists():  # the other datasets' last results
+        results = json.loads(args.out.read_text())["datasets"] | results
+        results = {name: results[name] for name in DATASETS if name in results}
+    seconds = sum(r["seconds"] for r in results.values())
     riders = riders_usable_days(rdata("mosaicData", "Riders"))
     report = {
         "seeds": args.seeds,

@@ -372,8 +372,9 @@ def real_panel() -> str:
     seeds = ", ".join(str(s) for s in r["seeds"])
     lines = [
         _source("benchmarks/real_panel.json"),
-        f"Noise, the spread of our model's cost over the seeds {seeds} as a share of its mean, "
-        f"and the test period: {noise}. Whole panel: {r['seconds'] / 60:.1f} min.",
+        f"Noise, the spread of our model's cost per unit over the seeds {seeds} as a share of "
+        f"its mean, and the test period: {noise}. The datasets' run times add up to "
+        f"{r['seconds'] / 60:.1f} min.",
         "",
         _table(header, rows),
     ]
