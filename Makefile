@@ -73,6 +73,14 @@ bench-limit: install ## the simulator's own equation fitted on the data, orderin
 bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsforecast (about 2 min)
 	$(BIN)/python benchmarks/peers.py
 
+$(BIN)/.panel: $(BIN)/.peers
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers,panel]'
+	touch $@
+
+.PHONY: bench-real
+bench-real: $(BIN)/.panel ## the model and its peers on real daily series with weather and on hard simulated ones (about 15 min)
+	$(BIN)/python benchmarks/real_panel.py
+
 .PHONY: lint
 lint: install ## ruff lint and format check
 	ruff check .
