@@ -28,7 +28,7 @@ test: install ## run the test suite (first installs PostgreSQL and Chromium when
 	pytest
 
 .PHONY: test-fast
-test-fast: install ## the tests not marked slow: 28 s here (2 cores, nothing else running)
+test-fast: install ## the tests not marked slow: about 60 s here (2 cores, nothing else running)
 	pytest -m "not slow" --durations=5
 
 .PHONY: fuzz

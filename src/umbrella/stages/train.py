@@ -128,7 +128,6 @@ def main(args: argparse.Namespace) -> None:
     first, last = sales_span()
     start = test_start(first, last, params.split)
     begin = validation_start(first, start, params.split, params.validate.min_history_days)
-    VALIDATION_MODELS.mkdir(parents=True, exist_ok=True)  # empty without a validation period
     with runner(params.engine) as run:
         fitted = fit(params, start, run)
         save(params, fitted, start, MODELS, "test")
@@ -143,6 +142,7 @@ def main(args: argparse.Namespace) -> None:
         if begin is None:
             why = no_validation(first, start, params.split, params.validate.min_history_days)
             log.warning("no validation period: %s", why)
+            VALIDATION_MODELS.mkdir(parents=True, exist_ok=True)  # DVC's output, empty
             # A run outside DVC (which empties its outputs first) leaves no earlier model.
             for stale in VALIDATION_MODELS.glob("model.*"):
                 stale.unlink()
