@@ -23,10 +23,8 @@ import pandas as pd
 from scipy import stats
 
 from umbrella.censoring import MIN_MEAN, sampled_dispersion
-from umbrella.errors import DataError
+from umbrella.errors import DataError, first_few
 from umbrella.features import CENSORED, TARGET
-
-MAX_LISTED = 5
 
 
 def fit_dispersion(rows: pd.DataFrame, targets: np.ndarray, mean: np.ndarray) -> float:
@@ -70,10 +68,9 @@ def require_finite(table: pd.DataFrame, columns: list[str], what: str) -> None:
         if keys
         else [f"row {i}" for i in np.flatnonzero(rows)]
     )
-    more = f", ... ({len(where)} in all)" if len(where) > MAX_LISTED else ""
     named = [c for c, b in zip(columns, bad.any(axis=0), strict=True) if b]
     raise DataError(
         f"{what}: forecasts that are not finite numbers (NaN or inf) in {', '.join(named)} "
-        f"for {', '.join(where[:MAX_LISTED])}{more}; the model file is damaged or the model "
+        f"for {first_few(where)}; the model file is damaged or the model "
         "overflows on these rows: retrain it (dvc repro train)"
     )

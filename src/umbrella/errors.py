@@ -2,6 +2,14 @@
 
 import errno
 
+MAX_LISTED = 5  # rows, stores or examples an error lists before saying how many in all
+
+
+def first_few(values: list[str]) -> str:
+    """The first MAX_LISTED of `values`, comma-separated, with how many there are in all."""
+    more = f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else ""
+    return ", ".join(values[:MAX_LISTED]) + more
+
 
 class UmbrellaError(Exception):
     """Base class: the message is meant for the user and exits the CLI with status 2."""

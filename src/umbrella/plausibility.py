@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from umbrella.errors import MAX_LISTED
 from umbrella.params import Features
-from umbrella.validation import MAX_LISTED, Problem
+from umbrella.validation import Problem
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from umbrella.costs import COST_COLUMNS, day_costs
 from umbrella.distribution import require_finite
-from umbrella.errors import DataError
+from umbrella.errors import DataError, first_few
 from umbrella.features import build_features
 from umbrella.forecaster import Forecaster
 from umbrella.metrics import critical_ratio, to_order
@@ -34,7 +34,6 @@ from umbrella.schemas import STORE_COSTS
 from umbrella.validation import Problem, listing, problem, typed_table
 
 log = logging.getLogger(__name__)
-MAX_LISTED = 5
 # The file and column a model feature comes from, when it is an optional column.
 SOURCE_COLUMN = {
     "price": "sales column price",
@@ -44,11 +43,6 @@ SOURCE_COLUMN = {
     "fc_rain_prob_ens": "weather_forecasts column rain_prob",
     "fc_temp_max": "weather_forecasts column temp_max_c",
 }
-
-
-def _listing(values: list[str]) -> str:
-    more = f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else ""
-    return ", ".join(values[:MAX_LISTED]) + more
 
 
 def check_forecasts(
@@ -81,7 +75,7 @@ def check_forecasts(
         unknown = sorted(set(issued["store"]) - set(stores))
         if unknown:
             raise DataError(
-                f"{label}, column store: stores without sales history: {_listing(unknown)}"
+                f"{label}, column store: stores without sales history: {first_few(unknown)}"
             )
         need = pd.MultiIndex.from_product(
             [stores, origin + pd.to_timedelta(np.arange(1, horizon + 1), unit="D")],
@@ -95,7 +89,7 @@ def check_forecasts(
     if missing:
         raise DataError(
             f"{label}, column date: the forecasts issued on {origin.date()} miss days 1..{horizon}"
-            f" ahead: {_listing(missing)}"
+            f" ahead: {first_few(missing)}"
         )
 
 
@@ -229,7 +223,7 @@ def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Tim
             f"{label}, column date: too short a history: each store needs sales on each of "
             f"the {need} days up to {origin.date()}, the last sales date (the longest of "
             f"features.lags, features.windows and features.same_weekday_weeks x 7); "
-            f"{_listing(stores)}"
+            f"{first_few(stores)}"
         )
     young = short_histories(sales, origin, cfg.usual_days)
     if not young.empty:
@@ -239,7 +233,7 @@ def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Tim
             label,
             len(young),
             cfg.usual_days,
-            _listing([f"{store} has {have}" for store, have in young.items()]),
+            first_few([f"{store} has {have}" for store, have in young.items()]),
         )
 
 
@@ -282,7 +276,7 @@ def cap_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> pd
         "capped: %s",
         int(over.sum()),
         max_ratio,
-        _listing(capped),
+        first_few(capped),
     )
     out = orders.copy()
     out.loc[over, "order"] = cap[over]
@@ -306,7 +300,7 @@ def final_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> 
         raise DataError(
             "orders that are not whole numbers from 0 to the store's cap "
             f"(predict.max_order_ratio = {max_ratio:g} x its highest daily sales) refused, "
-            f"none written: {_listing(wrong)}"
+            f"none written: {first_few(wrong)}"
         )
     return orders.assign(order=order.astype(np.int64))
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from umbrella.errors import MAX_LISTED
 from umbrella.limits import DATE_RANGE
 from umbrella.schemas import TABLES, TableSpec, pandera_schema
 
-MAX_LISTED = 5  # rows and examples listed per problem
 LINE = "__line__"  # the column of a row's line in the file it was cut from (umbrella.raw_split)
 INT_LIMIT = 2.0**63  # a count at or above this does not fit an int64
 # One date format: ISO YYYY-MM-DD. A time of day, even midnight (2012-01-05 00:00:00, or
