@@ -12,19 +12,20 @@ from conftest import make_params
 
 from umbrella import split
 from umbrella.features import build_features
+from umbrella.forecaster import Forecaster
 from umbrella.health import (
     MonitorRows,
     alarm_table,
     assess,
+    combine_rows,
     exit_status,
     failure,
     headline,
-    monitor,
     monitor_rows,
 )
 from umbrella.holiday_calendar import holiday_flags
 from umbrella.interim import Interim
-from umbrella.models import LinearModel, make_model
+from umbrella.models import LinearModel, SeasonalNaive, make_model
 from umbrella.monitoring import (
     RAIN_BANDS_MM,
     demand_response_shift,
@@ -38,6 +39,7 @@ from umbrella.monitoring import (
     same_season,
     status,
 )
+from umbrella.params import Params
 from umbrella.simulator.simulate import simulate_retailer
 from umbrella.validation import finalise
 
@@ -125,6 +127,18 @@ def _monitor_on(drift: dict | None, seed: int, stockouts: bool = True) -> dict:
     train = split.training_rows(features, split.test_start(first, last, params.split), "keep")
     model = make_model(params.train, params.business.service_level, params.base.seed)
     return monitor(params, features, data, model.fit(train, train["units"]))
+
+
+def monitor(params: Params, features: pd.DataFrame, data: Interim, model: Forecaster) -> dict:
+    """The monitor stage's work on all stores at once, in one partition."""
+    first, last = data.sales["date"].min(), data.sales["date"].max()
+    start = split.test_start(first, last, params.split)
+    train = split.training_rows(features, start, params.train.censored)
+    baseline = SeasonalNaive(quantile=params.business.service_level).fit(
+        train, train["units"].to_numpy()
+    )
+    rows = combine_rows([monitor_rows(features, data, model, baseline, start, params)])
+    return assess(params, rows, start, last)
 
 
 @pytest.mark.parametrize("seed", [3, 4])

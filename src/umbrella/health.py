@@ -40,7 +40,6 @@ from umbrella.monitoring import (
     unseen_season,
 )
 from umbrella.params import Params
-from umbrella.split import test_start, training_rows
 
 NUMERIC = [
     "fc_rain_mm",
@@ -130,18 +129,6 @@ def performance(rows: pd.DataFrame) -> dict[str, float]:
         "baseline_wape": scores[BASELINE]["wape"],
         "skill_cost": skill(scores[MODEL]["cost"], scores[BASELINE]["cost"]),
     }
-
-
-def monitor(params: Params, features: pd.DataFrame, data: Interim, model: Forecaster) -> dict:
-    """`assess` on all stores at once."""
-    first, last = data.sales["date"].min(), data.sales["date"].max()
-    start = test_start(first, last, params.split)
-    train = training_rows(features, start, params.train.censored)
-    baseline = SeasonalNaive(quantile=params.business.service_level).fit(
-        train, train["units"].to_numpy()
-    )
-    rows = combine_rows([monitor_rows(features, data, model, baseline, start, params)])
-    return assess(params, rows, start, last)
 
 
 def window_start(last: pd.Timestamp, window_days: int) -> pd.Timestamp:

@@ -133,13 +133,9 @@ def seasonal_error_sums(units: np.ndarray, season: int = 7) -> tuple[np.ndarray,
     return np.where(seen, diff, 0.0).sum(axis=1), seen.sum(axis=1)
 
 
-def mase_scale(units: np.ndarray, season: int = 7) -> float:
-    """Mean absolute error of the in-sample seasonal naive forecast, over (store, day) rows."""
-    return scale_from_sums(*seasonal_error_sums(units, season))
-
-
 def scale_from_sums(total: np.ndarray, count: np.ndarray) -> float:
-    """mase_scale from the per-store sums of seasonal_error_sums (in store order)."""
+    """Mean absolute error of the in-sample seasonal naive forecast over (store, day) rows,
+    from the per-store sums of seasonal_error_sums (in store order)."""
     n = int(np.sum(count))
     return float(np.sum(total) / n) if n else float("nan")
 
