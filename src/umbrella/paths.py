@@ -44,6 +44,7 @@ PREDICTIONS = DATA / "predictions"
 MODELS = ROOT / "models"
 # the validation period's model, fitted on the days before it (split.validation_start)
 VALIDATION_MODELS = MODELS / "validation"
+MODEL_FILE = "model.skops"  # the fitted model in each of them, beside model.json (what it is)
 METRICS = ROOT / "metrics"
 PLOTS = ROOT / "plots"
 REPORTS = ROOT / "reports"  # versioned details that are not DVC metrics

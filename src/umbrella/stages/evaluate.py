@@ -47,6 +47,7 @@ from umbrella.paths import (
     FEATURES,
     INTERIM,
     METRICS,
+    MODEL_FILE,
     MODELS,
     PLOTS,
     REPORTS,
@@ -162,14 +163,14 @@ def main(args: argparse.Namespace) -> None:
     with runner(params.engine) as run:
         stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
         limits = stores <= params.evaluate.oracle_max_stores
-        metrics, results = score_period(params, start, None, MODELS / "model.skops", limits, run)
+        metrics, results = score_period(params, start, None, MODELS / MODEL_FILE, limits, run)
         # The validation period, scored as the test period is by the model fitted before it
         # (train); without the limits, which nothing is chosen on (time).
         if begin is None:
             why = no_validation(first, start, params.split, params.validate.min_history_days)
             validation: dict = {"left_out": why}
         else:
-            model_file = VALIDATION_MODELS / "model.skops"
+            model_file = VALIDATION_MODELS / MODEL_FILE
             scored, parts_scored = score_period(params, begin, start, model_file, False, run)
             validation = {
                 "start": str(begin.date()),

@@ -40,7 +40,7 @@ from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive
 from umbrella.params import Params, load_params
 from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, METRICS, MODELS, PLOTS, REPORTS
+from umbrella.paths import FEATURES, INTERIM, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
 from umbrella.plots import drift_figure, save_figure
 from umbrella.split import test_start
 from umbrella.training_sample import fitted_baseline
@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
         reads = {
             "interim": INTERIM,
             "features_folder": FEATURES,
-            "model_file": MODELS / "model.skops",
+            "model_file": MODELS / MODEL_FILE,
         }
         rows = combine_rows(run(task, parts, reads))
     result = assess(params, rows, start, last)

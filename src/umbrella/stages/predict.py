@@ -48,6 +48,7 @@ from umbrella.paths import (
     FORECASTS,
     INTERIM,
     METRICS,
+    MODEL_FILE,
     MODELS,
     PREDICTIONS,
     REPORTS,
@@ -87,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sales", type=Path, help="sales history CSV (default: data/interim)")
     parser.add_argument("--weather", type=Path, help="observed weather CSV")
     parser.add_argument("--forecasts", type=Path, help="weather forecasts CSV")
-    parser.add_argument("--model", type=Path, default=MODELS / "model.skops")
+    parser.add_argument("--model", type=Path, default=MODELS / MODEL_FILE)
     parser.add_argument(
         "--costs",
         type=Path,

@@ -21,7 +21,7 @@ from umbrella.metrics import pinball_loss
 from umbrella.model_io import dump_model
 from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
 from umbrella.params import Params, load_params
-from umbrella.paths import FEATURES, MODELS, PLOTS, VALIDATION_MODELS
+from umbrella.paths import FEATURES, MODEL_FILE, MODELS, PLOTS, VALIDATION_MODELS
 from umbrella.split import no_validation, test_start, validation_start
 from umbrella.training_sample import training_sample
 
@@ -90,7 +90,7 @@ def save(
     model, rows, targets, total = fitted
     sales = rows["units"].to_numpy(dtype=float)
     # Kept with a probe of the training rows, on which its forecasts must be finite.
-    dump_model(model, folder / "model.skops", rows)
+    dump_model(model, folder / MODEL_FILE, rows)
     write_json(
         {
             "model": params.train.model,
