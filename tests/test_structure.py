@@ -60,3 +60,43 @@ def test_in_process_runs_see_no_path_of_the_checkout(tmp_path) -> None:
             if isinstance(value, Path) and value.is_relative_to(REPO)
         ]
     assert leaks == []
+
+
+def _module_name(path) -> str:
+    parts = path.relative_to(REPO / "src").with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """A cycle of `graph` (module -> the modules it imports) as a path, or []."""
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt, [*path, nxt])):
+                return found
+        state[node] = "done"
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return []
+
+
+def test_import_cycle_finds_a_cycle() -> None:
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    """Type-only imports count: a cycle is a layering fault whether or not it runs."""
+    modules = {_module_name(p): p for p in (REPO / "src").rglob("*.py")}
+    graph = {
+        name: {m for m in imported_modules(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    assert import_cycle(graph) == []
