@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from umbrella.metrics import negative_binomial_quantile
 from umbrella.params import Drift
 from umbrella.simulator import demand as dm
 from umbrella.simulator.forecasts import skill
@@ -173,7 +174,7 @@ def mixture_quantile(
     bounds = []
     for pick in (np.nanargmin, np.nanargmax):
         extreme = kept_means[np.arange(len(weights)), pick(kept_means, axis=1)]
-        bounds.append(np.asarray(stats.nbinom.ppf(tau, n, n / (n + np.maximum(extreme, 1e-9)))))
+        bounds.append(negative_binomial_quantile(np.maximum(extreme, 1e-9), n, tau))
     low, high = bounds[0] - 1, bounds[1]  # cdf(low) < tau <= cdf(high)
     while np.any(high - low > 1):
         mid = np.floor((low + high) / 2)
@@ -224,7 +225,7 @@ def oracle_info(
     facts = rows.merge(truth, on=["store", "date"], how="left")
     mean, dispersion = facts["mean_demand"].to_numpy(float), facts["dispersion"].to_numpy(float)
     if forecasts is None:
-        return mean, np.asarray(stats.nbinom.ppf(tau, dispersion, dispersion / (dispersion + mean)))
+        return mean, negative_binomial_quantile(mean, dispersion, tau)
     if "store" in weather:
         weather = weather.assign(store=weather["store"].astype(str))
         forecasts = forecasts.assign(store=forecasts["store"].astype(str))
