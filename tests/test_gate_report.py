@@ -16,7 +16,7 @@ import yaml
 from conftest import REPO, copy_repo, umbrella
 
 from umbrella.evaluation import headline
-from umbrella.gate import check_gate
+from umbrella.gate import failed_checks, gate_verdict
 from umbrella.params import Gate
 from umbrella.report import Side, flatten, number, render
 
@@ -41,7 +41,7 @@ def metrics(
         "test": {**TEST, "service_level_target": 0.631579, "forecasts": "issued"},
     }
     out["test"].update(test or {})
-    out["gate"] = gate if gate is not None else check_gate(out, GATE, 0.63)
+    out["gate"] = gate if gate is not None else gate_verdict(out, GATE, 0.63)
     return out
 
 
@@ -54,9 +54,16 @@ def side(label: str, evaluate: dict | None, params: dict | None = None, **more) 
     [(0.25, 0.64, True), (0.19, 0.64, False), (0.25, 0.59, False), (0.25, 0.665, False)],
 )
 def test_gate_criteria(skill: float, service: float, passed: bool) -> None:
-    verdict = check_gate(metrics(700, skill, service), GATE, 0.63)
+    verdict = gate_verdict(metrics(700, skill, service), GATE, 0.63)
     assert verdict["passed"] is passed
     assert set(verdict["checks"]) == {"skill_cost", "service_level_mid"}
+    assert (failed_checks(verdict) == []) is passed
+
+
+def test_failed_checks_name_each_failed_criterion_with_its_value_and_rule() -> None:
+    verdict = gate_verdict(metrics(700, 0.19, 0.64), GATE, 0.63)
+    assert failed_checks(verdict) == ["skill_cost = 0.19 (rule >= 0.2)"]
+    assert failed_checks({"passed": False, "checks": {}}) == ["the gate (no criteria listed)"]
 
 
 def test_report_without_base_metrics_says_so() -> None:

@@ -13,12 +13,16 @@ import logging
 from umbrella.errors import DataError
 from umbrella.io import read_json
 from umbrella.params import Gate
-from umbrella.paths import METRICS, REPORTS
+from umbrella.paths import METRICS, REPORTS, shown
 
 log = logging.getLogger(__name__)
 
 
-def check_gate(metrics: dict, gate: Gate, service_level: float) -> dict:
+EVALUATION = METRICS / "evaluate.json"  # the verdict: gate.passed
+DETAILS = REPORTS / "evaluate.json"  # each criterion: gate.checks
+
+
+def gate_verdict(metrics: dict, gate: Gate, service_level: float) -> dict:
     """Each criterion with its value, bound and verdict, and whether all pass."""
     checks = {
         "skill_cost": {
@@ -40,20 +44,37 @@ def check_gate(metrics: dict, gate: Gate, service_level: float) -> dict:
     return {"passed": all(c["passed"] for c in checks.values()), "checks": checks}
 
 
-def main(args: argparse.Namespace) -> int:
-    path = METRICS / "evaluate.json"
+def read_verdict() -> dict | None:
+    """The gate's verdict on the current model: `passed` from metrics/evaluate.json, each
+    criterion (`checks`) from reports/evaluate.json when it is there; None when evaluate
+    has given none."""
     try:
-        verdict = read_json(path)["gate"]
+        verdict = read_json(EVALUATION).get("gate")
     except FileNotFoundError:
-        raise DataError(f"{path}: not found (run `dvc repro evaluate`)") from None
-    except KeyError:
-        raise DataError(f"{path}: has no gate verdict (run `dvc repro evaluate`)") from None
-    # Each criterion is in the report (an older metrics file held them itself).
-    details = REPORTS / "evaluate.json"
-    checks = verdict.get("checks") or (
-        read_json(details).get("gate", {}).get("checks", {}) if details.exists() else {}
-    )
-    for name, check in checks.items():
+        return None
+    if not isinstance(verdict, dict) or "passed" not in verdict:
+        return None
+    details = read_json(DETAILS).get("gate", {}) if DETAILS.exists() else {}
+    return {"passed": bool(verdict["passed"]), "checks": details.get("checks") or {}}
+
+
+def failed_checks(verdict: dict) -> list[str]:
+    """Each failed criterion of a verdict with its value and rule; [] when it passed."""
+    if verdict["passed"]:
+        return []
+    failed = [
+        f"{name} = {check.get('value')} (rule {check.get('rule')})"
+        for name, check in verdict["checks"].items()
+        if isinstance(check, dict) and not check.get("passed", True)
+    ]
+    return failed or ["the gate (no criteria listed)"]
+
+
+def main(args: argparse.Namespace) -> int:
+    verdict = read_verdict()
+    if verdict is None:
+        raise DataError(f"{shown(EVALUATION)}: no gate verdict (run `dvc repro evaluate`)")
+    for name, check in verdict["checks"].items():
         log.info(
             "%s %s: %s (%s)",
             "pass" if check["passed"] else "FAIL",

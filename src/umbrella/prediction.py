@@ -303,20 +303,3 @@ def final_orders(orders: pd.DataFrame, highest: pd.Series, max_ratio: float) -> 
             f"none written: {first_few(wrong)}"
         )
     return orders.assign(order=order.astype(np.int64))
-
-
-def failed_gate(evaluation: dict) -> list[str] | None:
-    """The failed criteria of the gate verdict in an evaluation (metrics/evaluate.json), each
-    with its value and rule; an empty list when it passed; None when it holds no verdict."""
-    gate = evaluation.get("gate")
-    if not isinstance(gate, dict) or "passed" not in gate:
-        return None
-    if gate["passed"]:
-        return []
-    checks = gate.get("checks") or {}
-    failed = [
-        f"{name} = {check.get('value')} (rule {check.get('rule')})"
-        for name, check in checks.items()
-        if isinstance(check, dict) and not check.get("passed", True)
-    ]
-    return failed or ["the gate (no criteria listed)"]

@@ -35,7 +35,7 @@ from umbrella.evaluation import (
     period_summary,
     score_cells,
 )
-from umbrella.gate import check_gate
+from umbrella.gate import gate_verdict
 from umbrella.interim import fallback_counts, forecasts_note, read_interim, sales_span, stores_in
 from umbrella.io import write_csv, write_json
 from umbrella.metrics import scale_from_sums, seasonal_error_sums
@@ -204,7 +204,7 @@ def main(args: argparse.Namespace) -> None:
             f"left out: {stores} stores, more than evaluate.oracle_max_stores "
             f"({params.evaluate.oracle_max_stores})"
         )
-    metrics["gate"] = check_gate(metrics, params.gate, tau)
+    metrics["gate"] = gate_verdict(metrics, params.gate, tau)
     metrics["validation"] = validation
     # The DVC metrics file holds the headline only; the report holds everything.
     write_json(metrics, REPORTS / "evaluate.json")

@@ -32,6 +32,7 @@ import pandas as pd
 from umbrella.engine import runner
 from umbrella.errors import DataError
 from umbrella.freshness import check_order_days
+from umbrella.gate import EVALUATION, failed_checks, read_verdict
 from umbrella.interim import (
     Interim,
     only_stores,
@@ -40,18 +41,16 @@ from umbrella.interim import (
     stores_in,
     stores_table,
 )
-from umbrella.io import read_json, write_csv
+from umbrella.io import write_csv
 from umbrella.model_io import load_model
 from umbrella.params import OPEN_METEO, Params, Validate, load_params
 from umbrella.partitions import partition_count
 from umbrella.paths import (
     FORECASTS,
     INTERIM,
-    METRICS,
     MODEL_FILE,
     MODELS,
     PREDICTIONS,
-    REPORTS,
     SALES,
     WEATHER,
     shown,
@@ -66,7 +65,6 @@ from umbrella.prediction import (
     cap_orders,
     check_forecasts,
     check_sales_plausible,
-    failed_gate,
     final_orders,
     predict_orders,
     read_store_costs,
@@ -78,8 +76,6 @@ log = logging.getLogger(__name__)
 
 
 STDOUT = "-"
-EVALUATION = METRICS / "evaluate.json"
-EVALUATION_DETAILS = REPORTS / "evaluate.json"  # where the gate's checks may live
 # How the pipeline's validated tables are named in messages.
 INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
 
@@ -126,21 +122,15 @@ def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> In
     return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], None, stores_table())
 
 
-def check_gate(allow_failed: bool, how: str) -> None:
+def require_gate(allow_failed: bool, how: str) -> None:
     """Refuse a model whose evaluation failed the gate or is missing, or with `allow_failed`
     warn about it; `how` says how to allow it."""
-    try:
-        evaluation = read_json(EVALUATION)
-    except FileNotFoundError:
-        evaluation = {}
-    failed = failed_gate(evaluation)
-    if failed and not any(" = " in f for f in failed) and EVALUATION_DETAILS.exists():
-        failed = failed_gate(read_json(EVALUATION_DETAILS)) or failed  # the checks in detail
-    if failed == []:
+    verdict = read_verdict()
+    if verdict is not None and verdict["passed"]:
         return
     reason = (
-        f"the model failed the gate in {shown(EVALUATION)}: {'; '.join(failed)}"
-        if failed
+        f"the model failed the gate in {shown(EVALUATION)}: {'; '.join(failed_checks(verdict))}"
+        if verdict is not None
         else f"no gate verdict in {shown(EVALUATION)} (run `dvc repro evaluate`)"
     )
     if allow_failed:
@@ -259,7 +249,7 @@ def main(args: argparse.Namespace) -> None:
             f"{shown(PREDICTIONS / 'orders.csv')}, is the pipeline's DVC-tracked output"
         )
     if files:
-        check_gate(args.allow_failed_gate, "--allow-failed-gate")
+        require_gate(args.allow_failed_gate, "--allow-failed-gate")
         data = read_files(args.sales, args.weather, args.forecasts, params.validate)
         labels = {SALES: str(args.sales), FORECASTS: str(args.forecasts)}
         origin = data.sales["date"].max()
@@ -272,7 +262,7 @@ def main(args: argparse.Namespace) -> None:
     else:
         # The pipeline's own run may order with such a model where its orders never ship
         # (CI's report on a failing pull request): predict.allow_failed_gate.
-        check_gate(
+        require_gate(
             args.allow_failed_gate or params.predict.allow_failed_gate,
             "predict.allow_failed_gate: true (params.yaml) or --allow-failed-gate",
         )
