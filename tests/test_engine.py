@@ -29,7 +29,6 @@ from object_store import BUCKET, keys, s3_service
 from umbrella import engine as engine_module
 from umbrella.engine import runner
 from umbrella.errors import EngineError
-from umbrella.interim import watched_stores
 from umbrella.params import Engine
 from umbrella.partitions import (
     partition_count,
@@ -38,7 +37,7 @@ from umbrella.partitions import (
     store_groups,
     write_partitioned,
 )
-from umbrella.sampling import row_uniform, smallest_uniform
+from umbrella.sampling import row_uniform, smallest_uniform, watched_stores
 from umbrella.training_sample import training_sample
 
 # Sampled: the training rows (max_rows) and the monitored stores (max_stores).

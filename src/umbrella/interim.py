@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from umbrella.partitions import read_all, read_part
@@ -70,16 +69,6 @@ def only_stores(data: Interim, stores: frozenset[str]) -> Interim:
         None if data.truth is None else keep(data.truth),
         None if data.stores is None else keep(data.stores),
     )
-
-
-def watched_stores(stores: list[str], max_stores: int, seed: int) -> frozenset[str] | None:
-    """None (all of them) for at most `max_stores` stores, else a seeded sample of that many,
-    the same whatever the partitioning."""
-    if len(stores) <= max_stores:
-        return None
-    names = np.array(sorted(stores), dtype=object)
-    hashed = pd.util.hash_array(names, hash_key=f"{seed:016d}"[-16:])
-    return frozenset(names[np.argsort(hashed, kind="stable")[:max_stores]])
 
 
 FALLBACK = "observed"  # forecast_source of a row where observed weather stands in (open-meteo)

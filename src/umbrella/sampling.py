@@ -1,6 +1,6 @@
-"""Seeded samples drawn across partitions: each row's chance comes from its own values and
-the seed, so a sample is the same whatever the partitioning, the engine or the order and
-names of the stores."""
+"""Seeded samples, the same whatever the partitioning, the engine or the order of the rows:
+of rows drawn across partitions (each row's chance comes from its own values and the seed,
+not its store's name), and of stores (from their names and the seed)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def smallest_uniform(rows: pd.DataFrame, k: int, seed: int) -> pd.DataFrame:
     of the union of each partition's k smallest are the k smallest of all rows."""
     u = row_uniform(rows, seed)
     return rows.iloc[np.argsort(u, kind="stable")[:k]]
+
+
+def watched_stores(stores: list[str], max_stores: int, seed: int) -> frozenset[str] | None:
+    """None (all of them) for at most `max_stores` stores, else a seeded sample of that many,
+    the same whatever the partitioning."""
+    if len(stores) <= max_stores:
+        return None
+    names = np.array(sorted(stores), dtype=object)
+    hashed = pd.util.hash_array(names, hash_key=f"{seed:016d}"[-16:])
+    return frozenset(names[np.argsort(hashed, kind="stable")[:max_stores]])

@@ -34,7 +34,7 @@ from umbrella.health import (
     headline,
     monitor_rows,
 )
-from umbrella.interim import only_stores, read_interim, sales_span, stores_in, watched_stores
+from umbrella.interim import only_stores, read_interim, sales_span, stores_in
 from umbrella.io import write_csv, write_json
 from umbrella.model_io import load_model
 from umbrella.models import SeasonalNaive
@@ -42,6 +42,7 @@ from umbrella.params import Params, load_params
 from umbrella.partitions import partition_count, read_part
 from umbrella.paths import FEATURES, INTERIM, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
 from umbrella.plots import drift_figure, save_figure
+from umbrella.sampling import watched_stores
 from umbrella.split import test_start
 from umbrella.training_sample import fitted_baseline
 
