@@ -29,7 +29,7 @@ from scipy import optimize, special
 from umbrella.costs import day_costs
 from umbrella.interim import read_interim, sales_span
 from umbrella.io import round_floats
-from umbrella.metrics import newsvendor_cost
+from umbrella.newsvendor import newsvendor_cost
 from umbrella.oracle import oracle_info, simulator_climate
 from umbrella.params import load_params
 from umbrella.partitions import partition_count, read_part

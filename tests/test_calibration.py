@@ -21,8 +21,9 @@ from umbrella.calibration import (
     rolling_offsets,
 )
 from umbrella.errors import ParamsError
-from umbrella.metrics import covered_mid, newsvendor_cost, to_order
+from umbrella.metrics import covered_mid, to_order
 from umbrella.models import GradientBoosting, LinearModel, make_model
+from umbrella.newsvendor import newsvendor_cost
 
 TAU = 0.632
 CU, CO = 12.0, 7.0

@@ -12,7 +12,6 @@ from umbrella.metrics import (
     error_terms,
     forecast_metrics,
     negative_binomial_quantile,
-    newsvendor_cost,
     pinball_loss,
     scale_from_sums,
     scores,
@@ -20,6 +19,7 @@ from umbrella.metrics import (
     skill,
     to_order,
 )
+from umbrella.newsvendor import newsvendor_cost
 
 Y = np.array([10.0, 0.0, 5.0, 8.0])
 Q = np.array([12.0, 1.0, 3.0, 8.0])  # errors q - y: +2, +1, -2, 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from umbrella.metrics import critical_ratio
+from umbrella.newsvendor import critical_ratio, overage_cost, underage_cost
 from umbrella.params import SERVICE_LEVEL_RANGE, Business
 
 COST_COLUMNS = ["price", "unit_cost", "salvage", "holding"]  # of a store's own costs
@@ -63,6 +63,6 @@ def day_costs(
         day = np.round(rows["price"].to_numpy(dtype=float), PRICE_DIGITS)
         price = np.where(np.isnan(day), price, day)
     return DayCosts(
-        underage=np.maximum(price - values["unit_cost"], 0.0),
-        overage=values["unit_cost"] - values["salvage"] + values["holding"],
+        underage=underage_cost(price, values["unit_cost"]),
+        overage=overage_cost(values["unit_cost"], values["salvage"], values["holding"]),
     )

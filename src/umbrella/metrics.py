@@ -1,8 +1,7 @@
 """Forecast errors and the money a forecast's orders lose (docs/forecasting.md "Money").
 
-Orders are judged as a newsvendor: an umbrella a customer wanted but could not buy costs
-the underage cost c_u, a left-over umbrella the overage cost c_o, so
-cost = c_u (y - Q)+ + c_o (Q - y)+ = (c_u + c_o) * pinball_tau*(y, Q).
+Orders are judged as a newsvendor (newsvendor.py): with the underage cost c_u and the
+overage cost c_o, cost = c_u (y - Q)+ + c_o (Q - y)+ = (c_u + c_o) * pinball_tau*(y, Q).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from umbrella.newsvendor import critical_ratio
+
 
 def pinball_loss(y: np.ndarray, q: np.ndarray, tau: float) -> float:
     """Mean quantile (pinball) loss of the quantile forecast q at level tau."""
@@ -20,25 +21,11 @@ def pinball_loss(y: np.ndarray, q: np.ndarray, tau: float) -> float:
     return float(np.mean(np.maximum(tau * diff, (tau - 1) * diff)))
 
 
-def newsvendor_cost(
-    y: np.ndarray, order: np.ndarray, underage: float | np.ndarray, overage: float | np.ndarray
-) -> float:
-    """Total money lost by ordering `order` when demand was `y` (costs per unit, one for
-    all rows or one per row)."""
-    y, order = np.asarray(y, dtype=float), np.asarray(order, dtype=float)
-    return float(np.sum(underage * np.maximum(y - order, 0) + overage * np.maximum(order - y, 0)))
-
-
 # The per-row terms whose sums give every score: sums add up across stores and partitions.
 SUMS = [
     *("n", "y", "abs_error", "error", "squared_error"),
     *("covered", "covered_mid", "lost", "over", "cost", "tau"),
 ]
-
-
-def critical_ratio(underage: float | np.ndarray, overage: float | np.ndarray) -> float | np.ndarray:
-    """tau = c_u / (c_u + c_o): the share of days on which the best order meets demand."""
-    return underage / (underage + overage)
 
 
 def covered_mid(y: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from umbrella import newsvendor
 from umbrella.errors import ParamsError
 from umbrella.paths import PARAMS_FILE
 
@@ -365,17 +366,17 @@ class Business(Block):
     @property
     def underage_cost(self) -> float:
         """Lost margin per umbrella a customer wanted but could not buy."""
-        return self.price - self.unit_cost
+        return float(newsvendor.underage_cost(self.price, self.unit_cost))
 
     @property
     def overage_cost(self) -> float:
         """Loss per umbrella left over."""
-        return self.unit_cost - self.salvage + self.holding
+        return float(newsvendor.overage_cost(self.unit_cost, self.salvage, self.holding))
 
     @property
     def service_level(self) -> float:
         """The newsvendor critical ratio tau* = c_u / (c_u + c_o)."""
-        return self.underage_cost / (self.underage_cost + self.overage_cost)
+        return float(newsvendor.critical_ratio(self.underage_cost, self.overage_cost))
 
 
 # The validate block's name shadows BaseModel.validate, a deprecated classmethod pydantic

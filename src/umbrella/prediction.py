@@ -20,7 +20,8 @@ from umbrella.distribution import require_finite
 from umbrella.errors import DataError, first_few
 from umbrella.features import build_features
 from umbrella.forecaster import Forecaster
-from umbrella.metrics import critical_ratio, to_order
+from umbrella.metrics import to_order
+from umbrella.newsvendor import critical_ratio
 from umbrella.params import SERVICE_LEVEL_RANGE, Business, Features
 from umbrella.plausibility import (
     check_sales_table,
