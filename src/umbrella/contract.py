@@ -18,8 +18,8 @@ from umbrella.validation import (
     check_forecast_dates,
     check_forecast_leads,
     check_gaps,
-    check_history,
     check_located,
+    check_training_history,
     parse_dates,
     typed_table,
 )
@@ -91,7 +91,7 @@ def validate(
         problems += check_gaps(sales, label(SALES, params, named, raw))
         if start is None:
             start = test_start(sales["date"].min(), sales["date"].max(), params.split)
-        problems += check_history(
+        problems += check_training_history(
             sales,
             start,
             params.validate.min_history_days,

@@ -114,11 +114,11 @@ def predict_orders(
     `stores_table`: stores.csv, for `features.holidays: stores` (build_features).
 
     Refuses (DataError) a store whose sales end early or whose history is shorter than its
-    features read (`check_history`), and forecasts that are not finite numbers
+    features read (`check_orderable_history`), and forecasts that are not finite numbers
     (`distribution.require_finite`); `label` names the sales file in the message.
     """
     origin = sales["date"].max() if origin is None else origin
-    check_history(sales, cfg, label, origin)
+    check_orderable_history(sales, cfg, label, origin)
     rows = build_features(
         sales,
         weather,
@@ -209,7 +209,9 @@ def _cost_problems(
     return problems
 
 
-def check_history(sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp) -> None:
+def check_orderable_history(
+    sales: pd.DataFrame, cfg: Features, label: str, origin: pd.Timestamp
+) -> None:
     """Every store needs sales up to the origin and on each of the days its features look
     back over (the longest lag, rolling window or run of same-weekday weeks): with fewer,
     the level (the longest window's mean) would be a mean of less, and the order would

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from umbrella.errors import MAX_LISTED
+from umbrella.errors import MAX_LISTED, first_few
 from umbrella.limits import DATE_RANGE
 from umbrella.schemas import TABLES, TableSpec, pandera_schema
 
@@ -353,20 +353,15 @@ def check_forecast_leads(forecasts: pd.DataFrame, horizon: int, label: str) -> l
     if found and found == list(range(found[0], found[-1] + 1)):
         shown = f"{found[0]}..{found[-1]}"
     else:
-        shown = _listed(found) or "none"
+        shown = first_few([str(lead) for lead in found]) or "none"
     rule = (
         f"forecasts do not reach base.horizon = {horizon} days ahead: no lead (date - issued) "
-        f"of {_listed(missing)} days; leads found: {shown}"
+        f"of {first_few([str(lead) for lead in missing])} days; leads found: {shown}"
     )
     return [Problem(label, "date, issued", rule, 0, [], [])]
 
 
-def _listed(values: list) -> str:
-    more = ", ..." if len(values) > MAX_LISTED else ""
-    return ", ".join(map(str, values[:MAX_LISTED])) + more
-
-
-def check_history(
+def check_training_history(
     sales: pd.DataFrame, start: pd.Timestamp, min_days: int, horizon: int, label: str
 ) -> list[Problem]:
     """Enough days before the test period to train, and a test period inside the data."""
