@@ -12,8 +12,10 @@ its upper bound (the sales can only lower it), so the order is at most capacity 
 rounded down to whole packs. The stock on the shelf then never exceeds the capacity when it
 did not at the start; the room the sales of the lead time free is left unused.
 
-S_t is a quantile of the demand over the protection interval, the days t + L .. t + L + R - 1
-the order must cover (`lost_sales_ratio` gives the textbook quantile).
+S_t is a quantile of the demand over the protection interval: every day until the next
+order arrives, t + 1 .. t + L + R - 1 (`lost_sales_ratio` gives the textbook quantile).
+Not only t + L .. t + L + R - 1, the days this order is the first to serve: the stock
+position counts the stock on hand and on order, which first serves days t + 1 .. t + L - 1.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The demand over a protection interval, from daily forecasts (issue 26; order_up_to.py).
 
-An order placed at the end of day t covers days t + L .. t + L + R - 1. The models forecast
+The stock position after an order placed at the end of day t serves every day until the
+next order arrives: t + 1 .. t + L + R - 1 (order_up_to.py). The models forecast
 each day's demand as a negative binomial NB(mean, size k) (distribution.py): a Poisson count
 around a gamma level of mean 1 and variance 1/k. The days' levels are not independent (a
 level the model got wrong stays wrong all week; a wet spell lasts), and a sum of

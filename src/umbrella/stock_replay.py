@@ -129,8 +129,9 @@ def replay(
 
 def replay_summary(result: Replay) -> dict[str, float]:
     """The figures of a replay over all its stores: the money and its parts, the fill rate
-    (units sold / demanded), the share of store-days that closed sold out (no stock left)
-    and the mean stock at closing in days of cover (over the mean daily demand)."""
+    (units sold / demanded), the share of store-days sold out (a customer found the shelf
+    empty: lost sales), the mean stock at closing in days of cover (over the mean daily
+    demand) and the most on a shelf (the peak, to hold against a storeroom's capacity)."""
     demanded = float(result.demand.sum())
     return {
         "cost": float(result.cost.sum()),
@@ -139,7 +140,7 @@ def replay_summary(result: Replay) -> dict[str, float]:
         "ordering": float(result.ordering.sum()),
         "left_over": float(result.left_over.sum()),
         "fill_rate": float(result.sales.sum()) / demanded if demanded else float("nan"),
-        "sold_out_share": float(np.mean(result.closing == 0)),
+        "sold_out_share": float(np.mean(result.lost > 0)),
         "cover_days": float(result.closing.sum()) / demanded if demanded else float("nan"),
         "peak_stock": float(result.opening.max()),
     }
