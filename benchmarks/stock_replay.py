@@ -143,6 +143,8 @@ def interval_means(daily: np.ndarray, ahead: int) -> np.ndarray:
     the daily means, a day beyond the horizon as its weekday's within it, a day after the
     period as 0."""
     days, horizons = daily.shape[1], daily.shape[2]
+    if ahead > horizons and horizons < WEEK:
+        raise SystemExit(f"{ahead} days ahead need base.horizon {ahead}, or at least {WEEK}")
     columns = []
     for h in range(1, ahead + 1):
         within = h - WEEK * -(-max(h - horizons, 0) // WEEK)

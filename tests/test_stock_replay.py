@@ -3,10 +3,13 @@ foresight (perfect_foresight.py): issue 26's accounting example and property tes
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -204,3 +207,28 @@ def test_replay_identities_and_the_floor(case: dict) -> None:
         assert (result.orders % pack == 0).all()
         assert within(result, capacity).all()
     assert (floor.cost <= policy.cost + 1e-9).all()
+
+
+def benchmark() -> object:
+    """benchmarks/stock_replay.py as a module (it runs outside the test suite)."""
+    spec = importlib.util.spec_from_file_location(
+        "stock_bench", REPO / "benchmarks/stock_replay.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_protection_interval_days() -> None:
+    """Days 1..L+R-1 after each origin: a day beyond the 7-day horizon is its weekday's
+    within it (day 8 as day 1), a day after the period is 0; the true totals the same days."""
+    bench = benchmark()
+    daily = np.arange(1.0, 1 + 9 * 7).reshape(1, 9, 7)  # 1 store, 9 origins, horizons 1..7
+    means = bench.interval_means(daily, 8)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(means[0, 0], [*range(1, 8), 1])
+    # origin 5: days 1..3 in the period, then 0
+    np.testing.assert_array_equal(means[0, 5], [36, 37, 38, 0, 0, 0, 0, 0])
+    totals = bench.interval_totals(np.array([[1.0, 2, 3, 4, 5]]), 2)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(totals, [[5, 7, 9, np.nan, np.nan]])
