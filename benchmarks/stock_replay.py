@@ -290,9 +290,8 @@ def main() -> None:
         )
         setting["perfect_foresight"] = replay_summary(best)
         setting["skill_vs_baseline"] = 1 - setting["model"]["cost"] / setting["baseline"]["cost"]
-        setting["model_vs_perfect_foresight"] = (
-            setting["model"]["cost"] / setting["perfect_foresight"]["cost"]
-        )
+        for other in ("oracle", "perfect_foresight"):
+            setting[f"model_vs_{other}"] = setting["model"]["cost"] / setting[other]["cost"]
         out[f"L{lead}_R{review}"] = setting
     text = json.dumps(round_floats(out, 4), indent=2) + "\n"
     OUT.write_text(text)
