@@ -69,6 +69,10 @@ $(BIN)/.peers: $(BIN)/.installed
 bench-limit: install ## the simulator's own equation fitted on the data, ordering as oracle_info (about 1 min; after make run)
 	$(BIN)/python benchmarks/limit_learned.py
 
+.PHONY: bench-stock
+bench-stock: install ## the test year replayed day by day with stock that carries over: order-up-to, seasonal naive, perfect foresight (about 1 min; after make run)
+	$(BIN)/python benchmarks/stock_replay.py
+
 .PHONY: bench-peers
 bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsforecast (about 2 min)
 	$(BIN)/python benchmarks/peers.py

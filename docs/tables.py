@@ -274,6 +274,40 @@ def forecasts_value() -> str:
     return "\n".join(lines) + "\n"
 
 
+def stock_replay() -> str:
+    """The test period replayed day by day with stock that carries over, per lead time and
+    review period: each policy's money, its parts and its service."""
+    f = _load("benchmarks/stock_replay.json")
+    names = {
+        "model": "model (gbm)",
+        "baseline": "seasonal naive",
+        "oracle": "oracle (true daily distributions)",
+        "perfect_foresight": "perfect foresight (the floor)",
+    }
+    money = ["cost", "lost_margin", "holding", "left_over"]
+    service = ["fill_rate", "sold_out_share", "cover_days"]
+    rows = []
+    for key, setting in f.items():
+        if not key.startswith("L"):
+            continue
+        lead, review = key[1:].split("_R")
+        for name, label in names.items():
+            s = setting[name]
+            rows.append(
+                [
+                    lead,
+                    review,
+                    label,
+                    *(_money(s[k]) for k in money),
+                    *(_num(s[k]) for k in service),
+                    _num(s.get("shared"), 1),
+                ]
+            )
+    header = ["L", "R", "orders", "cost", "lost margin", "holding", "left over", "fill rate"]
+    header += ["days sold out", "days of cover", "shared"]
+    return "\n".join([_source("benchmarks/stock_replay.json"), "", _table(header, rows)]) + "\n"
+
+
 def _span(values: Sequence[float], digits: int) -> str:
     return f"{min(values):.{digits}f}..{max(values):.{digits}f}"
 
@@ -401,6 +435,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "monitor_rates": monitor_rates,
     "calibration_gate": calibration_gate,
     "real_panel": real_panel,
+    "stock_replay": stock_replay,
 }
 
 

@@ -1,0 +1,302 @@
+"""Stock that carries over, first step: the orders of an order-up-to policy replayed day by
+day against the true demand of the test period (issue 26; docs/forecasting.md "Stock that
+carries over (first step)").
+
+    make bench-stock     # or python benchmarks/stock_replay.py, after `dvc repro` (~1 min)
+
+For each lead time and review period in SETTINGS, every store orders at the end of each
+review day what brings its stock on hand and on order up to the level S: the quantile at
+the textbook ratio p / (p + h R) (order_up_to.lost_sales_ratio; p the regular margin,
+price - unit_cost, h HOLDING_PER_DAY) of its forecast demand over the protection interval,
+every day until the next order arrives: t + 1 .. t + L + R - 1 (order_up_to.py says why
+not t + L ..). That total's distribution is made from each day's forecast, NB(the
+forecaster's mean, its fitted size), the days' level errors correlated by `shared`
+(protection_interval.py: 0 = independent days, which understates the spread; 1 = one level
+for the interval). `shared` is chosen per forecaster among SHARED on the
+validation period, by the replayed cost of its validation model (never on the test period).
+
+The horizon is 7 days (base.horizon); the interval of L = 2, R = 7 reaches day t + 8, for
+which it takes the forecast of day t + 1, the same weekday, from the same origin: seasonal
+naive's is the same, the model's counts the weather forecast of day t + 1 twice (the
+oracle's uses the true mean of day t + 8). Days after the period replayed are not ordered
+for.
+
+Replayed: the model (gbm), seasonal naive (the same policy with its forecasts), the oracle
+(the same policy with the simulator's true daily distributions, the weather that followed
+included: not a forecaster) and perfect foresight (perfect_foresight.py, the floor). Every
+store starts with the same stock: its mean daily sales over the 56 days before the period
+(the features' level) x L, rounded. No packs, no order cost, no storeroom limit (PACK_SIZE,
+ORDER_COST, CAPACITY). Money as stock_replay.py: lost margin (each day's own price) +
+holding + orders + the stock left at the end x (unit_cost - salvage).
+Writes benchmarks/stock_replay.json (its table in docs/forecasting.md: `python docs/tables.py`).
+Runs outside the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from umbrella.costs import day_costs
+from umbrella.engine import runner
+from umbrella.features import LEVEL
+from umbrella.forecaster import Forecaster
+from umbrella.interim import read_interim, sales_span
+from umbrella.io import round_floats
+from umbrella.metrics import covered_mid
+from umbrella.model_io import load_model
+from umbrella.order_up_to import fixed_orders, lost_sales_ratio, order_up_to
+from umbrella.params import Business, load_params
+from umbrella.partitions import partition_count, read_part
+from umbrella.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
+from umbrella.perfect_foresight import perfect_foresight
+from umbrella.protection_interval import total_quantile
+from umbrella.split import test_rows, test_start, validation_start
+from umbrella.stock_replay import Replay, StockCosts, replay, replay_summary
+from umbrella.training_sample import fitted_baseline
+
+OUT = Path(__file__).resolve().parent / "stock_replay.json"
+SETTINGS = [(2, 1), (2, 7)]  # (lead time L, review period R) in days
+# Money per umbrella per night in stock: carrying 25 %/year of unit_cost 8 (0.0055) and
+# about as much again for the storeroom's space (docs/forecasting.md).
+HOLDING_PER_DAY = 0.01
+PACK_SIZE, ORDER_COST, CAPACITY = 1, 0.0, np.inf
+SHARED = [0.0, 0.5, 1.0]  # the correlations of the days' level errors tried on validation
+WEEK = 7
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days of a period (test or validation), its feature rows and, per store x day,
+    the true demand, the simulator's true mean and each day's costs."""
+
+    rows: pd.DataFrame
+    days: pd.DatetimeIndex
+    stores: list[str]
+    demand: np.ndarray
+    true_mean: np.ndarray
+    true_dispersion: float
+    costs: StockCosts
+    level: np.ndarray  # per store: its mean daily sales before the period (features' level)
+
+
+def grid(frame: pd.DataFrame, column: str, stores: list[str], days: pd.DatetimeIndex) -> np.ndarray:
+    """stores x days of a column of rows keyed by store and date."""
+    table = frame.pivot_table(index="store", columns="date", values=column, aggfunc="first")
+    return table.reindex(index=stores, columns=days).to_numpy(float)
+
+
+def period(
+    rows: pd.DataFrame, days: pd.DatetimeIndex, truth: pd.DataFrame, business: Business
+) -> Period:
+    stores = sorted(rows["store"].astype(str).unique())
+    truth = truth.assign(store=truth["store"].astype(str))
+    # Each day's row made the day before: its price (so its margin) and the store's level.
+    first = rows[rows["horizon"] == 1]
+    first = first.assign(
+        store=first["store"].astype(str), margin=day_costs(first, business).underage
+    )
+    return Period(
+        rows=rows,
+        days=days,
+        stores=stores,
+        demand=grid(truth, "demand", stores, days),
+        true_mean=grid(truth, "mean_demand", stores, days),
+        true_dispersion=float(truth["dispersion"].median()),
+        costs=StockCosts(
+            margin=grid(first, "margin", stores, days),
+            holding_per_day=HOLDING_PER_DAY,
+            order_cost=ORDER_COST,
+            left_over=business.unit_cost - business.salvage,
+        ),
+        level=grid(first, LEVEL, stores, days)[:, 0],
+    )
+
+
+def daily_means(period: Period, forecaster: Forecaster) -> np.ndarray:
+    """stores x origins (the period's days) x horizons: the forecaster's mean demand."""
+    rows = period.rows
+    out = np.full((len(period.stores), len(period.days), int(rows["horizon"].max())), np.nan)
+    s = pd.Index(period.stores).get_indexer(rows["store"].astype(str))
+    d = period.days.get_indexer(pd.DatetimeIndex(rows["origin"]))
+    h = rows["horizon"].to_numpy(int) - 1
+    keep = d >= 0
+    out[s[keep], d[keep], h[keep]] = forecaster.predict(rows)[keep]
+    return out
+
+
+def true_daily_means(period: Period, horizons: int) -> np.ndarray:
+    """The same from the simulator's true mean of each target day (the oracle's)."""
+    days = len(period.days)
+    out = np.full((len(period.stores), days, horizons), np.nan)
+    for h in range(1, horizons + 1):
+        out[:, : days - h, h - 1] = period.true_mean[:, h:]
+    return out
+
+
+def interval_means(daily: np.ndarray, ahead: int) -> np.ndarray:
+    """stores x origins x the days 1..`ahead` after each origin (its protection interval):
+    the daily means, a day beyond the horizon as its weekday's within it, a day after the
+    period as 0."""
+    days, horizons = daily.shape[1], daily.shape[2]
+    if ahead > horizons and horizons < WEEK:
+        raise SystemExit(f"{ahead} days ahead need base.horizon {ahead}, or at least {WEEK}")
+    columns = []
+    for h in range(1, ahead + 1):
+        within = h - WEEK * -(-max(h - horizons, 0) // WEEK)
+        column = daily[:, :, within - 1].copy()
+        column[:, max(days - h, 0) :] = 0.0
+        columns.append(column)
+    means = np.stack(columns, axis=2)
+    if np.isnan(means).any():
+        raise SystemExit("a store has no forecast for some day of the period")
+    return means
+
+
+def interval_totals(demand: np.ndarray, ahead: int) -> np.ndarray:
+    """stores x origins: the true demand of the days 1..`ahead` after each origin, NaN when
+    they reach beyond the period."""
+    out = np.full(demand.shape, np.nan)
+    for t in range(demand.shape[1] - ahead):
+        out[:, t] = demand[:, t + 1 : t + 1 + ahead].sum(axis=1)
+    return out
+
+
+def policy(
+    period: Period,
+    means: np.ndarray,
+    dispersion: float,
+    tau: float,
+    lead: int,
+    review: int,
+    shared: float,
+) -> tuple[Replay, np.ndarray]:
+    """The replay of the order-up-to policy at the tau quantile of the interval totals,
+    and its levels (stores x days)."""
+    flat = means.reshape(-1, means.shape[2])
+    level = total_quantile(flat, dispersion, tau, shared).reshape(means.shape[:2])
+    rule = order_up_to(level, PACK_SIZE, CAPACITY)
+    return replay(period.demand, rule, lead, review, opening(period, lead), period.costs), level
+
+
+def opening(period: Period, lead: int) -> np.ndarray:
+    """Every store's stock on the first day: its level x L, what it sells until the first
+    arrival, the same for every policy."""
+    return np.rint(period.level * lead)
+
+
+def coverage(totals: np.ndarray, level: np.ndarray) -> float:
+    """The share of the complete intervals' totals at or under the level, ties half."""
+    known = ~np.isnan(totals)
+    return float(covered_mid(totals[known], level[known]).mean())
+
+
+def choose_shared(
+    validation: Period, daily: np.ndarray, dispersion: float, tau: float, lead: int, review: int
+) -> tuple[float, dict]:
+    """The `shared` of SHARED whose replayed cost on the validation period is least, and each
+    one's cost and the coverage of the interval totals at tau and at 0.9."""
+    ahead = lead + review - 1
+    means = interval_means(daily, ahead)
+    totals = interval_totals(validation.demand, ahead)
+    tried = {}
+    for shared in SHARED:
+        result, level = policy(validation, means, dispersion, tau, lead, review, shared)
+        at_90 = total_quantile(means.reshape(-1, ahead), dispersion, 0.9, shared)
+        tried[str(shared)] = {
+            "cost": float(result.cost.sum()),
+            "coverage_at_tau": coverage(totals, level),
+            "coverage_at_0.9": coverage(totals, at_90.reshape(level.shape)),
+        }
+    best = min(SHARED, key=lambda shared: tried[str(shared)]["cost"])
+    return best, tried
+
+
+def main() -> None:
+    params = load_params()
+    business = params.business
+    first, last = sales_span()
+    start = test_start(first, last, params.split)
+    begin = validation_start(first, start, params.split, params.validate.min_history_days)
+    if begin is None:
+        raise SystemExit("needs a validation period (split.validation_days)")
+    data = read_interim(INTERIM, truth=True)
+    if data.truth is None:
+        raise SystemExit("needs the simulated data's true demand: run `dvc repro` on the default")
+    features = pd.concat([read_part(FEATURES, i) for i in range(partition_count(FEATURES))])
+    test = period(test_rows(features, start), pd.date_range(start, last), data.truth, business)
+    validation = period(
+        test_rows(features, begin, start),
+        pd.date_range(begin, start - pd.Timedelta(days=1)),
+        data.truth,
+        business,
+    )
+    with runner(params.engine) as run:
+        forecasters = {
+            "model": (
+                load_model(VALIDATION_MODELS / "model.skops"),
+                load_model(MODELS / "model.skops"),
+            ),
+            "baseline": (
+                fitted_baseline(FEATURES, begin, params, run),
+                fitted_baseline(FEATURES, start, params, run),
+            ),
+        }
+    daily = {
+        name: (daily_means(validation, before), daily_means(test, model))
+        for name, (before, model) in forecasters.items()
+    }
+    out: dict = {
+        "test": {"start": str(start.date()), "end": str(last.date()), "stores": len(test.stores)},
+        "validation": {
+            "start": str(begin.date()),
+            "end": str((start - pd.Timedelta(days=1)).date()),
+        },
+        "holding_per_day": HOLDING_PER_DAY,
+        "pack_size": PACK_SIZE,
+        "order_cost": ORDER_COST,
+        "capacity": None,
+    }
+    for lead, review in SETTINGS:
+        tau = float(lost_sales_ratio(business.price - business.unit_cost, HOLDING_PER_DAY, review))
+        ahead = lead + review - 1
+        totals = interval_totals(test.demand, ahead)
+        setting: dict = {"critical_ratio": tau}
+        for name, (before, model) in forecasters.items():
+            dispersion = (before.dispersion_, model.dispersion_)
+            shared, tried = choose_shared(
+                validation, daily[name][0], dispersion[0], tau, lead, review
+            )
+            means = interval_means(daily[name][1], ahead)
+            result, level = policy(test, means, dispersion[1], tau, lead, review, shared)
+            setting[name] = {
+                **replay_summary(result),
+                "shared": shared,
+                "coverage_at_tau": coverage(totals, level),
+                "validation": tried,
+            }
+        means = interval_means(true_daily_means(test, ahead), ahead)
+        result, level = policy(test, means, test.true_dispersion, tau, lead, review, 0.0)
+        setting["oracle"] = {**replay_summary(result), "coverage_at_tau": coverage(totals, level)}
+        floor = perfect_foresight(
+            test.demand, lead, review, opening(test, lead), test.costs, PACK_SIZE, CAPACITY
+        )
+        best = replay(
+            test.demand, fixed_orders(floor), lead, review, opening(test, lead), test.costs
+        )
+        setting["perfect_foresight"] = replay_summary(best)
+        setting["skill_vs_baseline"] = 1 - setting["model"]["cost"] / setting["baseline"]["cost"]
+        for other in ("oracle", "perfect_foresight"):
+            setting[f"model_vs_{other}"] = setting["model"]["cost"] / setting[other]["cost"]
+        out[f"L{lead}_R{review}"] = setting
+    text = json.dumps(round_floats(out, 4), indent=2) + "\n"
+    OUT.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
