@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from umbrella.metrics import critical_ratio
+from umbrella.newsvendor import critical_ratio
 from umbrella.stock_replay import OrderRule
 
 
