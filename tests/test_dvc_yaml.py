@@ -7,8 +7,15 @@ import ast
 import yaml
 from conftest import REPO
 
+from umbrella.params import Engine
+
 # Loaded by skops when a model file is read, so a runtime dependency without an import.
 MODEL_CLASSES = "src/umbrella/models.py"
+# Read by every stage that runs on the engine (umbrella.engine.runner), and deliberately none
+# of their params: where the work runs changes no byte of any output (tests/test_engine.py
+# compares them across engines and workers), so changing them re-runs nothing
+# (tests/test_pipeline.py). engine.stores_per_partition is a param where read: it shapes the files.
+ENGINE_UNTRACKED = {"kind", "address", "workers", "storage"}
 
 
 def module_imports(path: str, seen: set[str]) -> set[str]:
@@ -55,3 +62,14 @@ def test_every_stage_depends_on_exactly_the_code_it_runs() -> None:
         assert code <= declared, f"{name}: missing deps {sorted(code - declared)}"
         extra = declared - code
         assert not extra, f"{name}: deps it does not import {sorted(extra)}"
+
+
+def test_the_engines_settings_are_read_but_are_no_stages_params() -> None:
+    assert set(Engine.model_fields) == ENGINE_UNTRACKED | {"stores_per_partition"}
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    on_engine = [name for name in stages if "src/umbrella/engine.py" in stage_code(name)]
+    assert on_engine == ["validate", "features", "train", "evaluate", "predict", "monitor"]
+    for name, stage in stages.items():
+        params = set(stage.get("params", []))
+        tracked = params & {"engine", *(f"engine.{key}" for key in ENGINE_UNTRACKED)}
+        assert not tracked, f"{name}: params {sorted(tracked)}"
