@@ -8,16 +8,22 @@ simulated retailer on Seattle's weather, as `make run`), or with --stores N on g
 weather over 3 years as in bench.py. Then, on the same validated data and the same
 rolling-origin test period (every origin, horizons 1..H, targets up to the last day):
 
+- a plain direct HistGradientBoosting quantile model (`direct_hgb`): a median model for the
+  forecast, a quantile model at the service level for the order, on a few obvious features;
 - mlforecast + LightGBM: one global model on the same sales lags, rolling means and
   same-weekday mean as ours, the calendar, price, promotion and the weather forecast;
-  LightGBM's defaults, a mean model for the point forecast and a quantile model at the
-  service level for the order. Forecasts are recursive (mlforecast's way); at each origin
-  the weather inputs are the forecasts issued at that origin, in training the forecast
-  issued the day before.
+  a mean model for the point forecast and a quantile model at the service level for the
+  order. Forecasts are recursive (mlforecast's way); at each origin the weather inputs are
+  the forecasts issued at that origin, in training the forecast issued the day before.
+  Both are tuned as our model is chosen (`tune`): on the validation period before the test
+  period (umbrella.split.validation_start), as many fits as `make sweep` runs (8: leaves x
+  learning rate x smallest leaf, the same knobs for both models of a peer), the cheapest at
+  τ* on validation refitted once on every day before the test period;
 - statsforecast AutoETS and SeasonalNaive (season 7), one per store: AutoETS fitted on the
   training period and updated at each origin without refitting, SeasonalNaive (nothing to
   fit) rerun at each origin; the order is the upper bound of the
-  central prediction interval whose upper end is the service-level quantile.
+  central prediction interval whose upper end is the service-level quantile. Neither has
+  such knobs to tune (AutoETS picks its own form by AICc on the days it is fitted on).
 
 Everyone is scored by umbrella's own metric functions against the true demand, each day
 at its own costs (its price: a promotion's margin is lower; umbrella's costs.py). Our model
@@ -25,8 +31,10 @@ orders at each day's ratio; the peers, given one service level, at τ*; our sing
 orders are listed too. Wall time:
 ours is the features, train and evaluate stages, each a process with its files and plots,
 without the limits (oracle, oracle_info), which no peer computes;
-a peer's is its fit and rolling forecasts in this process, after a warm-up on two stores
-that compiles numba code (so the peers are timed at their best).
+a peer's is its fit and rolling forecasts of the test period in this process, after a
+warm-up on two stores that compiles numba code (so the peers are timed at their best); a
+tuned peer's validation fits are timed apart (tuning_seconds), as `make sweep` is not
+counted in ours.
 Writes <out>.json (its table in docs/scale.md: `python docs/tables.py`). Runs outside
 the test suite.
 """
@@ -34,10 +42,13 @@ the test suite.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -51,13 +62,38 @@ from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
 from umbrella.metrics import forecast_metrics, to_order
 from umbrella.params import Business, Params, load_params
-from umbrella.split import test_start
+from umbrella.split import no_validation, test_start, validation_start
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = pd.Timedelta(days=1)
 OURS = ["features", "train", "evaluate"]
+# What the report keeps of each forecaster (a peer's tuning keys: `tune`).
+SCORE_KEYS = ("cost", "wape", "service_level", "service_level_mid", "seconds")
+TUNING_KEYS = ("tuning", "tuning_seconds", "tuned")
 # Keys of a forecast row: the store, the origin and the target day.
 KEYS = ["unique_id", "origin", "ds"]
+
+# A tuned peer's knobs, in its library's own names, passed to both its models.
+Knobs = dict[str, float]
+# A tunable peer: its rolling forecasts from `start` on (KEYS, forecast, quantile) with knobs.
+Forecaster = Callable[[Interim, pd.Timestamp, Knobs], pd.DataFrame]
+# The tuning budget: as many fits as `make sweep` runs to choose our model (8: the gbm's
+# max_leaf_nodes {7, 15, 31} x learning_rate {0.05, 0.1}, seasonal_naive, linear), a full grid
+# over the trees' leaves, learning rate and smallest leaf; the libraries' defaults (31 leaves,
+# 0.1, 20) are one of the 8.
+LEAVES, LEARNING_RATES, MIN_LEAF = (7, 31), (0.05, 0.1), (20, 100)
+
+
+def grid(leaves: str, learning_rate: str, min_leaf: str) -> list[Knobs]:
+    """The tuning grid in a library's own names, in a fixed order (the first wins a tie)."""
+    return [
+        {leaves: n, learning_rate: rate, min_leaf: m}
+        for n, rate, m in itertools.product(LEAVES, LEARNING_RATES, MIN_LEAF)
+    ]
+
+
+HGB_GRID = grid("max_leaf_nodes", "learning_rate", "min_samples_leaf")
+LIGHTGBM_GRID = grid("num_leaves", "learning_rate", "min_child_samples")
 
 
 def set_oracle_max_stores(repo: Path, stores: int) -> int:
@@ -99,13 +135,14 @@ def observed_as_forecasts(weather: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 
 def direct_hgb(
-    data: Interim, start: pd.Timestamp, horizon: int, tau: float, seed: int
+    data: Interim, start: pd.Timestamp, horizon: int, tau: float, seed: int, knobs: Knobs
 ) -> pd.DataFrame:
     """Rolling forecasts of a plain direct HistGradientBoosting model: one row per (store,
     origin, horizon), a median model for the forecast and a quantile model at τ* for the
     order, on a few obvious features (the last day, the last 7 days' mean, the target's
     weekday a week before, the weekday, the horizon, the target day's weather as issued at
-    the origin). Trained on the targets before `start`, with scikit-learn's defaults."""
+    the origin). Trained on the targets before `start`, with scikit-learn's defaults but for
+    `knobs` (HGB_GRID's names)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     sales = nixtla_frame(data.sales)[["unique_id", "ds", "y"]].astype({"y": float})
@@ -136,15 +173,24 @@ def direct_hgb(
     train, test = frame[frame["ds"] < start], frame[frame["origin"] >= start - DAY]
     out = test[KEYS].copy()
     for name, quantile in (("forecast", 0.5), ("quantile", tau)):
-        model = HistGradientBoostingRegressor(loss="quantile", quantile=quantile, random_state=seed)
+        model = HistGradientBoostingRegressor(
+            loss="quantile", quantile=quantile, random_state=seed, **knobs
+        )
         out[name] = model.fit(train[x], train["y"]).predict(test[x])
     return out.reset_index(drop=True)
 
 
 def mlforecast_lightgbm(
-    data: Interim, start: pd.Timestamp, horizon: int, tau: float, params: Params, seed: int
+    data: Interim,
+    start: pd.Timestamp,
+    horizon: int,
+    tau: float,
+    params: Params,
+    seed: int,
+    knobs: Knobs,
 ) -> pd.DataFrame:
-    """Rolling forecasts of a global LightGBM built with mlforecast."""
+    """Rolling forecasts of a global LightGBM built with mlforecast, with LightGBM's defaults
+    but for `knobs` (LIGHTGBM_GRID's names)."""
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
@@ -160,9 +206,9 @@ def mlforecast_lightgbm(
 
     model = MLForecast(
         models={
-            "mean": LGBMRegressor(random_state=seed, verbose=-1),
+            "mean": LGBMRegressor(random_state=seed, verbose=-1, **knobs),
             "quantile": LGBMRegressor(
-                objective="quantile", alpha=tau, random_state=seed, verbose=-1
+                objective="quantile", alpha=tau, random_state=seed, verbose=-1, **knobs
             ),
         },
         freq="D",
@@ -260,6 +306,92 @@ def scores(rows: pd.DataFrame, data: Interim, business: Business) -> dict:
     }
 
 
+def peer_forecasters(params: Params) -> dict[str, tuple[Forecaster, list[Knobs]]]:
+    """Every peer with its tuning grid (empty: nothing to tune; AutoETS picks its own form by
+    AICc on the days it is fitted on, SeasonalNaive fits nothing)."""
+    horizon, tau, seed = params.base.horizon, params.business.service_level, params.base.seed
+    return {
+        "direct HistGradientBoosting": (
+            lambda d, s, k: direct_hgb(d, s, horizon, tau, seed, k),
+            HGB_GRID,
+        ),
+        "mlforecast + LightGBM": (
+            lambda d, s, k: mlforecast_lightgbm(d, s, horizon, tau, params, seed, k),
+            LIGHTGBM_GRID,
+        ),
+        "statsforecast AutoETS": (
+            lambda d, s, _: statsforecast_local(d, s, horizon, tau, "AutoETS"),
+            [],
+        ),
+        "statsforecast SeasonalNaive": (
+            lambda d, s, _: statsforecast_local(d, s, horizon, tau, "SeasonalNaive"),
+            [],
+        ),
+    }
+
+
+def before(data: Interim, day: pd.Timestamp) -> Interim:
+    """The tables' rows dated before `day`: all that a forecaster sees of a period ending there."""
+
+    def cut(table: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if table is None else table[table["date"] < day]
+
+    return dataclasses.replace(
+        data,
+        sales=cut(data.sales),
+        weather=cut(data.weather),
+        forecasts=cut(data.forecasts),
+        truth=cut(data.truth),
+    )
+
+
+def tune(
+    forecast: Forecaster,
+    knobs_grid: list[Knobs],
+    data: Interim,
+    start: pd.Timestamp,
+    params: Params,
+) -> tuple[pd.DataFrame, dict]:
+    """A peer tuned as our model is chosen: its test rows (from `start` on) with the knobs of
+    `knobs_grid` whose orders cost least, at τ*, on the validation period our model is scored
+    on (umbrella.split.validation_start: the days just before `start`), each fitted on the days
+    before that period and shown no day from `start` on; refitted once, on every day before
+    `start`. Without a validation period, the library's defaults. Also what it tried, chose
+    and how long the tuning took (tuning_seconds). An empty grid: a peer without such knobs,
+    run as it is."""
+    if not knobs_grid:
+        return forecast(data, start, {}), {"tuning": "none: no such knobs", "tuning_seconds": 0.0}
+    first = data.sales["date"].min()
+    min_days = params.validate.min_history_days
+    begin = validation_start(first, start, params.split, min_days)
+    if begin is None:
+        why = no_validation(first, start, params.split, min_days)
+        return forecast(data, start, {}), {
+            "tuning": f"defaults: no validation period ({why})",
+            "tuning_seconds": 0.0,
+        }
+    began = time.perf_counter()
+    seen = before(data, start)
+    tried = [
+        {
+            "knobs": knobs,
+            "validation_cost": scores(forecast(seen, begin, knobs), seen, params.business)["cost"],
+        }
+        for knobs in knobs_grid
+    ]
+    seconds = time.perf_counter() - began
+    best = min(tried, key=lambda fit: fit["validation_cost"])
+    return forecast(data, start, best["knobs"]), {
+        "tuning": f"tuned on validation ({len(tried)} fits)",
+        "tuned": {
+            "validation": f"{begin.date()}..{(start - DAY).date()}",
+            "chosen": best["knobs"],
+            "tried": tried,
+        },
+        "tuning_seconds": seconds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=None, help="generated data of N stores")
@@ -285,31 +417,24 @@ def main() -> None:
 
     last = data.sales["date"].max()
     start = test_start(data.sales["date"].min(), last, params.split)
-    horizon, tau, seed = params.base.horizon, params.business.service_level, params.base.seed
     two = data.sales["store"].isin(sorted(data.sales["store"].unique())[:2])
     warm = Interim(data.sales[two], data.weather, data.forecasts, None)
-    peers = {
-        "mlforecast + LightGBM": lambda d, s: mlforecast_lightgbm(d, s, horizon, tau, params, seed),
-        "statsforecast AutoETS": lambda d, s: statsforecast_local(d, s, horizon, tau, "AutoETS"),
-        "statsforecast SeasonalNaive": lambda d, s: statsforecast_local(
-            d, s, horizon, tau, "SeasonalNaive"
-        ),
-    }
     forecasters = {
         f"umbrella {params.train.model}": evaluation["model"] | {"seconds": ours},
         f"umbrella {params.train.model}, one τ* for every day": evaluation["model_single_tau"]
         | {"seconds": None},
         "umbrella seasonal naive (baseline)": evaluation["baseline"] | {"seconds": None},
     }
-    for name, peer in peers.items():
-        peer(warm, last - 20 * DAY)  # compiles numba code; not timed
+    for name, (peer, knobs_grid) in peer_forecasters(params).items():
+        peer(warm, last - 20 * DAY, {})  # compiles statsforecast's numba code; not timed
         begin = time.perf_counter()
-        rows = peer(data, start)
-        seconds = time.perf_counter() - begin
-        print(f"{name:28s} {seconds:6.1f} s", flush=True)
+        rows, tuning = tune(peer, knobs_grid, data, start, params)
+        # the fit and forecasts of the test period, as ours (make sweep's runs not counted)
+        seconds = time.perf_counter() - begin - tuning["tuning_seconds"]
+        print(f"{name:28s} {seconds:6.1f} s, {tuning['tuning']}", flush=True)
         if len(rows) != evaluation["test"]["rows"]:
             raise SystemExit(f"{name}: {len(rows)} test rows, ours {evaluation['test']['rows']}")
-        forecasters[name] = scores(rows, data, params.business) | {"seconds": seconds}
+        forecasters[name] = scores(rows, data, params.business) | {"seconds": seconds} | tuning
     report = {
         "data": f"{args.stores} stores, generated weather" if args.stores else "default data",
         "test_start": evaluation["test"]["start"],
@@ -320,9 +445,7 @@ def main() -> None:
         "oracle_cost": evaluation["oracle"]["cost"],
         "oracle_info_cost": evaluation["oracle_info"]["cost"],
         "forecasters": {
-            name: {
-                k: row[k] for k in ("cost", "wape", "service_level", "service_level_mid", "seconds")
-            }
+            name: {k: row[k] for k in (*SCORE_KEYS, *TUNING_KEYS) if k in row}
             for name, row in forecasters.items()
         },
     }

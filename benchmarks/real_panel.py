@@ -23,10 +23,12 @@ benchmarks/calibration_gate.py runs them) once per seed of `base.seed` (the simu
 draw new data with it); the spread of our model's cost per unit of demand over the seeds is
 the dataset's noise. With --only, the other datasets' results are kept from the last file.
 The peers, on the first seed's validated data and test period, every origin, horizons
-1..H, ordering at τ* (benchmarks/peers.py): a direct HistGradientBoosting quantile model,
-statsforecast AutoETS, mlforecast + LightGBM, each with its defaults (not tuned on a
-validation period). Scored like benchmarks/peers.py: against true demand on simulated data,
-against sales on the others (as evaluate scores them). Writes benchmarks/real_panel.json
+1..H, ordering at τ* (benchmarks/peers.py): a direct HistGradientBoosting quantile model and
+mlforecast + LightGBM, each tuned on the dataset's own validation period (peers.py `tune`:
+8 fits, as many as `make sweep` runs), and statsforecast AutoETS (nothing to tune); our
+model keeps params.yaml, chosen on the default data's validation period. Scored like
+benchmarks/peers.py: against true demand on simulated data, against sales on the others
+(as evaluate scores them). Writes benchmarks/real_panel.json
 (its table: `python docs/tables.py`, docs/generated/real_panel.md).
 """
 
@@ -43,13 +45,7 @@ import pandas as pd
 from calibration_gate import csv_files, umbrella, workspace
 from fixtures.make_seasonal_decline import seasonal_decline
 from panel_data import elecdaily, nyc_flights, riders_usable_days
-from peers import (
-    direct_hgb,
-    mlforecast_lightgbm,
-    observed_as_forecasts,
-    scores,
-    statsforecast_local,
-)
+from peers import TUNING_KEYS, observed_as_forecasts, peer_forecasters, scores, tune
 
 from umbrella.interim import Interim, read_interim
 from umbrella.io import round_floats
@@ -58,6 +54,8 @@ from umbrella.params import load_params
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("pull", "validate", "features", "train", "evaluate")
 KEYS = ("wape", "cost", "service_level_mid", "bias")
+# The peers of benchmarks/peers.py run here (its seasonal naive: our baseline stands for it).
+PEERS = ("direct HistGradientBoosting", "statsforecast AutoETS", "mlforecast + LightGBM")
 
 
 def rdata(package: str, item: str) -> pd.DataFrame:
@@ -118,26 +116,20 @@ def per_unit(row: dict, demand: float) -> dict:
 def run_peers(root: Path, report: dict) -> dict[str, dict]:
     params = load_params(root / "params.yaml")
     data = read_interim(root / "data" / "interim", truth=True)
-    horizon, tau, seed = params.base.horizon, params.business.service_level, params.base.seed
     if data.forecasts is None:  # observed weather stands in, as in our features
-        data = Interim(
-            data.sales, data.weather, observed_as_forecasts(data.weather, horizon), data.truth
-        )
+        forecasts = observed_as_forecasts(data.weather, params.base.horizon)
+        data = Interim(data.sales, data.weather, forecasts, data.truth)
     start = pd.Timestamp(report["test"]["start"])
-    peers = {
-        "direct HistGradientBoosting": lambda: direct_hgb(data, start, horizon, tau, seed),
-        "statsforecast AutoETS": lambda: statsforecast_local(data, start, horizon, tau, "AutoETS"),
-        "mlforecast + LightGBM": lambda: mlforecast_lightgbm(
-            data, start, horizon, tau, params, seed
-        ),
-    }
     out = {}
-    for name, peer in peers.items():
+    forecasters = peer_forecasters(params)
+    for name in PEERS:
+        peer, knobs_grid = forecasters[name]
         begin = time.perf_counter()
-        rows = peer()
+        rows, tuning = tune(peer, knobs_grid, data, start, params)
         if len(rows) != report["test"]["rows"]:
             raise SystemExit(f"{name}: {len(rows)} test rows, ours {report['test']['rows']}")
-        out[name] = scores(rows, data, params.business) | {"seconds": time.perf_counter() - begin}
+        seconds = time.perf_counter() - begin
+        out[name] = scores(rows, data, params.business) | {"seconds": seconds} | tuning
     return out
 
 
@@ -188,7 +180,10 @@ def dataset(name: str, folder: Path, seeds: list[int]) -> dict:
         "forecasters": {
             model_name: per_unit(report["model"], demand),
             "umbrella seasonal naive (baseline)": per_unit(report["baseline"], demand),
-            **{k: per_unit(v, demand) for k, v in peers.items()},
+            **{
+                k: per_unit(v, demand) | {t: v[t] for t in TUNING_KEYS if t in v}
+                for k, v in peers.items()
+            },
         },
     }
 

@@ -183,17 +183,21 @@ def _peers(relative: str) -> str:
             _num(s["service_level"]),
             _num(s.get("service_level_mid")),
             _num(s["seconds"], 1) if s.get("seconds") is not None else "",
+            s.get("tuning", ""),
         ]
         for name, s in p["forecasters"].items()
     ]
     oracle = p["oracle_cost"]
-    rows.append(["oracle_info (the limit)", _money(limit), _num(1.0), "", "", "", ""])
+    rows.append(["oracle_info (the limit)", _money(limit), _num(1.0), "", "", "", "", ""])
     rows.append(
-        ["oracle (true demand distribution)", _money(oracle), _num(oracle / limit), "", "", "", ""]
+        [
+            *("oracle (true demand distribution)", _money(oracle), _num(oracle / limit)),
+            *("", "", "", "", ""),
+        ]
     )
     header = [
         *("forecaster", "cost", "cost / oracle_info", "wape"),
-        *("service level", "ties half", "wall s"),
+        *("service level", "ties half", "wall s", "tuning"),
     ]
     lines = [
         _source(relative),
@@ -402,11 +406,12 @@ def real_panel() -> str:
                     _num(s["service_level_mid"]),
                     _num(d["service_level_target"]),
                     f"{s['bias']:+.3f}",
+                    s.get("tuning", ""),
                 ]
             )
     header = [
         *("dataset", "forecaster", "wape", "cost per unit"),
-        *("service level (ties half)", "τ*", "bias"),
+        *("service level (ties half)", "τ*", "bias", "tuning"),
     ]
     noise = ", ".join(
         f"{name} {d['noise']:.1%} ({d['test_start']}..{d['test_end']})"
