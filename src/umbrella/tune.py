@@ -62,13 +62,11 @@ def candidates(tune: Tune, current: dict[str, Any], seed: int) -> list[dict[str,
 
 def override(value: Any) -> str:
     """A value as `dvc exp run -S key=value` reads it (Hydra's override grammar)."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)  # true, false, null
     if isinstance(value, list):
         return "[" + ",".join(override(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)  # quoted: "none" stays the text none
-    return repr(value)
+    if isinstance(value, bool | str) or value is None:
+        return json.dumps(value)  # true, false, null; text quoted: "none" stays text
+    return repr(value)  # a float as YAML 1.2 reads it back (1e-05: params.read_yaml)
 
 
 def queue_command(name: str, changes: dict[str, Any]) -> list[str]:
