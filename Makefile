@@ -46,6 +46,12 @@ sweep: install ## queue a grid (3 models; gbm leaves x learning rate) and run it
 	scripts/run-queue 2
 	$(MAKE) --no-print-directory exps
 
+# The settings of params.yaml `tune` tried as queued experiments; the cheapest on the
+# validation period is applied (src/umbrella/tune.py; docs/experiments.md).
+.PHONY: tune
+tune: install ## try params.yaml tune.space (tune.budget experiments, 2 at a time), apply the cheapest on validation; reports/tune.json
+	umbrella tune
+
 # Sorted by the validation period's cost: experiments are chosen on validation, the test
 # period is reported once (choosing on it would overfit it; docs/experiments.md).
 .PHONY: exps

@@ -28,6 +28,10 @@ COMMANDS = {
     "monitor": ("umbrella.stages.monitor", "drift and performance decay of the latest window"),
     "report": ("umbrella.report", "Markdown report: this workspace against a base revision"),
     "gate": ("umbrella.gate", "exit 1 when the evaluated model fails the gate"),
+    "tune": (
+        "umbrella.tune",
+        "choose settings on the validation period (params.yaml tune), apply the best",
+    ),
 }
 
 

@@ -52,6 +52,8 @@ SQL = "sql"  # data.sales: read the sales from a database (data.sql)
 OPEN_METEO = "open-meteo"  # data.weather / data.weather_forecasts: pull them from Open-Meteo
 HOLIDAYS_PER_STORE = "stores"  # features.holidays: each store's country in stores.csv
 
+UNKNOWN_SETTING = "unknown param key (a setting of params.yaml, e.g. train.gbm.learning_rate)"
+
 SEATTLE_START = dt.date(2012, 1, 1)
 SEATTLE_END = dt.date(2015, 12, 31)
 
@@ -379,6 +381,14 @@ class Business(Block):
         return float(newsvendor.critical_ratio(self.underage_cost, self.overage_cost))
 
 
+class Tune(Block):
+    # `umbrella tune` (tune.py): experiments in all, the current params' included
+    budget: int = Field(ge=1)
+    # a setting's dotted key -> the values to try; each checked as that setting is
+    # (Params._tune_space)
+    space: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+
+
 # The validate block's name shadows BaseModel.validate, a deprecated classmethod pydantic
 # warns about: on an instance the field wins, and Params is never validated through it.
 with warnings.catch_warnings():
@@ -399,6 +409,41 @@ with warnings.catch_warnings():
         business: Business
         predict: Predict
         engine: Engine
+        tune: Tune  # read by `umbrella tune` only, no stage (dvc.yaml)
+
+        @model_validator(mode="after")
+        def _tune_space(self) -> Params:
+            for key, values in self.tune.space.items():
+                for i, value in enumerate(values):
+                    key_at = f"tune.space.{key}"
+                    _require(value not in values[:i], f"lists the value {value!r} twice", key_at)
+                    problem = setting_problem(self, key, value)
+                    _require(problem is None, str(problem), key_at)
+            return self
+
+
+def setting_problem(params: Params, key: str, value: Any) -> str | None:
+    """Why the setting `key` (dotted, e.g. train.gbm.learning_rate) may not be `value` in
+    `params`, or None: the key must name a setting of params.yaml (not a block, not tune's
+    own) and the value pass every check of that setting's block."""
+    block, _, rest = key.partition(".")
+    if block not in Params.model_fields or block == "tune" or not rest:
+        return UNKNOWN_SETTING
+    raw = getattr(params, block).model_dump()
+    *parents, name = rest.split(".")
+    inner = raw
+    for parent in parents:
+        inner = inner.get(parent) if isinstance(inner, dict) else None
+    if not isinstance(inner, dict) or name not in inner or isinstance(inner[name], dict):
+        return UNKNOWN_SETTING
+    inner[name] = value
+    try:
+        _block_at((block,)).model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        error["loc"] = (block, *error["loc"])
+        return f"value {value!r}: {_message(error)}"
+    return None
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:
