@@ -26,7 +26,7 @@ from umbrella.oracle import (
     wet_probability,
 )
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulator.forecasts import skill
+from umbrella.simulator.forecasts import RAIN_ERRORS
 from umbrella.simulator.simulate import simulate_retailer
 from umbrella.simulator.weather import WeatherGenerator, seattle_weather
 from umbrella.split import test_rows as rolling_rows
@@ -58,7 +58,7 @@ def test_mixture_quantile_by_hand():
 def test_dry_forecast_likelihood_by_hand(climate):
     month, lead = np.array([0]), np.array([1])
     like = forecast_likelihood(np.array([0.0]), lead, month, climate)[0]
-    s, p_wet = skill(np.array([1.0]))[0], climate.p_wet[0]
+    s, p_wet = RAIN_ERRORS.skill(np.array([1.0]))[0], climate.p_wet[0]
     assert like[0] == pytest.approx(s + (1 - s) * (1 - p_wet))  # dry and a dry forecast
     np.testing.assert_allclose(like[1:], (1 - s) * (1 - p_wet))  # wet: only a missed event
     # A forecast not issued tells nothing.
