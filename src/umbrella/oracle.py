@@ -10,7 +10,8 @@ quantile (each row's own ratio: costs.py) of demand given that, by the simulator
 - prior of the target day's rain: the weather generator's wet/dry Markov chain stepped
   from the origin's state (monthly transition probabilities) and its monthly gamma amounts;
 - each forecast issued for the day (forecasts.py, RAIN_ERRORS): with probability
-  skill(lead) it sees the true wet/dry state and the amount times lognormal noise, otherwise
+  skill(lead) it sees the true wet/dry state and an amount whose normal score (under the
+  month's gamma) is the true amount's times amount_corr(lead) plus normal noise, otherwise
   it is a climatological draw; an amount at the cap (the record's wettest day) stands for
   every amount above it; forecasts issued on different days err independently, so the
   likelihoods multiply; the rain probability carries nothing beyond the forecast's wet/dry
@@ -34,7 +35,7 @@ from scipy import stats
 
 from umbrella.params import Drift
 from umbrella.simulator import demand as dm
-from umbrella.simulator.forecasts import RAIN_ERRORS
+from umbrella.simulator.forecasts import RAIN_ERRORS, amount_score
 from umbrella.simulator.weather import WeatherGenerator, seattle_weather
 
 RAIN_GRID = np.concatenate([[0.0], np.geomspace(0.05, 150.0, 240)])
@@ -85,23 +86,27 @@ def forecast_likelihood(
     f = np.asarray(rain_mm, dtype=float)[:, None]
     lead = np.asarray(lead, dtype=float)[:, None]
     s = RAIN_ERRORS.skill(lead)
-    sigma = RAIN_ERRORS.amount_sd(lead)
+    corr = RAIN_ERRORS.amount_corr(lead)
+    spread = np.sqrt(1 - corr**2)
     shape, scale = climate.rain_shape[month][:, None], climate.rain_scale[month][:, None]
     p_wet = climate.p_wet[month][:, None]
     r = RAIN_GRID[None, :]
     wet_truth = r > 0
-    true_mm = np.where(wet_truth, r, 1.0)  # the dry column's amount terms are unused
     dry_forecast = f <= 0
     cap = climate.rain_record
     capped = f >= cap - 0.05
-    amount = np.maximum(f, 0.05)
+    amount = np.clip(f, 0.05, cap)
+    # The informed amount's normal score given the true one's: normal, mean corr x score.
+    true_score = amount_score(np.where(wet_truth, r, 1.0), shape, scale)
+    said_score = amount_score(amount, shape, scale)
+    standardised = (said_score - corr * true_score) / spread
     climate_amount = np.where(
         capped, stats.gamma.sf(cap, shape, scale=scale), stats.gamma.pdf(amount, shape, scale=scale)
     )
     informed_amount = np.where(
         capped,
-        stats.lognorm.sf(cap / true_mm, sigma),
-        stats.lognorm.pdf(amount / true_mm, sigma) / true_mm,
+        stats.norm.sf(standardised),
+        climate_amount * stats.norm.pdf(standardised) / (spread * stats.norm.pdf(said_score)),
     )
     informed_amount = np.where(wet_truth, informed_amount, 0.0)
     if_dry = np.where(wet_truth, (1 - s) * (1 - p_wet), s + (1 - s) * (1 - p_wet))
