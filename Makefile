@@ -91,6 +91,10 @@ $(BIN)/.panel: $(BIN)/.peers
 bench-real: $(BIN)/.panel ## the model and its peers on real daily series with weather and on hard simulated ones (about 15 min)
 	$(BIN)/python benchmarks/real_panel.py
 
+.PHONY: bench-rain-errors
+bench-rain-errors: $(BIN)/.panel ## fit the simulator's rain forecast errors to real forecasts (crch RainIbk) and plot them (about 1 min)
+	$(BIN)/python benchmarks/rain_forecast_errors.py
+
 .PHONY: lint
 lint: install ## ruff lint and format check
 	ruff check .

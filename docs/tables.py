@@ -429,6 +429,36 @@ def real_panel() -> str:
     return "\n".join(lines) + "\n"
 
 
+def rain_forecast_errors() -> str:
+    """Real rain forecasts' errors 6..8 days ahead against the simulator's, and the
+    constants fitted to them: benchmarks/rain_forecast_errors.json."""
+    r = _load("benchmarks/rain_forecast_errors.json")
+    real, sd, raw = r["real"]["quantile_mapped"], r["real"]["bootstrap_sd"], r["real"]["raw"]
+    simulated = r["simulated"]["by_first_lead"]["6"]
+    names = {
+        "hit_rate": "hit rate (wet said wet)",
+        "false_alarm_rate": "false-alarm rate (dry said wet)",
+        "peirce": "Peirce skill (hit − false alarm), fitted",
+        "amount_rank_correlation": "rank correlation of amounts, both wet, fitted",
+        "log_ratio_spread": "spread of log(forecast / observed), both wet",
+        "log_ratio_median": "median of log(forecast / observed), both wet",
+    }
+    rows = [
+        [label, f"{_num(raw[k])}", f"{_num(real[k])} ± {_num(sd[k])}", _num(simulated[k])]
+        for k, label in names.items()
+    ]
+    header = ["3-day window, leads 6..8", "RainIbk raw", "RainIbk mapped (± sd)", "simulated"]
+    fitted = ", ".join(f"`{k}` {v}" for k, v in r["fitted"].items())
+    lines = [
+        _source("benchmarks/rain_forecast_errors.json"),
+        f"Fitted constants (forecasts.RAIN_ERRORS): {fitted}. Forecasts are capped at the "
+        f"record's wettest day, {r['simulated']['rain_record_mm']} mm.",
+        "",
+        _table(header, rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "results": results,
     "by_horizon": by_horizon,
@@ -441,6 +471,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "calibration_gate": calibration_gate,
     "real_panel": real_panel,
     "stock_replay": stock_replay,
+    "rain_forecast_errors": rain_forecast_errors,
 }
 
 

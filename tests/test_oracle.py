@@ -26,7 +26,7 @@ from umbrella.oracle import (
     wet_probability,
 )
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulator.forecasts import skill
+from umbrella.simulator.forecasts import RAIN_ERRORS, issue_forecasts
 from umbrella.simulator.simulate import simulate_retailer
 from umbrella.simulator.weather import WeatherGenerator, seattle_weather
 from umbrella.split import test_rows as rolling_rows
@@ -58,11 +58,33 @@ def test_mixture_quantile_by_hand():
 def test_dry_forecast_likelihood_by_hand(climate):
     month, lead = np.array([0]), np.array([1])
     like = forecast_likelihood(np.array([0.0]), lead, month, climate)[0]
-    s, p_wet = skill(np.array([1.0]))[0], climate.p_wet[0]
+    s, p_wet = RAIN_ERRORS.skill(np.array([1.0]))[0], climate.p_wet[0]
     assert like[0] == pytest.approx(s + (1 - s) * (1 - p_wet))  # dry and a dry forecast
     np.testing.assert_allclose(like[1:], (1 - s) * (1 - p_wet))  # wet: only a missed event
     # A forecast not issued tells nothing.
     np.testing.assert_array_equal(forecast_likelihood(np.array([np.nan]), lead, month, climate), 1)
+
+
+def test_forecast_likelihood_is_the_simulators_law(climate):
+    """For one true rain, the likelihood of each forecast outcome (dry, an amount in a
+    range, the cap) is how often the simulator issues it."""
+    k = int(np.argmin(np.abs(RAIN_GRID - 40.0)))  # a heavy day, so that forecasts reach the cap
+    weather = np.zeros((200_000, 4, 4))
+    weather[..., 0] = RAIN_GRID[k]
+    dates = pd.date_range("2014-01-01", periods=4)
+    said = issue_forecasts(weather, dates, 1, 3, climate, np.random.default_rng(0))[:, 0, 2, 0]
+
+    def likelihood(f: np.ndarray) -> np.ndarray:
+        return forecast_likelihood(f, np.full(len(f), 3), np.zeros(len(f), int), climate)[:, k]
+
+    cap = climate.rain_record
+    assert (said == 0).mean() == pytest.approx(likelihood(np.array([0.0]))[0], abs=0.005)
+    assert (said >= cap).mean() == pytest.approx(likelihood(np.array([cap]))[0], abs=0.005)
+    assert (said >= cap).mean() > 0.02
+    for low, high in ((1.0, 10.0), (10.0, 30.0), (30.0, 50.0)):
+        f = np.linspace(low, high, 400)
+        expected = np.trapezoid(likelihood(f), f)
+        assert ((said >= low) & (said < high)).mean() == pytest.approx(expected, abs=0.005)
 
 
 def test_wet_probability_steps_the_markov_chain(climate):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from conftest import TINY, deep_merge, make_params
 from umbrella.io import write_csv
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 from umbrella.simulator import demand as dm
-from umbrella.simulator.forecasts import issue_forecasts
+from umbrella.simulator.forecasts import RAIN_ERRORS, amount_score, issue_forecasts
 from umbrella.simulator.simulate import simulate_retailer
 from umbrella.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
 
@@ -257,17 +259,83 @@ def test_rain_multiplier_saturates() -> None:
     assert effect[-1] == pytest.approx(1 + dm.RAIN_EFFECT)
 
 
-def test_generated_weather_and_forecasts_stay_within_the_contract() -> None:
-    """Even a climate of downpours never makes a value that validation would reject."""
-    from dataclasses import replace
-
+def test_generated_weather_and_forecasts_stay_within_the_contract(
+    climate: WeatherGenerator,
+) -> None:
+    """Even a climate of downpours never makes a value that validation would reject, and
+    no forecast goes beyond the wettest day of the record the climate was fitted on."""
     from umbrella.limits import RAIN_MAX_MM
 
-    climate = WeatherGenerator.fit(seattle_weather())
     stormy = replace(climate, rain_scale=climate.rain_scale * 100)  # means of ~500..1000 mm
     dates = pd.date_range("2013-01-01", periods=400, freq="D")
     weather = stormy.sample(dates, 5, np.random.default_rng(0))
     assert (weather[..., 0] > 0.9 * RAIN_MAX_MM).any()  # the storms are really there
     assert weather[..., 0].max() <= RAIN_MAX_MM
     forecasts = issue_forecasts(weather, dates, 390, 7, stormy, np.random.default_rng(1))
-    assert forecasts[..., 0].max() <= RAIN_MAX_MM
+    assert climate.rain_record == seattle_weather()["rain_mm"].max() == 55.9
+    assert forecasts[..., 0].max() == pytest.approx(climate.rain_record)
+
+
+def test_rain_errors_are_the_benchmarks_fit() -> None:
+    """forecasts.RAIN_ERRORS holds the constants benchmarks/rain_forecast_errors.py fitted."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rain_forecast_errors.json"
+    assert asdict(RAIN_ERRORS) == json.loads(path.read_text())["fitted"]
+
+
+@pytest.fixture(scope="module")
+def issued(climate: WeatherGenerator) -> pd.DataFrame:
+    """Forecasts of generated weather (4 regions x 4 years), one row each: lead, month of
+    the target day, said wet, was wet."""
+    dates = pd.date_range("2012-01-01", "2015-12-31")
+    weather = climate.sample(dates, 4, np.random.default_rng(5))
+    days = len(dates) - 7
+    forecasts = issue_forecasts(weather, dates, days, 7, climate, np.random.default_rng(6))
+    target = np.arange(days)[:, None] + np.arange(1, 8)[None, :]
+    frame = pd.DataFrame(
+        {
+            "lead": np.broadcast_to(np.arange(1, 8), forecasts.shape[:3]).reshape(-1),
+            "month": np.broadcast_to(dates.month.to_numpy()[target], forecasts.shape[:3]).reshape(
+                -1
+            ),
+            "said_wet": forecasts[..., 0].reshape(-1) > 0,
+            "wet": (weather[:, target, 0] > 0).reshape(-1),
+        }
+    )
+    return frame
+
+
+def test_forecast_skill_by_lead_is_the_fitted_skill(issued: pd.DataFrame) -> None:
+    """Within a month the Peirce skill (hit rate - false alarm rate) of the wet/dry state is
+    skill(lead): a climatological forecast says wet as often whatever the truth."""
+    hit = issued[issued["wet"]].groupby(["lead", "month"])["said_wet"].mean()
+    false_alarm = issued[~issued["wet"]].groupby(["lead", "month"])["said_wet"].mean()
+    peirce = (hit - false_alarm).groupby("lead").mean()
+    # ~500 forecasts a lead and month, averaged over 12 months: standard error ~0.015.
+    np.testing.assert_allclose(peirce, RAIN_ERRORS.skill(np.arange(1, 8)), atol=0.05)
+    assert peirce[7] < peirce[1] - 0.4
+
+
+def test_informed_amounts_correlate_as_fitted(climate: WeatherGenerator) -> None:
+    """A forecast that sees the wet/dry state draws its amount in normal scores of the
+    month's climate: correlation amount_corr(lead) with the truth's, climate-like amounts."""
+    dates = pd.date_range("2012-01-01", "2015-12-31")
+    weather = climate.sample(dates, 3, np.random.default_rng(8))
+    days = len(dates) - 7
+    informed = replace(RAIN_ERRORS, skill_at_1=1.0, skill_drop=0.0)
+    rain = issue_forecasts(weather, dates, days, 7, climate, np.random.default_rng(9), informed)
+    target = np.arange(days)[:, None] + np.arange(1, 8)[None, :]
+    month = dates.month.to_numpy()[target] - 1
+    shape, scale = climate.rain_shape[month], climate.rain_scale[month]
+    true = weather[:, target, 0]
+    wet = true > 0
+    true_score, said_score = (amount_score(x, shape, scale) for x in (true, rain[..., 0]))
+    corr = [
+        np.corrcoef(true_score[..., h][wet[..., h]], said_score[..., h][wet[..., h]])[0, 1]
+        for h in range(7)
+    ]
+    # ~2,000 wet days a lead; forecasts below 0.1 mm are published as 0.1 (a tie in scores).
+    np.testing.assert_allclose(corr, RAIN_ERRORS.amount_corr(np.arange(1, 8)), atol=0.06)
+    # Whatever the lead, the amounts are the climate's: a week ahead no wilder than a day.
+    for q in (50, 90):
+        by_lead = [np.percentile(rain[..., h, 0][wet[..., h]], q) for h in range(7)]
+        np.testing.assert_allclose(by_lead, np.percentile(true[wet], q), rtol=0.15)

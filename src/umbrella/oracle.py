@@ -9,10 +9,13 @@ quantile (each row's own ratio: costs.py) of demand given that, by the simulator
 
 - prior of the target day's rain: the weather generator's wet/dry Markov chain stepped
   from the origin's state (monthly transition probabilities) and its monthly gamma amounts;
-- each forecast issued for the day (forecasts.py): with probability skill(lead) it sees the
-  true wet/dry state and the amount times lognormal noise, otherwise it is a climatological
-  draw; forecasts issued on different days err independently, so the likelihoods multiply;
-  the rain probability carries nothing beyond the forecast's wet/dry state;
+- each forecast issued for the day (forecasts.py, RAIN_ERRORS): with probability
+  skill(lead) it sees the true wet/dry state and an amount whose normal score (under the
+  month's gamma) is the true amount's times amount_corr(lead) plus normal noise, otherwise
+  it is a climatological draw; an amount at the cap (the record's wettest day) stands for
+  every amount above it; forecasts issued on different days err independently, so the
+  likelihoods multiply; the rain probability carries nothing beyond the forecast's wet/dry
+  state;
 - demand: negative binomial around mean x rain_multiplier(rain); the mean's temperature
   factor is taken at the forecasts' precision-weighted temperature (its spread is ~3 %,
   small beside the negative binomial's).
@@ -33,13 +36,12 @@ from scipy import stats
 from umbrella.metrics import negative_binomial_quantile
 from umbrella.params import Drift
 from umbrella.simulator import demand as dm
-from umbrella.simulator.forecasts import skill
+from umbrella.simulator.forecasts import RAIN_ERRORS, amount_score
 from umbrella.simulator.weather import WeatherGenerator, seattle_weather
 
 RAIN_GRID = np.concatenate([[0.0], np.geomspace(0.05, 150.0, 240)])
 MAX_LEAD = 7
 TEMP_NOISE = (0.8, 0.4)  # forecasts.py: temperature error sd = 0.8 + 0.4 x lead
-AMOUNT_NOISE = (0.25, 0.08)  # forecasts.py: log-amount error sd = 0.25 + 0.08 x lead
 TINY = 1e-300
 KEEP_WEIGHT = 1e-7
 
@@ -80,26 +82,34 @@ def forecast_likelihood(
     rain_mm: np.ndarray, lead: np.ndarray, month: np.ndarray, climate: WeatherGenerator
 ) -> np.ndarray:
     """(rows, grid) likelihood of one issued rain forecast given each true rain of the grid.
-    A NaN forecast (not issued) is uninformative: 1."""
+    A NaN forecast (not issued) is uninformative: 1. A forecast at the cap (published to
+    0.1 mm) is censored: its likelihood is that of any amount at or above the cap."""
     f = np.asarray(rain_mm, dtype=float)[:, None]
-    s = skill(np.asarray(lead, dtype=float))[:, None]
+    lead = np.asarray(lead, dtype=float)[:, None]
+    s = RAIN_ERRORS.skill(lead)
+    corr = RAIN_ERRORS.amount_corr(lead)
+    spread = np.sqrt(1 - corr**2)
+    shape, scale = climate.rain_shape[month][:, None], climate.rain_scale[month][:, None]
     p_wet = climate.p_wet[month][:, None]
     r = RAIN_GRID[None, :]
     wet_truth = r > 0
     dry_forecast = f <= 0
-    climate_amount = stats.gamma.pdf(
-        np.maximum(f, 0.05),
-        climate.rain_shape[month][:, None],
-        scale=climate.rain_scale[month][:, None],
+    cap = climate.rain_record
+    capped = f >= cap - 0.05
+    amount = np.clip(f, 0.05, cap)
+    # The informed amount's normal score given the true one's: normal, mean corr x score.
+    true_score = amount_score(np.where(wet_truth, r, 1.0), shape, scale)
+    said_score = amount_score(amount, shape, scale)
+    standardised = (said_score - corr * true_score) / spread
+    climate_amount = np.where(
+        capped, stats.gamma.sf(cap, shape, scale=scale), stats.gamma.pdf(amount, shape, scale=scale)
     )
-    sigma = AMOUNT_NOISE[0] + AMOUNT_NOISE[1] * np.asarray(lead, dtype=float)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        informed_amount = np.where(
-            wet_truth,
-            stats.lognorm.pdf(np.maximum(f, 0.05) / np.where(wet_truth, r, 1.0), sigma)
-            / np.where(wet_truth, r, 1.0),
-            0.0,
-        )
+    informed_amount = np.where(
+        capped,
+        stats.norm.sf(standardised),
+        climate_amount * stats.norm.pdf(standardised) / (spread * stats.norm.pdf(said_score)),
+    )
+    informed_amount = np.where(wet_truth, informed_amount, 0.0)
     if_dry = np.where(wet_truth, (1 - s) * (1 - p_wet), s + (1 - s) * (1 - p_wet))
     if_wet = s * informed_amount + (1 - s) * p_wet * climate_amount
     likelihood = np.where(dry_forecast, if_dry, if_wet)

@@ -57,6 +57,7 @@ class WeatherGenerator:
     range_sd: np.ndarray  # (12,)
     wind_mean: np.ndarray  # (12,)
     wind_sd: np.ndarray  # (12,)
+    rain_record: float  # the record's wettest day, mm: no forecast exceeds it (forecasts.py)
 
     @property
     def p_wet(self) -> np.ndarray:
@@ -87,7 +88,10 @@ class WeatherGenerator:
         anomaly = record["temp_max_c"].to_numpy() - design @ coef
         ar = float(np.corrcoef(anomaly[:-1], anomaly[1:])[0, 1])
         sd = float(np.std(anomaly[1:] - ar * anomaly[:-1]))
-        return cls(p01, p11, shape, scale, coef[:3], float(coef[3]), ar, sd, rmean, rsd, wmean, wsd)
+        return cls(
+            *(p01, p11, shape, scale, coef[:3], float(coef[3]), ar, sd),
+            *(rmean, rsd, wmean, wsd, float(rain.max())),
+        )
 
     def sample(self, dates: pd.DatetimeIndex, regions: int, rng: np.random.Generator) -> np.ndarray:
         """Weather for each region and date: array (regions, days, 4) in WEATHER_COLUMNS order."""
