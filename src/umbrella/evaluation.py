@@ -99,19 +99,36 @@ def period_summary(metrics: dict) -> dict:
     }
 
 
+# The evaluation's figures a reviewer reads, in order: a dotted key of reports/evaluate.json
+# and what it means. The pull-request report lists them all (report.py); those marked True are
 # metrics/evaluate.json, the DVC metrics file: only what a reviewer decides on, in the order
-# `dvc exp show` shows it; everything (these included) is in reports/evaluate.json.
-# `dvc metrics show` prints one line per metrics file with a column per key of all the files
-# (metrics/monitor.json's too), each as wide as its name plus 4: four keys here take 62 of
-# the 120 columns of a terminal, the path 23, the monitor's two 34 (tests/test_review_views.py
-# renders it). validation.cost is what experiments are chosen on (docs/experiments.md); the
-# validation period's other figures are in reports/evaluate.json.
-HEADLINE = {
-    MODEL: ["cost"],
-    "skill": ["cost"],
-    "gate": ["passed"],
-    "validation": ["cost"],
-}
+# `dvc exp show` shows it. `dvc metrics show` prints one line per metrics file with a column
+# per key of all the files (metrics/monitor.json's too), each as wide as its name plus 4: four
+# keys here take 62 of the 120 columns of a terminal, the path 23, the monitor's two 34
+# (tests/test_review_views.py renders it). validation.cost is what experiments are chosen on
+# (docs/experiments.md).
+FIGURES: list[tuple[str, str, bool]] = [
+    ("model.cost", "money lost by the model's orders", True),
+    ("skill.cost", "share of seasonal naive's cost saved", True),
+    ("gate.passed", "may this model's orders be placed (the gate's checks below)", True),
+    ("model.wape", "point forecast error", False),
+    ("skill.wape", "share of seasonal naive's error saved", False),
+    ("model.service_level", "share of days with demand <= order", False),
+    ("model.service_level_mid", "the same, a day with demand = order counting half", False),
+    ("test.service_level_target", "service_level_mid's aim: the mean of each day's tau", False),
+    ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", False),
+    ("baseline.cost", "money lost by seasonal naive", False),
+    ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", False),
+    ("oracle_info.cost", "money lost by the best order given what was known at the origin", False),
+    ("oracle.cost", "money lost with the true demand distribution", False),
+    # the validation period: the model fitted before it, what choices are made on
+    ("validation.cost", "money lost on the validation period (what choices are made on)", True),
+    ("validation.skill_cost", "share of seasonal naive's cost saved there", False),
+    ("validation.service_level_mid", "service_level_mid there", False),
+]
+_IN_METRICS = [key.split(".") for key, _, in_metrics in FIGURES if in_metrics]
+# metrics/evaluate.json's keys by group: {"model": ["cost"], "skill": ["cost"], ...}
+HEADLINE = {group: [name for g, name in _IN_METRICS if g == group] for group, _ in _IN_METRICS}
 
 
 def headline(metrics: dict) -> dict:

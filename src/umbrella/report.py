@@ -46,7 +46,7 @@ import yaml
 
 from umbrella import revisions
 from umbrella.errors import DataError
-from umbrella.evaluation import combine
+from umbrella.evaluation import FIGURES, combine
 from umbrella.io import read_json
 from umbrella.params import Train, read_yaml
 from umbrella.paths import METRICS, PARAMS_FILE, ROOT
@@ -55,24 +55,6 @@ if TYPE_CHECKING:  # for mypy only: typing.TypeIs is Python 3.13+
     from typing_extensions import TypeIs
 
 # (key, what it is, +1 if higher is better, -1 if lower is better, 0 if neither)
-HEADLINE = [
-    ("model.cost", "money lost by the model's orders", -1),
-    ("skill.cost", "share of seasonal naive's cost saved", +1),
-    ("model.wape", "point forecast error", -1),
-    ("skill.wape", "share of seasonal naive's error saved", +1),
-    ("model.service_level", "share of days with demand <= order", 0),
-    ("model.service_level_mid", "the same, a day with demand = order counting half", 0),
-    ("test.service_level_target", "service_level_mid's aim: the mean of each day's tau", 0),
-    ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", 0),
-    ("baseline.cost", "money lost by seasonal naive", 0),
-    ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", -1),
-    ("oracle_info.cost", "money lost by the best order given what was known at the origin", 0),
-    ("oracle.cost", "money lost with the true demand distribution", 0),
-    # The validation period: the model fitted before it, what choices are made on.
-    ("validation.cost", "money lost on the validation period (what choices are made on)", -1),
-    ("validation.skill_cost", "share of seasonal naive's cost saved there", +1),
-    ("validation.service_level_mid", "service_level_mid there", 0),
-]
 # Each figure by name: where it is now, then where an older revision has it.
 IMAGES = {
     "cost": ["plots/evaluate/cost.png", "plots/cost.png"],
@@ -331,7 +313,7 @@ def _headline(base_side: Side, work: Side, comparable: bool) -> list[str]:
         f"| metric | meaning | {base_side.label} | {work.label} | change |",
         "|---|---|---|---|---|",
     ]
-    for key, meaning, _ in HEADLINE:
+    for key, meaning, _ in FIGURES:
         if key in flat_new or key in flat_old:
             a, b = flat_old.get(key), flat_new.get(key)
             delta = change(b, a, key)
@@ -481,7 +463,7 @@ def _other_metrics(base_side: Side, work: Side) -> list[str]:
     if base_side.metrics is None:
         return []
     flat_new, flat_old = flatten(work.metrics or {}), flatten(base_side.metrics)
-    headline = {k for k, _, _ in HEADLINE}
+    headline = {k for k, _, _ in FIGURES}
     changed = sorted(
         k
         for k in flat_new.keys() | flat_old.keys()
