@@ -22,7 +22,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_open_meteo import FakeOpenMeteo  # noqa: E402
+from support.fake_open_meteo import FakeOpenMeteo  # noqa: E402
 
 from umbrella.open_meteo import pull_forecasts, pull_weather  # noqa: E402
 from umbrella.params import load_params  # noqa: E402

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import postgres
 import pytest
 import sqlalchemy as sa
-from postgres import free_port, postgres_url  # noqa: F401  (postgres_url: a fixture)
 from sqlalchemy.engine import make_url
+from support import postgres
+from support.postgres import free_port, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
 from umbrella import database
 from umbrella.database import database_url, sales_chunks

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
 from dask.distributed import Client, LocalCluster
-from inprocess import umbrella_in
-from object_store import BUCKET, keys, s3_service
+from support.inprocess import umbrella_in
+from support.object_store import BUCKET, keys, s3_service
 
 from umbrella import engine as engine_module
 from umbrella.engine import runner

@@ -26,7 +26,7 @@ import yaml
 from conftest import ORDER_COLUMNS, REPO, TINY, deep_merge, make_params, raw_params, set_params
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
 from umbrella.schemas import STORE_COSTS, TABLES
@@ -638,7 +638,7 @@ def _pulls(api, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def open_meteo(tmp_path_factory: pytest.TempPathFactory):
     """The fake service (its `mutate` set by each example) and the clean pull's tables."""
-    from fake_open_meteo import FakeOpenMeteo
+    from support.fake_open_meteo import FakeOpenMeteo
 
     now = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
     with FakeOpenMeteo(now=now, coverage_start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)) as api:

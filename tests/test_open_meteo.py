@@ -1,4 +1,4 @@
-"""The Open-Meteo connector against a faithful fake server (tests/fake_open_meteo.py): offline."""
+"""The Open-Meteo connector against a faithful fake server (tests/support/fake_open_meteo.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from umbrella.params import RETRY_WAITS_MAX_S, OpenMeteo
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import REPO, make_params, set_params
-from fake_open_meteo import FakeOpenMeteo, value
-from inprocess import umbrella_in
+from support.fake_open_meteo import FakeOpenMeteo, value
+from support.inprocess import umbrella_in
 
 UTC = dt.UTC
 SUMMER = dt.datetime(2024, 7, 1, 12, tzinfo=UTC)  # the fake's "now": summer offsets

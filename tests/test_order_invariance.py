@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 from umbrella.paths import TRUTH
 from umbrella.simulator.simulate import simulate_retailer

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import make_params, run, set_params
-from fake_open_meteo import FakeOpenMeteo
+from support.fake_open_meteo import FakeOpenMeteo
 
 from umbrella import database
 from umbrella.retailer import pull

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, make_params, raw_params
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 from umbrella import params as params_module
 from umbrella.errors import ParamsError

@@ -1,5 +1,5 @@
 """engine.storage: the tasks' files carried through object storage (umbrella.storage), here
-an S3 service on 127.0.0.1 (tests/object_store.py) and a 2-worker LocalCluster."""
+an S3 service on 127.0.0.1 (tests/support/object_store.py) and a 2-worker LocalCluster."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_params
-from object_store import BUCKET, keys, s3_service
+from support.object_store import BUCKET, keys, s3_service
 
 from umbrella.engine import runner
 from umbrella.errors import ParamsError

@@ -44,12 +44,12 @@ def test_every_stage_is_a_command_with_the_same_entry() -> None:
 
 
 def test_in_process_runs_see_no_path_of_the_checkout(tmp_path) -> None:
-    """tests/inprocess.py re-points every path into the checkout (a stage's plot folder
+    """tests/support/inprocess.py re-points every path into the checkout (a stage's plot folder
     too), so an in-process run never writes into the repository."""
     import sys
     from pathlib import Path
 
-    from inprocess import rooted
+    from support.inprocess import rooted
 
     with rooted(tmp_path):
         leaks = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 # Imported as a module: pytest would collect functions named test_* as tests.
 from umbrella import split as splitting

@@ -15,9 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-# 1, 2, 3 rounds cost 2.700 M, 2.694 M, 2.689 M on the 2014 validation (measured with an
-# earlier variant: every row imputed, a moment estimate of the dispersion).
-IMPUTE_ROUNDS = 2
+IMPUTE_ROUNDS = 2  # docs/design.md "Settings measured once"
 MIN_DISPERSION, POISSON_DISPERSION = 0.01, 1e6  # the range of NB sizes searched
 MIN_MEAN = 1e-6
 DISPERSION_ROWS = 200_000  # one number to fit: a regular sample of rows is plenty
