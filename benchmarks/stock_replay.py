@@ -41,23 +41,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from umbrella.costs import day_costs
-from umbrella.engine import runner
-from umbrella.features import LEVEL
-from umbrella.forecaster import Forecaster
-from umbrella.interim import read_interim, sales_span
-from umbrella.io import round_floats
-from umbrella.metrics import covered_mid
-from umbrella.model_io import load_model
-from umbrella.order_up_to import fixed_orders, lost_sales_ratio, order_up_to
-from umbrella.params import Business, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
-from umbrella.perfect_foresight import perfect_foresight
-from umbrella.protection_interval import total_quantile
-from umbrella.split import test_rows, test_start, validation_start
-from umbrella.stock_replay import Replay, StockCosts, replay, replay_summary
-from umbrella.training_sample import fitted_baseline
+from umbrella.core.engine import runner
+from umbrella.core.files import round_floats
+from umbrella.core.params import Business, load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
+from umbrella.core.split import test_rows, test_start, validation_start
+from umbrella.data.contract.interim import read_interim, sales_span
+from umbrella.forecast.features import LEVEL
+from umbrella.forecast.forecaster import Forecaster
+from umbrella.forecast.model_io import load_model
+from umbrella.forecast.training_sample import fitted_baseline
+from umbrella.money.costs import day_costs
+from umbrella.money.metrics import covered_mid
+from umbrella.money.order_up_to import fixed_orders, lost_sales_ratio, order_up_to
+from umbrella.money.perfect_foresight import perfect_foresight
+from umbrella.money.protection_interval import total_quantile
+from umbrella.money.stock_replay import Replay, StockCosts, replay, replay_summary
 
 OUT = Path(__file__).resolve().parent / "stock_replay.json"
 SETTINGS = [(2, 1), (2, 7)]  # (lead time L, review period R) in days

@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from support.inprocess import umbrella_in
 
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.schemas import STORE_COSTS, TABLES
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.contract.schemas import STORE_COSTS, TABLES
+from umbrella.data.simulator.simulate import simulate_retailer
 
 # About a minute with the default profile on 2 cores: run by `make test` and `make fuzz`, not
 # by `make test-fast`.
@@ -625,7 +625,7 @@ def _fault(kind: str, a: float, b: float, body: object) -> object:
 
 
 def _pulls(api, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from umbrella.open_meteo import pull_forecasts, pull_weather
+    from umbrella.data.open_meteo import pull_forecasts, pull_weather
 
     block = {**api.urls, "retries": 0, "backoff_s": 0.0, "timeout_s": 5, "locations_per_call": 2}
     cfg = make_params({"open_meteo": block}).open_meteo
@@ -660,8 +660,8 @@ def test_open_meteo_answers(open_meteo, tmp_path_factory, faults, calls) -> None
     """A broken answer gives a correct table (NaN where the answer lacks values) or one
     clean DataError; nothing broken is cached: a pull after the service recovered makes
     the clean tables, whatever the cache holds."""
-    from umbrella.errors import DataError
-    from umbrella.open_meteo.cache import ResponseCache, checksum
+    from umbrella.core.errors import DataError
+    from umbrella.data.open_meteo.cache import ResponseCache, checksum
 
     api, (weather, forecasts) = open_meteo
     cache = tmp_path_factory.mktemp("om-cache")

@@ -10,9 +10,9 @@ import yaml
 from conftest import REPO, make_params, raw_params
 from support.inprocess import umbrella_in
 
-from umbrella import params as params_module
-from umbrella.errors import ParamsError
-from umbrella.params import Drift, Params, load_params, parse_params
+from umbrella.core import params as params_module
+from umbrella.core.errors import ParamsError
+from umbrella.core.params import Drift, Params, load_params, parse_params
 
 
 def test_repository_params_load() -> None:

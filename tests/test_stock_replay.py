@@ -13,9 +13,9 @@ from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from umbrella.order_up_to import fixed_orders, lost_sales_ratio, order_quantity, order_up_to
-from umbrella.perfect_foresight import perfect_foresight
-from umbrella.stock_replay import Replay, StockCosts, replay, replay_summary, review_days
+from umbrella.money.order_up_to import fixed_orders, lost_sales_ratio, order_quantity, order_up_to
+from umbrella.money.perfect_foresight import perfect_foresight
+from umbrella.money.stock_replay import Replay, StockCosts, replay, replay_summary, review_days
 
 COSTS = StockCosts(margin=12.0, holding_per_day=0.5, order_cost=10.0, left_over=6.0)
 

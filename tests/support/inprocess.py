@@ -1,7 +1,7 @@
 """Run the `umbrella` command in this process against another root, as UMBRELLA_ROOT does for a
 new process, so that many runs (the fuzz suite) stay fast.
 
-`umbrella.paths` reads UMBRELLA_ROOT once, at import: `rooted(root)` re-points every path
+`umbrella.core.paths` reads UMBRELLA_ROOT once, at import: `rooted(root)` re-points every path
 constant of every umbrella module, and every default argument that is such a path, at `root`
 for the duration of the block.
 """
@@ -34,7 +34,7 @@ def _load() -> list:
 
 @contextlib.contextmanager
 def rooted(root: Path) -> Iterator[None]:
-    import umbrella.paths as paths
+    import umbrella.core.paths as paths
 
     modules = _load()
     old_root = paths.ROOT

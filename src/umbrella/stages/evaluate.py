@@ -20,30 +20,11 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from umbrella.backtest import forecast_table
-from umbrella.calibration import require_one_partition
-from umbrella.costs import day_costs
-from umbrella.distribution import require_finite
-from umbrella.engine import Run, runner
-from umbrella.evaluation import (
-    BASELINE,
-    MODEL,
-    ORACLE,
-    ORACLE_INFO,
-    evaluation_metrics,
-    headline,
-    period_summary,
-    score_cells,
-)
-from umbrella.gate import gate_verdict
-from umbrella.interim import fallback_counts, forecasts_note, read_interim, sales_span, stores_in
-from umbrella.io import write_csv, write_json
-from umbrella.metrics import scale_from_sums, seasonal_error_sums
-from umbrella.model_io import load_model
-from umbrella.models import SeasonalNaive
-from umbrella.params import Business, Drift, Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import (
+from umbrella.core.engine import Run, runner
+from umbrella.core.files import write_csv, write_json
+from umbrella.core.params import Business, Drift, Params, load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import (
     FEATURES,
     INTERIM,
     METRICS,
@@ -54,9 +35,34 @@ from umbrella.paths import (
     TRUTH,
     VALIDATION_MODELS,
 )
-from umbrella.plots import evaluation_plots, plotted_rows, save_figure
-from umbrella.split import no_validation, test_rows, test_start, validation_start
-from umbrella.training_sample import fitted_baseline
+from umbrella.core.split import no_validation, test_rows, test_start, validation_start
+from umbrella.data.contract.interim import (
+    fallback_counts,
+    forecasts_note,
+    read_interim,
+    sales_span,
+    stores_in,
+)
+from umbrella.evaluation.backtest import forecast_table
+from umbrella.evaluation.gate import gate_verdict
+from umbrella.evaluation.plots import evaluation_plots, plotted_rows, save_figure
+from umbrella.evaluation.scores import (
+    BASELINE,
+    MODEL,
+    ORACLE,
+    ORACLE_INFO,
+    evaluation_metrics,
+    headline,
+    period_summary,
+    score_cells,
+)
+from umbrella.forecast.calibration import require_one_partition
+from umbrella.forecast.distribution import require_finite
+from umbrella.forecast.model_io import load_model
+from umbrella.forecast.models import SeasonalNaive
+from umbrella.forecast.training_sample import fitted_baseline
+from umbrella.money.costs import day_costs
+from umbrella.money.metrics import scale_from_sums, seasonal_error_sums
 
 log = logging.getLogger(__name__)
 PLOT_DIGITS = 4

@@ -20,10 +20,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from umbrella.calibration import require_one_partition
-from umbrella.distribution import require_finite
-from umbrella.engine import runner
-from umbrella.health import (
+from umbrella.core.engine import runner
+from umbrella.core.files import write_csv, write_json
+from umbrella.core.params import Params, load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
+from umbrella.core.sampling import watched_stores
+from umbrella.core.split import test_start
+from umbrella.data.contract.interim import only_stores, read_interim, sales_span, stores_in
+from umbrella.evaluation.plots import drift_figure, save_figure
+from umbrella.forecast.calibration import require_one_partition
+from umbrella.forecast.distribution import require_finite
+from umbrella.forecast.model_io import load_model
+from umbrella.forecast.models import SeasonalNaive
+from umbrella.forecast.training_sample import fitted_baseline
+from umbrella.ops.health import (
     POINT,
     QUANTILE,
     MonitorRows,
@@ -34,17 +45,6 @@ from umbrella.health import (
     headline,
     monitor_rows,
 )
-from umbrella.interim import only_stores, read_interim, sales_span, stores_in
-from umbrella.io import write_csv, write_json
-from umbrella.model_io import load_model
-from umbrella.models import SeasonalNaive
-from umbrella.params import Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
-from umbrella.plots import drift_figure, save_figure
-from umbrella.sampling import watched_stores
-from umbrella.split import test_start
-from umbrella.training_sample import fitted_baseline
 
 log = logging.getLogger(__name__)
 REPORT = REPORTS / "monitor.json"

@@ -29,23 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from umbrella.engine import runner
-from umbrella.errors import DataError
-from umbrella.freshness import check_order_days
-from umbrella.gate import EVALUATION, failed_checks, read_verdict
-from umbrella.interim import (
-    Interim,
-    only_stores,
-    read_interim,
-    sales_span,
-    stores_in,
-    stores_table,
-)
-from umbrella.io import write_csv
-from umbrella.model_io import load_model
-from umbrella.params import OPEN_METEO, Params, Validate, load_params
-from umbrella.partitions import partition_count
-from umbrella.paths import (
+from umbrella.core.engine import runner
+from umbrella.core.errors import DataError
+from umbrella.core.files import write_csv
+from umbrella.core.freshness import check_order_days
+from umbrella.core.params import OPEN_METEO, Params, Validate, load_params
+from umbrella.core.partitions import partition_count
+from umbrella.core.paths import (
     FORECASTS,
     INTERIM,
     MODEL_FILE,
@@ -55,13 +45,25 @@ from umbrella.paths import (
     WEATHER,
     shown,
 )
-from umbrella.plausibility import (
+from umbrella.data.contract.interim import (
+    Interim,
+    only_stores,
+    read_interim,
+    sales_span,
+    stores_in,
+    stores_table,
+)
+from umbrella.data.contract.plausibility import (
     highest_sales,
     lookback,
     unorderable_problem,
     unorderable_stores,
 )
-from umbrella.prediction import (
+from umbrella.data.contract.rules import finalise, listing, typed_table
+from umbrella.data.contract.schemas import TABLES
+from umbrella.evaluation.gate import EVALUATION, failed_checks, read_verdict
+from umbrella.forecast.model_io import load_model
+from umbrella.ops.prediction import (
     cap_orders,
     check_forecasts,
     check_sales_plausible,
@@ -69,8 +71,6 @@ from umbrella.prediction import (
     predict_orders,
     read_store_costs,
 )
-from umbrella.schemas import TABLES
-from umbrella.validation import finalise, listing, typed_table
 
 log = logging.getLogger(__name__)
 

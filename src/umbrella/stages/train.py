@@ -12,18 +12,18 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from umbrella.censoring import imputed_targets
-from umbrella.engine import Run, runner
-from umbrella.forecaster import Forecaster
-from umbrella.interim import sales_span
-from umbrella.io import write_json
-from umbrella.metrics import pinball_loss
-from umbrella.model_io import dump_model
-from umbrella.models import GradientBoosting, feature_columns, make_model, store_scale
-from umbrella.params import Params, load_params
-from umbrella.paths import FEATURES, MODEL_FILE, MODELS, PLOTS, VALIDATION_MODELS
-from umbrella.split import no_validation, test_start, validation_start
-from umbrella.training_sample import training_sample
+from umbrella.core.engine import Run, runner
+from umbrella.core.files import write_json
+from umbrella.core.params import Params, load_params
+from umbrella.core.paths import FEATURES, MODEL_FILE, MODELS, PLOTS, VALIDATION_MODELS
+from umbrella.core.split import no_validation, test_start, validation_start
+from umbrella.data.contract.interim import sales_span
+from umbrella.forecast.censoring import imputed_targets
+from umbrella.forecast.forecaster import Forecaster
+from umbrella.forecast.model_io import dump_model
+from umbrella.forecast.models import GradientBoosting, feature_columns, make_model, store_scale
+from umbrella.forecast.training_sample import training_sample
+from umbrella.money.metrics import pinball_loss
 
 log = logging.getLogger(__name__)
 PACKAGES = ["umbrella", "scikit-learn", "numpy", "pandas", "skops"]

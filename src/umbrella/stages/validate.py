@@ -1,9 +1,9 @@
 """validate: check the raw tables against the data contract; write typed Parquet,
-partitioned by store group (umbrella.partitions).
+partitioned by store group (umbrella.core.partitions).
 
 The raw tables are checked a partition of stores at a time on the engine (`engine`): the
 simulated retailer's as they are written, a retailer's own files cut into partitions first
-(umbrella.raw_to_interim, umbrella.raw_split).
+(umbrella.data.contract.raw_to_interim, umbrella.data.contract.partition_files).
 Every problem is collected and written to reports/validation.json; any problem fails the
 stage with a short report and no traceback, and data/interim/ stays as it was.
 
@@ -22,16 +22,16 @@ from tempfile import TemporaryDirectory
 
 import pandas as pd
 
-from umbrella.contract import label
-from umbrella.errors import DataError
-from umbrella.interim import forecasts_note, sales_span
-from umbrella.io import replace_folder, write_json
-from umbrella.params import Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import INTERIM, RAW, REPORTS, SALES
-from umbrella.plausibility import lookback, unorderable_problem, unorderable_stores
-from umbrella.raw_to_interim import validate_raw
-from umbrella.validation import Problem, summary
+from umbrella.core.errors import DataError
+from umbrella.core.files import replace_folder, write_json
+from umbrella.core.params import Params, load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import INTERIM, RAW, REPORTS, SALES
+from umbrella.data.contract.interim import forecasts_note, sales_span
+from umbrella.data.contract.plausibility import lookback, unorderable_problem, unorderable_stores
+from umbrella.data.contract.raw_folder import label
+from umbrella.data.contract.raw_to_interim import validate_raw
+from umbrella.data.contract.rules import Problem, summary
 
 log = logging.getLogger(__name__)
 
