@@ -70,6 +70,23 @@ def failed_checks(verdict: dict) -> list[str]:
     return failed or ["the gate (no criteria listed)"]
 
 
+def require_gate(allow_failed: bool, how: str) -> None:
+    """Refuse a model whose evaluation failed the gate or is missing, or with `allow_failed`
+    warn about it; `how` says how to allow it."""
+    verdict = read_verdict()
+    if verdict is not None and verdict["passed"]:
+        return
+    reason = (
+        f"the model failed the gate in {shown(EVALUATION)}: {'; '.join(failed_checks(verdict))}"
+        if verdict is not None
+        else f"no gate verdict in {shown(EVALUATION)} (run `dvc repro evaluate`)"
+    )
+    if allow_failed:
+        log.warning("%s; ordering anyway (%s)", reason, how)
+        return
+    raise DataError(f"predict: {reason}. To order with it anyway: {how}")
+
+
 def main(args: argparse.Namespace) -> int:
     verdict = read_verdict()
     if verdict is None:

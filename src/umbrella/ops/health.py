@@ -5,17 +5,26 @@ the drift of its inputs, residuals and demand, the alarms and the status they gi
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from umbrella.core.engine import Run
 from umbrella.core.params import Params
-from umbrella.data.contract.interim import Interim
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM
+from umbrella.core.sampling import watched_stores
+from umbrella.data.contract.interim import Interim, only_stores, read_interim, stores_in
 from umbrella.evaluation.scores import BASELINE, MODEL
+from umbrella.forecast.distribution import require_finite
 from umbrella.forecast.features import LEVEL
 from umbrella.forecast.forecaster import Forecaster
 from umbrella.forecast.holiday_calendar import store_holiday_flags
+from umbrella.forecast.model_io import load_model
 from umbrella.forecast.models import SeasonalNaive, store_scale
+from umbrella.forecast.training_sample import fitted_baseline
 from umbrella.money.costs import day_costs
 from umbrella.money.metrics import error_terms, skill, to_order
 from umbrella.money.metrics import scores as metric_scores
@@ -103,6 +112,45 @@ def combine_rows(parts: list[MonitorRows]) -> MonitorRows:
             for f in fields(MonitorRows)
         )
     )
+
+
+def monitor_part(
+    part: int,
+    baseline: SeasonalNaive,
+    start: pd.Timestamp,
+    params: Params,
+    watched: frozenset[str] | None,
+    interim: Path,
+    features_folder: Path,
+    model_file: Path,
+) -> MonitorRows:
+    """The monitor's rows of one partition's stores (of those `watched`, when a sample)."""
+    data = read_interim(interim, part=part)
+    features = read_part(features_folder, part)
+    if watched is not None:
+        data = only_stores(data, watched)
+        features = features[features["store"].astype(str).isin(watched)]
+    model = load_model(model_file)
+    rows = monitor_rows(features, data, model, baseline, start, params)
+    made = [c for c in map(str, rows.scored.columns) if c.endswith((POINT, QUANTILE))]
+    require_finite(rows.scored, made, f"{model_file}, the monitor's days")
+    return rows
+
+
+def watched_rows(
+    params: Params, start: pd.Timestamp, model_file: Path, run: Run
+) -> tuple[MonitorRows, dict[str, int]]:
+    """The monitor's rows of every partition on the engine, of a seeded sample of at most
+    `monitor.max_stores` stores; and how many stores were watched, of how many."""
+    parts = range(partition_count(FEATURES))
+    stores = [s for found in run(stores_in, parts, {"interim": INTERIM}) for s in found]
+    watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
+    baseline = fitted_baseline(FEATURES, start, params, run)
+    task = partial(monitor_part, baseline=baseline, start=start, params=params, watched=watched)
+    reads = {"interim": INTERIM, "features_folder": FEATURES, "model_file": model_file}
+    rows = combine_rows(run(task, parts, reads))
+    counted = {"watched": len(stores) if watched is None else len(watched), "of": len(stores)}
+    return rows, counted
 
 
 def _terms(rows: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -276,6 +324,20 @@ def headline(result: dict) -> dict:
             "wet_shift": result["wet_demand_shift"]["score"],
         }
     }
+
+
+def status_line(result: dict) -> str:
+    """The verdict and its scores in one line, for the log."""
+    return (
+        f"monitor status: {result['status']} "
+        f"(skill drop {result['performance']['skill_drop']:+.3f}, "
+        f"demand shift {result['demand_shift']['score']:+.3f}, "
+        f"wet-day demand shift {result['wet_demand_shift']['score']:+.3f}, "
+        f"residual psi {result['residual']['score']:.3f}, "
+        f"bias shift {result['bias_shift']['score']:+.3f}; "
+        "features beyond their drift threshold: "
+        f"{', '.join(result['drifted_features']) or 'none'})"
+    )
 
 
 def alarm_table(result: dict) -> pd.DataFrame:

@@ -20,32 +20,14 @@ import logging
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import pandas as pd
-
 from umbrella.core.errors import DataError
 from umbrella.core.files import replace_folder, write_json
-from umbrella.core.params import Params, load_params
-from umbrella.core.partitions import partition_count, read_part
-from umbrella.core.paths import INTERIM, RAW, REPORTS, SALES
-from umbrella.data.contract.interim import forecasts_note, sales_span
-from umbrella.data.contract.plausibility import lookback, unorderable_problem, unorderable_stores
-from umbrella.data.contract.raw_folder import label
-from umbrella.data.contract.raw_to_interim import validate_raw
-from umbrella.data.contract.rules import Problem, summary
+from umbrella.core.params import load_params
+from umbrella.core.paths import INTERIM, RAW, REPORTS
+from umbrella.data.contract.raw_to_interim import unorderable, validate_raw, validation_report
+from umbrella.data.contract.rules import summary
 
 log = logging.getLogger(__name__)
-
-
-def unorderable(folder: Path, params: Params) -> list[Problem]:
-    """The stores of the validated sales in `folder` that predict cannot order for
-    (`plausibility.unorderable_stores`), a partition at a time, as one finding."""
-    origin, need = sales_span(folder)[1], lookback(params.features)
-    parts = range(partition_count(folder / SALES))
-    why = [
-        unorderable_stores(read_part(folder / SALES, part, columns=["store", "date"]), origin, need)
-        for part in parts
-    ]
-    return unorderable_problem(pd.concat(why).sort_index(), origin, need, label(SALES, params))
 
 
 def main(args: argparse.Namespace) -> None:
@@ -60,17 +42,7 @@ def main(args: argparse.Namespace) -> None:
         strict = params.predict.all_or_nothing
         problems = checked.problems + (found if strict else [])
         warnings = checked.warnings + ([] if strict else found)
-        write_json(
-            {
-                "ok": not problems,
-                "problems": len(problems),
-                "warnings": [w.to_dict() for w in warnings],
-                "rows": checked.rows,
-                "forecasts": forecasts_note(checked.forecasts),
-                "details": [p.to_dict() for p in problems],
-            },
-            REPORTS / "validation.json",
-        )
+        write_json(validation_report(checked, problems, warnings), REPORTS / "validation.json")
         if problems:
             raise DataError(summary(problems))
         for warning in [] if strict else found:

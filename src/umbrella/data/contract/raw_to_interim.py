@@ -16,12 +16,24 @@ import pandas as pd
 from umbrella.core.engine import runner
 from umbrella.core.files import write_parquet
 from umbrella.core.params import Params
-from umbrella.core.partitions import part_name, shared_name, store_groups, write_partitioned
+from umbrella.core.partitions import (
+    part_name,
+    partition_count,
+    read_part,
+    shared_name,
+    store_groups,
+    write_partitioned,
+)
 from umbrella.core.paths import FORECASTS, SALES
 from umbrella.core.split import test_start
-from umbrella.data.contract.interim import fallback_counts
+from umbrella.data.contract.interim import fallback_counts, forecasts_note, sales_span
 from umbrella.data.contract.partition_files import split_raw_tables
-from umbrella.data.contract.plausibility import check_sales_table
+from umbrella.data.contract.plausibility import (
+    check_sales_table,
+    lookback,
+    unorderable_problem,
+    unorderable_stores,
+)
 from umbrella.data.contract.raw_folder import (
     label,
     partitioned,
@@ -124,3 +136,27 @@ def validate_partitions(params: Params, out: Path, raw: Path, cut: bool) -> Chec
     counts = [r.forecasts for r in results if r.forecasts is not None]
     forecasts = (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
     return Checked(problems, merged([w for r in results for w in r.warnings]), rows, forecasts)
+
+
+def unorderable(folder: Path, params: Params) -> list[Problem]:
+    """The stores of the validated sales in `folder` that predict cannot order for
+    (`plausibility.unorderable_stores`), a partition at a time, as one finding."""
+    origin, need = sales_span(folder)[1], lookback(params.features)
+    parts = range(partition_count(folder / SALES))
+    why = [
+        unorderable_stores(read_part(folder / SALES, part, columns=["store", "date"]), origin, need)
+        for part in parts
+    ]
+    return unorderable_problem(pd.concat(why).sort_index(), origin, need, label(SALES, params))
+
+
+def validation_report(checked: Checked, problems: list[Problem], warnings: list[Problem]) -> dict:
+    """reports/validation.json: the verdict, every problem and warning, the rows checked."""
+    return {
+        "ok": not problems,
+        "problems": len(problems),
+        "warnings": [w.to_dict() for w in warnings],
+        "rows": checked.rows,
+        "forecasts": forecasts_note(checked.forecasts),
+        "details": [p.to_dict() for p in problems],
+    }
