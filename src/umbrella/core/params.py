@@ -380,6 +380,22 @@ class Business(Block):
         return float(newsvendor.critical_ratio(self.underage_cost, self.overage_cost))
 
 
+class Inventory(Block):
+    """Stock that carries over (stock_replay.py; docs/forecasting.md "Stock that carries over")."""
+
+    # true: evaluate also replays each store's stock day by day (reports/evaluate.json
+    # `stock`); false: the daily newsvendor alone, every output as before (perishable goods)
+    carry_over: bool = True
+    # an order placed at the end of day t is on the shelf at the opening of day t + L: at
+    # least 1, the next morning (stock_replay.review_days)
+    lead_time_days: int = Field(2, ge=1)
+    review_days: int = Field(1, ge=1)  # orders are placed every R days
+    # money per umbrella per night in stock (docs/forecasting.md "Holding per day")
+    holding_per_day: float = Field(0.01, ge=0, le=MONEY_MAX)
+    pack_size: int = Field(1, ge=1)  # orders in whole packs of this many umbrellas
+    order_cost: float = Field(0.0, ge=0, le=MONEY_MAX)  # money per order placed
+
+
 class Tune(Block):
     # `umbrella tune` (tune.py): experiments in all, the current params' included
     budget: int = Field(ge=1)
@@ -408,7 +424,21 @@ with warnings.catch_warnings():
         business: Business
         predict: Predict
         engine: Engine
+        inventory: Inventory
         tune: Tune  # read by `umbrella tune` only, no stage (dvc.yaml)
+
+        @model_validator(mode="after")
+        def _horizon_covers_an_order(self) -> Params:
+            inventory, horizon = self.inventory, self.base.horizon
+            reach = inventory.lead_time_days + inventory.review_days
+            _require(
+                horizon >= reach,
+                f"{horizon} days must cover inventory.lead_time_days + inventory.review_days "
+                f"= {reach}: an order is made from forecasts of the days until the next one "
+                "arrives (lower inventory.lead_time_days or inventory.review_days)",
+                "base.horizon",
+            )
+            return self
 
         @model_validator(mode="after")
         def _tune_space(self) -> Params:

@@ -132,15 +132,40 @@ def replay_summary(result: Replay) -> dict[str, float]:
     (units sold / demanded), the share of store-days sold out (a customer found the shelf
     empty: lost sales), the mean stock at closing in days of cover (over the mean daily
     demand) and the most on a shelf (the peak, to hold against a storeroom's capacity)."""
-    demanded = float(result.demand.sum())
+    return summary_of_stores(store_figures(result))
+
+
+# A replay's figures per store (store_figures): summed over stores, or their maximum (peak).
+STORE_SUMS = ["cost", "lost_margin", "holding", "ordering", "left_over"]
+STORE_COUNTS = ["sales", "demand", "sold_out_days", "days", "closing"]
+
+
+def store_figures(result: Replay) -> dict[str, np.ndarray]:
+    """What replay_summary needs, per store (arrays of stores): the replays of stores
+    replayed apart (partitions of stores) concatenate, and summarise as one."""
     return {
-        "cost": float(result.cost.sum()),
-        "lost_margin": float(result.lost_margin.sum()),
-        "holding": float(result.holding.sum()),
-        "ordering": float(result.ordering.sum()),
-        "left_over": float(result.left_over.sum()),
-        "fill_rate": float(result.sales.sum()) / demanded if demanded else float("nan"),
-        "sold_out_share": float(np.mean(result.lost > 0)),
-        "cover_days": float(result.closing.sum()) / demanded if demanded else float("nan"),
-        "peak_stock": float(result.opening.max()),
+        "cost": result.cost,
+        "lost_margin": result.lost_margin,
+        "holding": result.holding,
+        "ordering": result.ordering,
+        "left_over": result.left_over,
+        "sales": result.sales.sum(axis=1),
+        "demand": result.demand.sum(axis=1),
+        "sold_out_days": (result.lost > 0).sum(axis=1).astype(float),
+        "days": np.full(len(result.demand), float(result.demand.shape[1])),
+        "closing": result.closing.sum(axis=1),
+        "peak": result.opening.max(axis=1, initial=0.0),
+    }
+
+
+def summary_of_stores(figures: dict[str, np.ndarray]) -> dict[str, float]:
+    """replay_summary from the stores' figures (store_figures, concatenated)."""
+    total = {key: float(figures[key].sum()) for key in STORE_SUMS + STORE_COUNTS}
+    demanded = total["demand"]
+    return {
+        **{key: total[key] for key in STORE_SUMS},
+        "fill_rate": total["sales"] / demanded if demanded else float("nan"),
+        "sold_out_share": total["sold_out_days"] / total["days"] if total["days"] else float("nan"),
+        "cover_days": total["closing"] / demanded if demanded else float("nan"),
+        "peak_stock": float(figures["peak"].max(initial=0.0)),
     }

@@ -56,6 +56,7 @@ from umbrella.evaluation.scores import (
     period_summary,
     score_cells,
 )
+from umbrella.evaluation.stock import StockTask, dispersion, stock_part, stock_section
 from umbrella.forecast.calibration import require_one_partition
 from umbrella.forecast.distribution import require_finite
 from umbrella.forecast.model_io import load_model
@@ -90,8 +91,10 @@ def evaluate_part(
     interim: Path,
     features: Path,
     model_file: Path,
+    stock: StockTask | None = None,
 ) -> dict:
-    """Forecast and score the period from `start` (before `end`) of one partition's stores."""
+    """Forecast and score the period from `start` (before `end`) of one partition's stores;
+    with `stock`, replay its stock too (stock_evaluation.py)."""
     data = read_interim(interim, truth=True, part=part)
     test = test_rows(read_part(features, part), start, end)
     model = load_model(model_file)
@@ -124,6 +127,16 @@ def evaluate_part(
         "censored": int(table["censored"].sum()),
         "fallback": None if data.forecasts is None else fallback_counts(data.forecasts, start),
         "plotted": plotted_rows(table, plot_stores, seed).drop(columns="sampled"),
+        "stock": None
+        if stock is None
+        else stock_part(
+            table,
+            test,
+            forecasters,
+            {MODEL: dispersion(model), BASELINE: dispersion(baseline)},
+            data.truth,
+            stock,
+        ),
     }
 
 
@@ -134,9 +147,11 @@ def score_period(
     model_file: Path,
     limits: bool,
     run: Run,
+    stock: StockTask | None = None,
 ) -> tuple[dict, list[dict]]:
     """The metrics of the model in `model_file` on the period from `start` (before `end`),
-    beside seasonal naive fitted on the days before it; and each partition's results."""
+    beside seasonal naive fitted on the days before it; and each partition's results (with
+    `stock`, its replays)."""
     baseline = fitted_baseline(FEATURES, start, params, run)
     task = partial(
         evaluate_part,
@@ -149,6 +164,7 @@ def score_period(
         plot_stores=params.evaluate.plot_stores,
         seed=params.base.seed,
         limits=limits,
+        stock=stock,
     )
     reads = {"interim": INTERIM, "features": FEATURES, "model_file": model_file}
     results = run(task, range(partition_count(FEATURES)), reads)
@@ -166,18 +182,32 @@ def main(args: argparse.Namespace) -> None:
     parts = partition_count(FEATURES)
     require_one_partition(params.train.calibration, parts)
 
+    def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, floor: bool) -> StockTask | None:
+        """inventory.carry_over: the period's stock replayed too (stock_evaluation.py)."""
+        if not params.inventory.carry_over:
+            return None
+        return StockTask(first_day, last_day, params.inventory, params.business, floor)
+
     with runner(params.engine) as run:
         stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
         limits = stores <= params.evaluate.oracle_max_stores
-        metrics, results = score_period(params, start, None, MODELS / MODEL_FILE, limits, run)
+        test_stock = stock(start, last, True)
+        metrics, results = score_period(
+            params, start, None, MODELS / MODEL_FILE, limits, run, test_stock
+        )
         # The validation period, scored as the test period is by the model fitted before it
         # (train); without the limits, which nothing is chosen on (time).
         if begin is None:
             why = no_validation(first, start, params.split, params.validate.min_history_days)
             validation: dict = {"left_out": why}
+            stock_chosen_on = None
         else:
             model_file = VALIDATION_MODELS / MODEL_FILE
-            scored, parts_scored = score_period(params, begin, start, model_file, False, run)
+            before = stock(begin, start - pd.Timedelta(days=1), False)
+            scored, parts_scored = score_period(
+                params, begin, start, model_file, False, run, before
+            )
+            stock_chosen_on = [r["stock"] for r in parts_scored]
             validation = {
                 "start": str(begin.date()),
                 "end": str((start - pd.Timedelta(days=1)).date()),
@@ -212,6 +242,13 @@ def main(args: argparse.Namespace) -> None:
         )
     metrics["gate"] = gate_verdict(metrics, params.gate, tau)
     metrics["validation"] = validation
+    if test_stock is not None:
+        metrics["stock"] = stock_section(
+            [r["stock"] for r in results],
+            stock_chosen_on,
+            test_stock,
+            (INTERIM / TRUTH).exists(),
+        )
     # The DVC metrics file holds the headline only; the report holds everything.
     write_json(metrics, REPORTS / "evaluate.json")
     write_json(headline(metrics), METRICS / "evaluate.json")
@@ -227,3 +264,11 @@ def main(args: argparse.Namespace) -> None:
         metrics[BASELINE]["cost"],
         metrics["skill"]["cost"],
     )
+    if "stock" in metrics:
+        log.info(
+            "stock carried over: model cost %.0f, baseline %.0f (skill %.3f), fill rate %.4f",
+            metrics["stock"][MODEL]["cost"],
+            metrics["stock"][BASELINE]["cost"],
+            metrics["stock"]["skill_cost"],
+            metrics["stock"][MODEL]["fill_rate"],
+        )
