@@ -1,29 +1,22 @@
 """evaluate: rolling-origin evaluation of the model in money, against seasonal naive and,
-on simulated data, against the oracle that knows the true demand distribution.
-
-Forecasts are scored against demand. On simulated data the truth file gives the true
-demand of every day, sold-out days included. On a user's data only sales are known: a
-sold-out (censored) day is scored against its sales, a lower bound of its demand, so lost
-sales on those days are undercounted for every forecaster alike.
-
-Each partition of stores is forecast and scored on the engine (`engine`); what comes back
-are sums per store and the rows the plots need, combined in store order.
+on simulated data, against the oracle that knows the true demand distribution; on the test
+period and the validation period before it (evaluation/periods.py), each partition of
+stores on the engine (`engine`). Writes metrics/evaluate.json (the headline),
+reports/evaluate.json (everything) and plots/evaluate/.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from functools import partial
-from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from umbrella.core.engine import Run, runner
+from umbrella.core.engine import runner
 from umbrella.core.files import write_csv, write_json
-from umbrella.core.params import Business, Drift, Params, load_params
-from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.params import load_params
+from umbrella.core.partitions import partition_count
 from umbrella.core.paths import (
     FEATURES,
     INTERIM,
@@ -35,35 +28,14 @@ from umbrella.core.paths import (
     TRUTH,
     VALIDATION_MODELS,
 )
-from umbrella.core.split import no_validation, test_rows, test_start, validation_start
-from umbrella.data.contract.interim import (
-    fallback_counts,
-    forecasts_note,
-    read_interim,
-    sales_span,
-    stores_in,
-)
-from umbrella.evaluation.backtest import forecast_table
+from umbrella.core.split import no_validation, test_start, validation_start
+from umbrella.data.contract.interim import sales_span, stores_in
 from umbrella.evaluation.gate import gate_verdict
-from umbrella.evaluation.plots import evaluation_plots, plotted_rows, save_figure
-from umbrella.evaluation.scores import (
-    BASELINE,
-    MODEL,
-    ORACLE,
-    ORACLE_INFO,
-    evaluation_metrics,
-    headline,
-    period_summary,
-    score_cells,
-)
-from umbrella.evaluation.stock import StockTask, dispersion, stock_part, stock_section
+from umbrella.evaluation.periods import score_period, test_block
+from umbrella.evaluation.plots import evaluation_plots, save_figure
+from umbrella.evaluation.scores import BASELINE, MODEL, headline, period_summary
+from umbrella.evaluation.stock import StockTask, stock_section
 from umbrella.forecast.calibration import require_one_partition
-from umbrella.forecast.distribution import require_finite
-from umbrella.forecast.model_io import load_model
-from umbrella.forecast.models import SeasonalNaive
-from umbrella.forecast.training_sample import fitted_baseline
-from umbrella.money.costs import day_costs
-from umbrella.money.metrics import scale_from_sums, seasonal_error_sums
 
 log = logging.getLogger(__name__)
 PLOT_DIGITS = 4
@@ -75,103 +47,6 @@ def write_plots(plots: dict[str, tuple[pd.DataFrame, Figure]]) -> None:
     for name, (data, figure) in plots.items():
         write_csv(data, PLOT_DIR / f"{name}.csv", PLOT_DIGITS)
         save_figure(figure, PLOT_DIR / f"{name}.png")
-
-
-def evaluate_part(
-    part: int,
-    baseline: SeasonalNaive,
-    start: pd.Timestamp,
-    end: pd.Timestamp | None,
-    business: Business,
-    drift: Drift | None,
-    rain_threshold_mm: float,
-    plot_stores: int,
-    seed: int,
-    limits: bool,
-    interim: Path,
-    features: Path,
-    model_file: Path,
-    stock: StockTask | None = None,
-) -> dict:
-    """Forecast and score the period from `start` (before `end`) of one partition's stores;
-    with `stock`, replay its stock too (stock_evaluation.py)."""
-    data = read_interim(interim, truth=True, part=part)
-    test = test_rows(read_part(features, part), start, end)
-    model = load_model(model_file)
-    costs = day_costs(test, business)
-    # The orders at one tau* beside, where the days' prices make them differ.
-    single = business.daily_costs and "price" in test
-    table, forecasters = forecast_table(
-        test, model, baseline, data, costs, drift, limits, single=single
-    )
-    # The forecasters' own forecasts and orders (not the limits', which know the truth).
-    made = [
-        f"{f}_{k}"
-        for f in forecasters
-        if f not in (ORACLE, ORACLE_INFO)
-        for k in ("forecast", "order")
-    ]
-    period = "the test period" if end is None else "the validation period"
-    require_finite(table, made, f"{model_file}, {period}")
-    history = data.sales[data.sales["date"] < start]
-    days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
-    units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)
-    total, count = seasonal_error_sums(units.to_numpy(float))
-    return {
-        "forecasters": forecasters,
-        "cells": score_cells(table, forecasters, rain_threshold_mm),
-        "seasonal_errors": pd.DataFrame(
-            {"store": units.index.astype(str), "total": total, "count": count}
-        ),
-        "rows": len(table),
-        "censored": int(table["censored"].sum()),
-        "fallback": None if data.forecasts is None else fallback_counts(data.forecasts, start),
-        "plotted": plotted_rows(table, plot_stores, seed).drop(columns="sampled"),
-        "stock": None
-        if stock is None
-        else stock_part(
-            table,
-            test,
-            forecasters,
-            {MODEL: dispersion(model), BASELINE: dispersion(baseline)},
-            data.truth,
-            stock,
-        ),
-    }
-
-
-def score_period(
-    params: Params,
-    start: pd.Timestamp,
-    end: pd.Timestamp | None,
-    model_file: Path,
-    limits: bool,
-    run: Run,
-    stock: StockTask | None = None,
-) -> tuple[dict, list[dict]]:
-    """The metrics of the model in `model_file` on the period from `start` (before `end`),
-    beside seasonal naive fitted on the days before it; and each partition's results (with
-    `stock`, its replays)."""
-    baseline = fitted_baseline(FEATURES, start, params, run)
-    task = partial(
-        evaluate_part,
-        baseline=baseline,
-        start=start,
-        end=end,
-        business=params.business,
-        drift=params.simulate.drift,
-        rain_threshold_mm=params.evaluate.rain_threshold_mm,
-        plot_stores=params.evaluate.plot_stores,
-        seed=params.base.seed,
-        limits=limits,
-        stock=stock,
-    )
-    reads = {"interim": INTERIM, "features": FEATURES, "model_file": model_file}
-    results = run(task, range(partition_count(FEATURES)), reads)
-    errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
-    scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
-    cells = pd.concat([r["cells"] for r in results], ignore_index=True)
-    return evaluation_metrics(cells, results[0]["forecasters"], scale), results
 
 
 def main(args: argparse.Namespace) -> None:
@@ -216,30 +91,9 @@ def main(args: argparse.Namespace) -> None:
             }
 
     forecasters = results[0]["forecasters"]
-    rows = sum(r["rows"] for r in results)
     # The share of days the orders should meet: tau*, or the mean of each day's ratio.
     tau = metrics[MODEL]["service_level_target"]
-    fallback = [r["fallback"] for r in results]
-    metrics["test"] = {
-        "start": str(start.date()),
-        "end": str(last.date()),
-        "rows": rows,
-        "censored_share": sum(r["censored"] for r in results) / rows,
-        "scored_against": "true demand" if (INTERIM / TRUTH).exists() else "sales",
-        "service_level_target": tau,
-        "costs": "each day's price" if params.business.daily_costs else "business.price",
-        "forecasts": forecasts_note(
-            None
-            if fallback[0] is None
-            else (sum(f[0] for f in fallback), sum(f[1] for f in fallback))
-        ),
-        "model": params.train.model,
-    }
-    if (INTERIM / TRUTH).exists() and not limits:
-        metrics["test"]["limits"] = (
-            f"left out: {stores} stores, more than evaluate.oracle_max_stores "
-            f"({params.evaluate.oracle_max_stores})"
-        )
+    metrics["test"] = test_block(params, start, last, results, tau, stores, limits)
     metrics["gate"] = gate_verdict(metrics, params.gate, tau)
     metrics["validation"] = validation
     if test_stock is not None:
