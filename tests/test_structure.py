@@ -102,7 +102,7 @@ def test_no_import_cycle_in_the_package() -> None:
     assert import_cycle(graph) == []
 
 
-# The layers of src/umbrella, lowest first (README "Project"): a module imports from its own
+# The layers of src/umbrella, lowest first (README "The project"): a module imports from its own
 # package and from the packages of lower layers, never upward and never across to another
 # package of its own layer.
 LAYERS = [
