@@ -47,7 +47,7 @@ sweep: install ## queue a grid (3 models; gbm leaves x learning rate) and run it
 	$(MAKE) --no-print-directory exps
 
 # The settings of params.yaml `tune` tried as queued experiments; the cheapest on the
-# validation period is applied (src/umbrella/tune.py; docs/experiments.md).
+# validation period is applied (src/umbrella/ops/tune.py; docs/experiments.md).
 .PHONY: tune
 tune: install ## try params.yaml tune.space (tune.budget experiments, 2 at a time), apply the cheapest on validation; reports/tune.json
 	umbrella tune

@@ -1,5 +1,5 @@
 """Service level and cost of the orders, before and after the corrections of
-src/umbrella/calibration.py (conformal: the cheapest offset over a window; coverage: the
+src/umbrella/forecast/calibration.py (conformal: the cheapest offset over a window; coverage: the
 offset meeting demand on tau* of the window's days), on short histories whose level shifts
 in the test period.
 
@@ -45,21 +45,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from umbrella.calibration import (
+from umbrella.core.params import Params, load_params, parse_params
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.core.split import canonical_order, test_rows, training_rows
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.forecast.calibration import (
     DEFAULT_WINDOW,
     corrected,
     coverage_offsets,
     fit_offsets,
     rolling_offsets,
 )
-from umbrella.censoring import imputed_targets
-from umbrella.features import build_features
-from umbrella.metrics import forecast_metrics, negative_binomial_quantile, to_order
-from umbrella.models import GradientBoosting, make_model, store_scale
-from umbrella.params import Params, load_params, parse_params
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulator.simulate import simulate_retailer
-from umbrella.split import canonical_order, test_rows, training_rows
+from umbrella.forecast.censoring import imputed_targets
+from umbrella.forecast.features import build_features
+from umbrella.forecast.models import GradientBoosting, make_model, store_scale
+from umbrella.money.metrics import forecast_metrics, negative_binomial_quantile, to_order
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "benchmarks" / "fixtures"

@@ -23,9 +23,9 @@ import yaml
 from calibration_gate import csv_files, raw_tables, umbrella, validation_split, workspace
 from real_panel import DATASETS, STAGES
 
-from umbrella.io import round_floats
-from umbrella.params import parse_params
-from umbrella.split import test_start
+from umbrella.core.files import round_floats
+from umbrella.core.params import parse_params
+from umbrella.core.split import test_start
 
 ROOT = Path(__file__).resolve().parents[1]
 GBM = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["gbm"]

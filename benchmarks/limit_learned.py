@@ -2,9 +2,9 @@
 
     python benchmarks/limit_learned.py     # after `dvc repro` on the default data (~2 min)
 
-`oracle_info` (src/umbrella/oracle.py) knows the simulator's true parameters. This script
+`oracle_info` (src/umbrella/evaluation/oracle.py) knows the simulator's true parameters. This script
 gives the next best thing a forecaster could have: the simulator's own demand equation
-(src/umbrella/simulator/demand.py), with every parameter fitted by maximum likelihood on
+(src/umbrella/data/simulator/demand.py), with every parameter fitted by maximum likelihood on
 the training years of the pipeline's data (sold-out days as "at least their sales"): each
 store's level, the weekday, season, holiday and trend effects, the promotion's (its price
 cut and display are one effect here: promotions are the only price cuts), the rain effect
@@ -26,17 +26,17 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from umbrella.costs import day_costs
-from umbrella.interim import read_interim, sales_span
-from umbrella.io import round_floats
-from umbrella.newsvendor import newsvendor_cost
-from umbrella.oracle import oracle_info, simulator_climate
-from umbrella.params import load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, REPORTS
-from umbrella.simulator import demand as dm
-from umbrella.simulator.simulate import public_holidays
-from umbrella.split import test_rows, test_start
+from umbrella.core.files import round_floats
+from umbrella.core.params import load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM, REPORTS
+from umbrella.core.split import test_rows, test_start
+from umbrella.data.contract.interim import read_interim, sales_span
+from umbrella.data.simulator import demand as dm
+from umbrella.data.simulator.simulate import public_holidays
+from umbrella.evaluation.oracle import oracle_info, simulator_climate
+from umbrella.money.costs import day_costs
+from umbrella.money.newsvendor import newsvendor_cost
 
 OUT = Path(__file__).resolve().parent / "limit_learned.json"
 # Parameters beyond the stores' levels, in the order of the vector fitted.

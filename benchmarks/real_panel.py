@@ -47,9 +47,9 @@ from fixtures.make_seasonal_decline import seasonal_decline
 from panel_data import elecdaily, nyc_flights, riders_usable_days
 from peers import TUNING_KEYS, observed_as_forecasts, peer_forecasters, scores, tune
 
-from umbrella.interim import Interim, read_interim
-from umbrella.io import round_floats
-from umbrella.params import load_params
+from umbrella.core.files import round_floats
+from umbrella.core.params import load_params
+from umbrella.data.contract.interim import Interim, read_interim
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("pull", "validate", "features", "train", "evaluate")

@@ -1,6 +1,7 @@
 """Stock that carries over, first step: the orders of an order-up-to policy replayed day by
 day against the true demand of the test period (issue 26; docs/forecasting.md "Stock that
-carries over (first step)").
+carries over"). The policy and its replay are src/umbrella/money/stock_policy.py's, which evaluate
+uses too (reports/evaluate.json `stock`).
 
     make bench-stock     # or python benchmarks/stock_replay.py, after `dvc repro` (~1 min)
 
@@ -41,23 +42,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from umbrella.costs import day_costs
-from umbrella.engine import runner
-from umbrella.features import LEVEL
-from umbrella.forecaster import Forecaster
-from umbrella.interim import read_interim, sales_span
-from umbrella.io import round_floats
-from umbrella.metrics import covered_mid
-from umbrella.model_io import load_model
-from umbrella.order_up_to import fixed_orders, lost_sales_ratio, order_up_to
-from umbrella.params import Business, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
-from umbrella.perfect_foresight import perfect_foresight
-from umbrella.protection_interval import total_quantile
-from umbrella.split import test_rows, test_start, validation_start
-from umbrella.stock_replay import Replay, StockCosts, replay, replay_summary
-from umbrella.training_sample import fitted_baseline
+from umbrella.core.engine import runner
+from umbrella.core.files import round_floats
+from umbrella.core.params import Business, load_params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
+from umbrella.core.split import test_rows, test_start, validation_start
+from umbrella.data.contract.interim import read_interim, sales_span
+from umbrella.forecast.features import LEVEL
+from umbrella.forecast.forecaster import Forecaster
+from umbrella.forecast.model_io import load_model
+from umbrella.forecast.training_sample import fitted_baseline
+from umbrella.money.costs import day_costs
+from umbrella.money.order_up_to import lost_sales_ratio
+from umbrella.money.protection_interval import total_quantile
+from umbrella.money.stock_policy import (
+    SHARED,
+    Policy,
+    StockDays,
+    coverage,
+    grid,
+    interval_means,
+    interval_totals,
+    opening_stock,
+    replay_perfect_foresight,
+    replay_policy,
+)
+from umbrella.money.stock_policy import daily_means as forecast_grid
+from umbrella.money.stock_replay import Replay, StockCosts, replay_summary
 
 OUT = Path(__file__).resolve().parent / "stock_replay.json"
 SETTINGS = [(2, 1), (2, 7)]  # (lead time L, review period R) in days
@@ -65,8 +77,6 @@ SETTINGS = [(2, 1), (2, 7)]  # (lead time L, review period R) in days
 # about as much again for the storeroom's space (docs/forecasting.md).
 HOLDING_PER_DAY = 0.01
 PACK_SIZE, ORDER_COST, CAPACITY = 1, 0.0, np.inf
-SHARED = [0.0, 0.5, 1.0]  # the correlations of the days' level errors tried on validation
-WEEK = 7
 
 
 @dataclass(frozen=True)
@@ -82,12 +92,6 @@ class Period:
     true_dispersion: float
     costs: StockCosts
     level: np.ndarray  # per store: its mean daily sales before the period (features' level)
-
-
-def grid(frame: pd.DataFrame, column: str, stores: list[str], days: pd.DatetimeIndex) -> np.ndarray:
-    """stores x days of a column of rows keyed by store and date."""
-    table = frame.pivot_table(index="store", columns="date", values=column, aggfunc="first")
-    return table.reindex(index=stores, columns=days).to_numpy(float)
 
 
 def period(
@@ -120,13 +124,8 @@ def period(
 def daily_means(period: Period, forecaster: Forecaster) -> np.ndarray:
     """stores x origins (the period's days) x horizons: the forecaster's mean demand."""
     rows = period.rows
-    out = np.full((len(period.stores), len(period.days), int(rows["horizon"].max())), np.nan)
-    s = pd.Index(period.stores).get_indexer(rows["store"].astype(str))
-    d = period.days.get_indexer(pd.DatetimeIndex(rows["origin"]))
-    h = rows["horizon"].to_numpy(int) - 1
-    keep = d >= 0
-    out[s[keep], d[keep], h[keep]] = forecaster.predict(rows)[keep]
-    return out
+    horizons = int(rows["horizon"].max())
+    return forecast_grid(rows, forecaster.predict(rows), period.stores, period.days, horizons)
 
 
 def true_daily_means(period: Period, horizons: int) -> np.ndarray:
@@ -138,32 +137,12 @@ def true_daily_means(period: Period, horizons: int) -> np.ndarray:
     return out
 
 
-def interval_means(daily: np.ndarray, ahead: int) -> np.ndarray:
-    """stores x origins x the days 1..`ahead` after each origin (its protection interval):
-    the daily means, a day beyond the horizon as its weekday's within it, a day after the
-    period as 0."""
-    days, horizons = daily.shape[1], daily.shape[2]
-    if ahead > horizons and horizons < WEEK:
-        raise SystemExit(f"{ahead} days ahead need base.horizon {ahead}, or at least {WEEK}")
-    columns = []
-    for h in range(1, ahead + 1):
-        within = h - WEEK * -(-max(h - horizons, 0) // WEEK)
-        column = daily[:, :, within - 1].copy()
-        column[:, max(days - h, 0) :] = 0.0
-        columns.append(column)
-    means = np.stack(columns, axis=2)
+def complete_means(daily: np.ndarray, ahead: int) -> np.ndarray:
+    """interval_means, refused where a store has no forecast for a day of the period."""
+    means = interval_means(daily, ahead)
     if np.isnan(means).any():
         raise SystemExit("a store has no forecast for some day of the period")
     return means
-
-
-def interval_totals(demand: np.ndarray, ahead: int) -> np.ndarray:
-    """stores x origins: the true demand of the days 1..`ahead` after each origin, NaN when
-    they reach beyond the period."""
-    out = np.full(demand.shape, np.nan)
-    for t in range(demand.shape[1] - ahead):
-        out[:, t] = demand[:, t + 1 : t + 1 + ahead].sum(axis=1)
-    return out
 
 
 def policy(
@@ -177,22 +156,26 @@ def policy(
 ) -> tuple[Replay, np.ndarray]:
     """The replay of the order-up-to policy at the tau quantile of the interval totals,
     and its levels (stores x days)."""
-    flat = means.reshape(-1, means.shape[2])
-    level = total_quantile(flat, dispersion, tau, shared).reshape(means.shape[:2])
-    rule = order_up_to(level, PACK_SIZE, CAPACITY)
-    return replay(period.demand, rule, lead, review, opening(period, lead), period.costs), level
+    return replay_policy(
+        stock_days(period, lead),
+        means,
+        dispersion,
+        tau,
+        shared,
+        Policy(lead, review, PACK_SIZE, CAPACITY),
+    )
 
 
-def opening(period: Period, lead: int) -> np.ndarray:
-    """Every store's stock on the first day: its level x L, what it sells until the first
-    arrival, the same for every policy."""
-    return np.rint(period.level * lead)
-
-
-def coverage(totals: np.ndarray, level: np.ndarray) -> float:
-    """The share of the complete intervals' totals at or under the level, ties half."""
-    known = ~np.isnan(totals)
-    return float(covered_mid(totals[known], level[known]).mean())
+def stock_days(period: Period, lead: int) -> StockDays:
+    """The period as the replay takes it: every store starting with its level x L
+    (stock_policy.opening_stock), the same for every policy."""
+    return StockDays(
+        stores=period.stores,
+        days=period.days,
+        demand=period.demand,
+        costs=period.costs,
+        opening=opening_stock(period.level, lead),
+    )
 
 
 def choose_shared(
@@ -201,7 +184,7 @@ def choose_shared(
     """The `shared` of SHARED whose replayed cost on the validation period is least, and each
     one's cost and the coverage of the interval totals at tau and at 0.9."""
     ahead = lead + review - 1
-    means = interval_means(daily, ahead)
+    means = complete_means(daily, ahead)
     totals = interval_totals(validation.demand, ahead)
     tried = {}
     for shared in SHARED:
@@ -271,7 +254,7 @@ def main() -> None:
             shared, tried = choose_shared(
                 validation, daily[name][0], dispersion[0], tau, lead, review
             )
-            means = interval_means(daily[name][1], ahead)
+            means = complete_means(daily[name][1], ahead)
             result, level = policy(test, means, dispersion[1], tau, lead, review, shared)
             setting[name] = {
                 **replay_summary(result),
@@ -279,14 +262,11 @@ def main() -> None:
                 "coverage_at_tau": coverage(totals, level),
                 "validation": tried,
             }
-        means = interval_means(true_daily_means(test, ahead), ahead)
+        means = complete_means(true_daily_means(test, ahead), ahead)
         result, level = policy(test, means, test.true_dispersion, tau, lead, review, 0.0)
         setting["oracle"] = {**replay_summary(result), "coverage_at_tau": coverage(totals, level)}
-        floor = perfect_foresight(
-            test.demand, lead, review, opening(test, lead), test.costs, PACK_SIZE, CAPACITY
-        )
-        best = replay(
-            test.demand, fixed_orders(floor), lead, review, opening(test, lead), test.costs
+        best = replay_perfect_foresight(
+            stock_days(test, lead), Policy(lead, review, PACK_SIZE, CAPACITY)
         )
         setting["perfect_foresight"] = replay_summary(best)
         setting["skill_vs_baseline"] = 1 - setting["model"]["cost"] / setting["baseline"]["cost"]

@@ -22,8 +22,8 @@ from bench import environment
 from calibration_gate import csv_files
 from real_panel import DATASETS, demand_of
 
-from umbrella.io import write_json
-from umbrella.tune import experiment_revs
+from umbrella.core.files import write_json
+from umbrella.ops.tune import experiment_revs
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "decline_single"

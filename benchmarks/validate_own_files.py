@@ -1,5 +1,5 @@
 """Peak memory and wall time of `validate` on a retailer's own files (data.source: csv), cut
-into partitions of stores (src/umbrella/raw_split.py) or checked as one partition.
+into partitions of stores (umbrella/data/contract/partition_files.py) or checked whole.
 
     python benchmarks/validate_own_files.py [--stores 1000 3000] [--out FILE.json]
 

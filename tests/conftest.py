@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from umbrella.params import Params, parse_params
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core.params import Params, parse_params
+from umbrella.data.simulator.simulate import simulate_retailer
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

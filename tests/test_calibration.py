@@ -11,7 +11,8 @@ import pytest
 from conftest import make_params
 from scipy import stats
 
-from umbrella.calibration import (
+from umbrella.core.errors import ParamsError
+from umbrella.forecast.calibration import (
     DEFAULT_WINDOW,
     calibrate,
     corrected,
@@ -20,10 +21,9 @@ from umbrella.calibration import (
     require_one_partition,
     rolling_offsets,
 )
-from umbrella.errors import ParamsError
-from umbrella.metrics import covered_mid, to_order
-from umbrella.models import GradientBoosting, LinearModel, make_model
-from umbrella.newsvendor import newsvendor_cost
+from umbrella.forecast.models import GradientBoosting, LinearModel, make_model
+from umbrella.money.metrics import covered_mid, to_order
+from umbrella.money.newsvendor import newsvendor_cost
 
 TAU = 0.632
 CU, CO = 12.0, 7.0

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from umbrella import censoring
-from umbrella.censoring import impute_censored, nb_dispersion, truncated_nb_mean
+from umbrella.forecast import censoring
+from umbrella.forecast.censoring import impute_censored, nb_dispersion, truncated_nb_mean
 
 
 def nb_draws(mean: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
@@ -85,10 +85,10 @@ def test_without_sold_out_days_nothing_is_fitted() -> None:
 def test_training_targets_get_one_imputed_demand_per_sold_out_day(tiny_tables) -> None:
     from conftest import TINY, make_params
 
-    from umbrella.censoring import imputed_targets
-    from umbrella.features import build_features
-    from umbrella.models import GradientBoosting
-    from umbrella.validation import finalise
+    from umbrella.data.contract.rules import finalise
+    from umbrella.forecast.censoring import imputed_targets
+    from umbrella.forecast.features import build_features
+    from umbrella.forecast.models import GradientBoosting
 
     params = make_params(TINY)
     tables = {n: finalise(tiny_tables[n], n) for n in ("sales", "weather", "weather_forecasts")}

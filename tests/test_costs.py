@@ -11,10 +11,10 @@ import pytest
 from conftest import make_params
 from scipy import stats
 
-from umbrella.costs import day_costs
-from umbrella.distribution import fit_dispersion, quantile_at
-from umbrella.errors import DataError
-from umbrella.models import LinearModel
+from umbrella.core.errors import DataError
+from umbrella.forecast.distribution import fit_dispersion, quantile_at
+from umbrella.forecast.models import LinearModel
+from umbrella.money.costs import day_costs
 
 BUSINESS = make_params().business  # price 20, unit cost 8, salvage 2, holding 1: tau* 12/19
 

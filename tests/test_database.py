@@ -10,18 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import postgres
 import pytest
 import sqlalchemy as sa
-from postgres import free_port, postgres_url  # noqa: F401  (postgres_url: a fixture)
 from sqlalchemy.engine import make_url
+from support import postgres
+from support.postgres import free_port, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
-from umbrella import database
-from umbrella.database import database_url, sales_chunks
-from umbrella.errors import DataError
-from umbrella.io import append_csv
-from umbrella.schemas import TABLES
-from umbrella.validation import typed_table
+from umbrella.core.errors import DataError
+from umbrella.core.files import append_csv
+from umbrella.data.contract.rules import typed_table
+from umbrella.data.contract.schemas import TABLES
+from umbrella.data.sources import database
+from umbrella.data.sources.database import database_url, sales_chunks
 
 
 def read_sales(url: str, query: str, timeout_s: float) -> pd.DataFrame:

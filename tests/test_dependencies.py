@@ -49,7 +49,9 @@ def _imports(tree: ast.AST) -> set[str]:
 
 def third_party_imports(folder: Path) -> dict[str, set[str]]:
     """Imported third-party module -> the files that import it."""
-    local = {p.stem for p in folder.rglob("*.py")} | {"umbrella"}
+    files = list(folder.rglob("*.py"))
+    # the folder's own modules and packages (tests/support/), and the package itself
+    local = {p.stem for p in files} | {p.parent.name for p in files} | {"umbrella"}
     out: dict[str, set[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         for module in _imports(ast.parse(path.read_text())):

@@ -23,22 +23,22 @@ import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, umbrella
 from dask.distributed import Client, LocalCluster
-from inprocess import umbrella_in
-from object_store import BUCKET, keys, s3_service
+from support.inprocess import umbrella_in
+from support.object_store import BUCKET, keys, s3_service
 
-from umbrella import engine as engine_module
-from umbrella.engine import runner
-from umbrella.errors import EngineError
-from umbrella.params import Engine
-from umbrella.partitions import (
+from umbrella.core import engine as engine_module
+from umbrella.core.engine import runner
+from umbrella.core.errors import EngineError
+from umbrella.core.params import Engine
+from umbrella.core.partitions import (
     partition_count,
     read_all,
     read_part,
     store_groups,
     write_partitioned,
 )
-from umbrella.sampling import row_uniform, smallest_uniform, watched_stores
-from umbrella.training_sample import training_sample
+from umbrella.core.sampling import row_uniform, smallest_uniform, watched_stores
+from umbrella.forecast.training_sample import training_sample
 
 # Sampled: the training rows (max_rows) and the monitored stores (max_stores).
 FIVE_STORES = deep_merge(

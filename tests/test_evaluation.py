@@ -12,8 +12,10 @@ import pytest
 from conftest import REQUIRED_METRICS, make_params
 
 # Imported as a module: pytest would collect functions named test_* as tests.
-from umbrella import split as splitting
-from umbrella.evaluation import (
+from umbrella.core import split as splitting
+from umbrella.core.params import Split
+from umbrella.data.contract.rules import finalise
+from umbrella.evaluation.scores import (
     HEADLINE,
     combine,
     evaluation_metrics,
@@ -21,9 +23,7 @@ from umbrella.evaluation import (
     period_summary,
     score_cells,
 )
-from umbrella.features import build_features
-from umbrella.params import Split
-from umbrella.validation import finalise
+from umbrella.forecast.features import build_features
 
 FORECASTERS = ["model", "baseline", "oracle"]
 REQUIRED = REQUIRED_METRICS

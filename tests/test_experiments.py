@@ -28,7 +28,7 @@ def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
     for model in ("seasonal_naive", "linear"):
         # Named, so that the test knows what to look for.
         name = f"try-{model.replace('_', '-')}"
-        # DVC writes alpha as 1e-05, which YAML 1.1 reads as text (umbrella.params reads it).
+        # DVC writes alpha as 1e-05, which YAML 1.1 reads as text (umbrella.core.params reads it).
         alpha = ["-S", "train.linear.alpha=1e-5"] if model == "linear" else []
         command = ["dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.model={model}"]
         run([*command, *alpha], repo_copy)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import make_params
 
-from umbrella.features import build_features
-from umbrella.validation import finalise
+from umbrella.data.contract.rules import finalise
+from umbrella.forecast.features import build_features
 
 HORIZON = 7
 # The target of a row, whether it sold out and its observed rain: known only after the origin.

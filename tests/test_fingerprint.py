@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import make_params
 
-from umbrella.errors import DataError
-from umbrella.fingerprint import fingerprint
-from umbrella.params import Data
+from umbrella.core.errors import DataError
+from umbrella.core.params import Data
+from umbrella.data.sources.fingerprint import fingerprint
 
 DAY = dt.date(2026, 11, 27)
 

@@ -1,4 +1,4 @@
-"""umbrella.freshness: the one "today", and orders refused for days already past."""
+"""umbrella.core.freshness: the one "today", and orders refused for days already past."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import logging
 import pandas as pd
 import pytest
 
-from umbrella.errors import DataError
-from umbrella.freshness import TODAY_ENV, check_order_days, today
+from umbrella.core.errors import DataError
+from umbrella.core.freshness import TODAY_ENV, check_order_days, today
 
 DAYS = pd.Series(pd.date_range("2024-10-01", periods=7).strftime("%Y-%m-%d"))
 
@@ -33,7 +33,7 @@ def test_orders_for_days_already_past_are_refused_with_the_dates() -> None:
 
 
 def test_fresh_sales_order_without_a_word_but_the_age(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="umbrella.freshness"):
+    with caplog.at_level(logging.INFO, logger="umbrella.core.freshness"):
         check_order_days(DAYS, refuse=True, warn=True, on=dt.date(2024, 10, 1))
     (record,) = caplog.records
     assert record.levelno == logging.INFO
@@ -44,7 +44,7 @@ def test_fresh_sales_order_without_a_word_but_the_age(caplog: pytest.LogCaptureF
 
 
 def test_past_days_are_a_warning_when_not_refused(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="umbrella.freshness"):
+    with caplog.at_level(logging.INFO, logger="umbrella.core.freshness"):
         check_order_days(DAYS, refuse=False, warn=True, on=dt.date(2024, 10, 9))
         check_order_days(DAYS, refuse=False, warn=False, on=dt.date(2024, 10, 9))
     levels = [r.levelno for r in caplog.records if "already past" in r.getMessage()]

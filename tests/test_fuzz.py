@@ -26,11 +26,11 @@ import yaml
 from conftest import ORDER_COLUMNS, REPO, TINY, deep_merge, make_params, raw_params, set_params
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.schemas import STORE_COSTS, TABLES
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.contract.schemas import STORE_COSTS, TABLES
+from umbrella.data.simulator.simulate import simulate_retailer
 
 # About a minute with the default profile on 2 cores: run by `make test` and `make fuzz`, not
 # by `make test-fast`.
@@ -494,12 +494,13 @@ def test_predict_with_costs(root: Path, good_files: dict, data: st.DataObject) -
 # params.yaml: a random bad value at a random key.
 
 
-def _leaves(block: dict, prefix: str = "") -> list[str]:
+def _leaves(block: dict, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key of the blocks, as its path (a key may hold a dot: tune.space's do)."""
     out = []
     for name, value in block.items():
         if isinstance(value, dict):
-            out += _leaves(value, f"{prefix}{name}.")
-        out.append(f"{prefix}{name}")
+            out += _leaves(value, (*path, name))
+        out.append((*path, name))
     return out
 
 
@@ -519,11 +520,13 @@ VALUES = st.one_of(
 
 
 @given(key=st.sampled_from(KEYS), value=VALUES, unquoted=st.booleans())
-def test_params(root: Path, good_files: dict, key: str, value: object, unquoted: bool) -> None:
+def test_params(
+    root: Path, good_files: dict, key: tuple[str, ...], value: object, unquoted: bool
+) -> None:
     write_variant(Variant(good_files), root / "data" / "raw")
     raw = raw_params(SHAPE)
     block = raw
-    *parents, last = key.split(".")
+    *parents, last = key
     for name in parents:
         block = block[name]
     block[last] = value
@@ -539,7 +542,7 @@ def test_params(root: Path, good_files: dict, key: str, value: object, unquoted:
         (root / "params.yaml").write_bytes(original)
     if result.code == 0:
         return
-    top = key.split(".")[0]
+    top = key[0]
     assert_clean_failure(result, [f"{top}.", f"{top}:", "data.", "params.yaml: top level"])
     assert snapshot(root, skip=("data/raw", "reports/validation.json", "params.yaml")) == before
 
@@ -625,7 +628,7 @@ def _fault(kind: str, a: float, b: float, body: object) -> object:
 
 
 def _pulls(api, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from umbrella.open_meteo import pull_forecasts, pull_weather
+    from umbrella.data.open_meteo import pull_forecasts, pull_weather
 
     block = {**api.urls, "retries": 0, "backoff_s": 0.0, "timeout_s": 5, "locations_per_call": 2}
     cfg = make_params({"open_meteo": block}).open_meteo
@@ -638,7 +641,7 @@ def _pulls(api, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def open_meteo(tmp_path_factory: pytest.TempPathFactory):
     """The fake service (its `mutate` set by each example) and the clean pull's tables."""
-    from fake_open_meteo import FakeOpenMeteo
+    from support.fake_open_meteo import FakeOpenMeteo
 
     now = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
     with FakeOpenMeteo(now=now, coverage_start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)) as api:
@@ -660,8 +663,8 @@ def test_open_meteo_answers(open_meteo, tmp_path_factory, faults, calls) -> None
     """A broken answer gives a correct table (NaN where the answer lacks values) or one
     clean DataError; nothing broken is cached: a pull after the service recovered makes
     the clean tables, whatever the cache holds."""
-    from umbrella.errors import DataError
-    from umbrella.open_meteo.cache import ResponseCache, checksum
+    from umbrella.core.errors import DataError
+    from umbrella.data.open_meteo.cache import ResponseCache, checksum
 
     api, (weather, forecasts) = open_meteo
     cache = tmp_path_factory.mktemp("om-cache")

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from conftest import REPO, copy_repo, umbrella
 
-from umbrella.evaluation import headline
-from umbrella.gate import failed_checks, gate_verdict
-from umbrella.params import Gate
-from umbrella.report import Side, flatten, number, render
+from umbrella.core.params import Gate
+from umbrella.evaluation.gate import failed_checks, gate_verdict
+from umbrella.evaluation.scores import headline
+from umbrella.ops.report import Side, flatten, number, render
 
 GATE = Gate(min_skill_cost=0.2, service_level_tolerance=0.03)
 TEST = {"start": "2015-01-01", "end": "2015-12-31", "rows": 63350, "scored_against": "true demand"}
@@ -471,7 +471,7 @@ def test_cli_gate_without_metrics_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_report_reads_params_floats_as_dvc_writes_them() -> None:
     """`dvc exp run -S train.linear.alpha=1e-5` writes 1e-05: a number in the params diff."""
-    from umbrella.report import _yaml
+    from umbrella.ops.report import _yaml
 
     assert _yaml("train:\n  linear:\n    alpha: 1e-05\n", "params.yaml") == {
         "train": {"linear": {"alpha": 1e-05}}

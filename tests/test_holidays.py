@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from conftest import make_params, run, set_params, write_tables
 
-from umbrella.errors import DataError, ParamsError
-from umbrella.features import build_features
-from umbrella.holiday_calendar import holiday_flags, zone_country
-from umbrella.partitions import read_all
-from umbrella.prediction import predict_orders
-from umbrella.schemas import TABLES
-from umbrella.validation import typed_table
+from umbrella.core.errors import DataError, ParamsError
+from umbrella.core.partitions import read_all
+from umbrella.data.contract.rules import typed_table
+from umbrella.data.contract.schemas import TABLES
+from umbrella.forecast.features import build_features
+from umbrella.forecast.holiday_calendar import holiday_flags, zone_country
+from umbrella.ops.prediction import predict_orders
 
 HORIZON = 7
 START, DAYS = pd.Timestamp("2024-01-01"), 70
@@ -86,7 +86,7 @@ def test_one_country_gives_every_store_its_holidays_as_before() -> None:
 def test_a_store_whose_time_zone_is_in_another_country_is_named(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="umbrella.holiday_calendar"):
+    with caplog.at_level(logging.WARNING, logger="umbrella.forecast.holiday_calendar"):
         flags("US")
     warned = [r.getMessage() for r in caplog.records]
     for store, zone, country in (("B", "Australia/Brisbane", "AU"), ("T", "Asia/Tokyo", "JP")):
@@ -99,12 +99,12 @@ def test_a_store_whose_time_zone_is_in_another_country_is_named(
     assert len(warned) == 3 and not any(m.startswith("store U:") for m in warned)  # U: in the US
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="umbrella.holiday_calendar"):
+    with caplog.at_level(logging.WARNING, logger="umbrella.forecast.holiday_calendar"):
         flags("stores")
     assert caplog.records == []  # each store's country matches its time zone
 
     moved = STORES.assign(country=["AU", "IN", "AU", "US"], subdivision=None)  # T in Australia?
-    with caplog.at_level(logging.WARNING, logger="umbrella.holiday_calendar"):
+    with caplog.at_level(logging.WARNING, logger="umbrella.forecast.holiday_calendar"):
         flags("stores", moved)
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["store T"]
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import make_params
 from scipy import stats
 
-from umbrella.metrics import (
+from umbrella.money.metrics import (
     SUMS,
     error_terms,
     forecast_metrics,
@@ -19,7 +19,7 @@ from umbrella.metrics import (
     skill,
     to_order,
 )
-from umbrella.newsvendor import newsvendor_cost
+from umbrella.money.newsvendor import newsvendor_cost
 
 Y = np.array([10.0, 0.0, 5.0, 8.0])
 Q = np.array([12.0, 1.0, 3.0, 8.0])  # errors q - y: +2, +1, -2, 0

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from umbrella.distribution import require_finite
-from umbrella.errors import DataError
-from umbrella.model_io import PROBE_ROWS, _reproducible, dump_model, load_model
-from umbrella.models import GradientBoosting, LinearModel, SeasonalNaive
+from umbrella.core.errors import DataError
+from umbrella.forecast.distribution import require_finite
+from umbrella.forecast.model_io import PROBE_ROWS, _reproducible, dump_model, load_model
+from umbrella.forecast.models import GradientBoosting, LinearModel, SeasonalNaive
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -138,7 +138,7 @@ def test_a_tampered_model_file_is_refused(tmp_path):
     dump_model(fit("seasonal_naive"), path, rows())
 
     def swap(schema: dict) -> dict:
-        assert schema["__module__"] == "umbrella.models"
+        assert schema["__module__"] == "umbrella.forecast.models"
         return schema | {"__module__": "os", "__class__": "system"}
 
     path.write_bytes(rewrite_schema(path.read_bytes(), swap))

@@ -10,8 +10,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from umbrella.metrics import pinball_loss
-from umbrella.models import GradientBoosting, LinearModel, SeasonalNaive, make_model
+from umbrella.forecast.models import GradientBoosting, LinearModel, SeasonalNaive, make_model
+from umbrella.money.metrics import pinball_loss
 
 HORIZON = 3
 # Small and shallow: on a few thousand rows, deeper trees overfit the quantile (in-sample
@@ -255,8 +255,8 @@ def test_gbm_is_reproducible_with_a_seed(train, test):
 
 @pytest.mark.slow
 def test_linear_model_fits_a_long_horizon(tiny_tables):
-    from umbrella.features import build_features
-    from umbrella.validation import finalise
+    from umbrella.data.contract.rules import finalise
+    from umbrella.forecast.features import build_features
 
     sales = finalise(tiny_tables["sales"], "sales")
     weather = finalise(tiny_tables["weather"], "weather")

@@ -10,10 +10,16 @@ import pandas as pd
 import pytest
 from conftest import make_params
 
-from umbrella import split
-from umbrella.features import build_features
-from umbrella.forecaster import Forecaster
-from umbrella.health import (
+from umbrella.core import split
+from umbrella.core.params import Params
+from umbrella.data.contract.interim import Interim
+from umbrella.data.contract.rules import finalise
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.forecast.features import build_features
+from umbrella.forecast.forecaster import Forecaster
+from umbrella.forecast.holiday_calendar import holiday_flags
+from umbrella.forecast.models import LinearModel, SeasonalNaive, make_model
+from umbrella.ops.health import (
     MonitorRows,
     alarm_table,
     assess,
@@ -23,10 +29,7 @@ from umbrella.health import (
     headline,
     monitor_rows,
 )
-from umbrella.holiday_calendar import holiday_flags
-from umbrella.interim import Interim
-from umbrella.models import LinearModel, SeasonalNaive, make_model
-from umbrella.monitoring import (
+from umbrella.ops.monitoring import (
     RAIN_BANDS_MM,
     demand_response_shift,
     demand_table,
@@ -39,9 +42,6 @@ from umbrella.monitoring import (
     same_season,
     status,
 )
-from umbrella.params import Params
-from umbrella.simulator.simulate import simulate_retailer
-from umbrella.validation import finalise
 
 
 def test_psi_is_near_zero_for_the_same_distribution_and_large_for_a_shift() -> None:

@@ -1,4 +1,4 @@
-"""The Open-Meteo connector against a faithful fake server (tests/fake_open_meteo.py): offline."""
+"""The Open-Meteo connector against a faithful fake server (tests/support/fake_open_meteo.py)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from umbrella.errors import DataError
-from umbrella.open_meteo import pull_forecasts, pull_weather
-from umbrella.open_meteo.client import Endpoint, get_json
-from umbrella.params import RETRY_WAITS_MAX_S, OpenMeteo
+from umbrella.core.errors import DataError
+from umbrella.core.params import RETRY_WAITS_MAX_S, OpenMeteo
+from umbrella.data.open_meteo import pull_forecasts, pull_weather
+from umbrella.data.open_meteo.client import Endpoint, get_json
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import REPO, make_params, set_params
-from fake_open_meteo import FakeOpenMeteo, value
-from inprocess import umbrella_in
+from support.fake_open_meteo import FakeOpenMeteo, value
+from support.inprocess import umbrella_in
 
 UTC = dt.UTC
 SUMMER = dt.datetime(2024, 7, 1, 12, tzinfo=UTC)  # the fake's "now": summer offsets
@@ -283,7 +283,7 @@ def test_an_edited_cache_entry_is_dropped_and_fetched_again(
         hourly = stored["response"]["hourly"]
         hourly["precipitation"] = [72.0] * len(hourly["precipitation"])
         entry.write_bytes(gzip.compress(json.dumps(stored).encode()))
-        with caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"):
+        with caplog.at_level(logging.WARNING, logger="umbrella.data.open_meteo"):
             second = pull_weather(*args, config(api), tmp_path, None, today=TODAY)
         assert len(api.calls) == made + 1  # dropped and fetched again
         assert "does not match its checksum" in caplog.text
@@ -302,7 +302,7 @@ def test_an_entry_filed_under_another_request_is_dropped(
         stored = json.loads(gzip.decompress(entry.read_bytes()))
         stored["request"]["latitude"] = 1.0  # another place's answer under this name
         entry.write_bytes(gzip.compress(json.dumps(stored).encode()))
-        with caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"):
+        with caplog.at_level(logging.WARNING, logger="umbrella.data.open_meteo"):
             pull_weather(*args, config(api), tmp_path, None, today=TODAY)
     assert len(api.calls) == 2 and "does not answer the request" in caplog.text
 
@@ -383,7 +383,7 @@ def test_days_before_coverage_fall_back_on_observed_with_a_warning(
     with FakeOpenMeteo(now=WINTER, coverage_start=coverage) as api:
         cfg = config(api)
         observed = pull_weather(stores, start, end, cfg, tmp_path, None, today=TODAY)
-        with caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"):
+        with caplog.at_level(logging.WARNING, logger="umbrella.data.open_meteo"):
             got = pull_forecasts(
                 stores, start, end, horizon, cfg, tmp_path, None, observed, today=TODAY
             )
@@ -458,7 +458,7 @@ def test_a_service_answering_from_runs_after_today_is_ignored_with_a_warning(
     ahead = FRESH_NOW + dt.timedelta(days=7)
     yesterday = FRESH_TODAY - dt.timedelta(days=1)
     with (
-        caplog.at_level(logging.WARNING, logger="umbrella.open_meteo"),
+        caplog.at_level(logging.WARNING, logger="umbrella.data.open_meteo"),
         FakeOpenMeteo(now=ahead, auto_timezones=AUTO) as api,
     ):
         weather = pull_weather(

@@ -9,14 +9,16 @@ import pytest
 from conftest import make_params
 from scipy import stats
 
-from umbrella import oracle
-from umbrella.backtest import forecast_table
-from umbrella.costs import day_costs
-from umbrella.features import build_features
-from umbrella.interim import Interim
-from umbrella.metrics import negative_binomial_quantile, to_order
-from umbrella.models import LinearModel, SeasonalNaive
-from umbrella.oracle import (
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.core.split import test_rows as rolling_rows
+from umbrella.core.split import training_rows
+from umbrella.data.contract.interim import Interim
+from umbrella.data.simulator.forecasts import RAIN_ERRORS, issue_forecasts
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.data.simulator.weather import WeatherGenerator, seattle_weather
+from umbrella.evaluation import oracle
+from umbrella.evaluation.backtest import forecast_table
+from umbrella.evaluation.oracle import (
     RAIN_GRID,
     forecast_likelihood,
     forecast_matrix,
@@ -25,12 +27,10 @@ from umbrella.oracle import (
     rain_posterior,
     wet_probability,
 )
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulator.forecasts import RAIN_ERRORS, issue_forecasts
-from umbrella.simulator.simulate import simulate_retailer
-from umbrella.simulator.weather import WeatherGenerator, seattle_weather
-from umbrella.split import test_rows as rolling_rows
-from umbrella.split import training_rows
+from umbrella.forecast.features import build_features
+from umbrella.forecast.models import LinearModel, SeasonalNaive
+from umbrella.money.costs import day_costs
+from umbrella.money.metrics import negative_binomial_quantile, to_order
 
 TAU = 0.632
 GENERATED = {"weather": "generated"}

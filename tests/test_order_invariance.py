@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
-from umbrella.paths import TRUTH
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core.paths import TRUTH
+from umbrella.data.simulator.simulate import simulate_retailer
 
 # Three regions: weather and forecasts per store, so every file names the stores.
 SHAPE = deep_merge(TINY, {"simulate": {"regions": 3}, "train": {"max_rows": 1000}})

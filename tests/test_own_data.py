@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import make_params, run, set_params
-from fake_open_meteo import FakeOpenMeteo
+from support.fake_open_meteo import FakeOpenMeteo
 
-from umbrella import database
-from umbrella.retailer import pull
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.data.sources import database
+from umbrella.data.sources.retailer import pull
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from conftest import REPO, TINY, make_params, write_tables
 
-from umbrella.contract import validate
+from umbrella.data.contract.raw_folder import validate
 
 SPEC = importlib.util.spec_from_file_location("panel_data", REPO / "benchmarks/panel_data.py")
 assert SPEC is not None and SPEC.loader is not None

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, make_params, raw_params
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
-from umbrella import params as params_module
-from umbrella.errors import ParamsError
-from umbrella.params import Drift, Params, load_params, parse_params
+from umbrella.core import params as params_module
+from umbrella.core.errors import ParamsError
+from umbrella.core.params import Drift, Params, load_params, parse_params
 
 
 def test_repository_params_load() -> None:
@@ -71,7 +71,8 @@ def test_unknown_key(overrides: dict, key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["base", "base.seed", "simulate.stores", "train.gbm.max_iter", "business.holding"]
+    "key",
+    ["base", "base.seed", "simulate.stores", "train.gbm.max_iter", "business.holding", "inventory"],
 )
 def test_missing_key(key: str) -> None:
     assert "missing" in assert_names_key(without(key), key)
@@ -192,6 +193,14 @@ BAD_VALUES = [
     ("simulate.stores", 0, "must be >= 1"),
     ("engine.workers", 0, "must be >= 1"),
     ("engine.stores_per_partition", 0, "must be >= 1"),
+    ("inventory.lead_time_days", 0, "must be >= 1"),  # the evening's order: next morning
+    ("inventory.lead_time_days", 2.5, "expected int, got 2.5"),
+    ("inventory.review_days", 0, "must be >= 1"),
+    ("inventory.holding_per_day", -0.01, "must be in 0..1e+06"),
+    ("inventory.holding_per_day", "cheap", "expected float, got 'cheap'"),
+    ("inventory.pack_size", 0, "must be >= 1"),
+    ("inventory.order_cost", -5.0, "must be in 0..1e+06"),
+    ("inventory.carry_over", "yes", "expected bool, got 'yes'"),
 ]
 
 
@@ -305,6 +314,45 @@ def test_service_level_must_leave_room() -> None:
     assert "must be in 0.01..0.99" in message
 
 
+def test_inventory_defaults() -> None:
+    """A block of {} is the documented defaults; params.yaml states them."""
+    raw = raw_params()
+    assert make_params().inventory == parse_params({**raw, "inventory": {}}).inventory
+    inventory = make_params().inventory
+    assert inventory.carry_over is True
+    assert (inventory.lead_time_days, inventory.review_days, inventory.pack_size) == (2, 1, 1)
+    assert (inventory.holding_per_day, inventory.order_cost) == (0.01, 0.0)
+    assert "unknown key" in assert_names_key(
+        raw_params({"inventory": {"capacity": 40}}), "inventory.capacity"
+    )
+
+
+@pytest.mark.parametrize(
+    ("horizon", "lead", "review", "accepted"),
+    [(7, 2, 1, True), (7, 2, 5, True), (7, 2, 6, False), (3, 2, 1, True), (2, 2, 1, False)],
+)
+def test_horizon_must_cover_lead_time_and_review(
+    horizon: int, lead: int, review: int, accepted: bool
+) -> None:
+    """An order is made from the forecasts of the days until the next one arrives: base.horizon
+    must reach lead_time_days + review_days, refused at load naming both."""
+    raw = raw_params(
+        {
+            "base": {"horizon": horizon},
+            "inventory": {"lead_time_days": lead, "review_days": review},
+        }
+    )
+    if accepted:
+        assert parse_params(raw).inventory.review_days == review
+        return
+    message = assert_names_key(raw, "base.horizon")
+    assert message == (
+        f"params.yaml: base.horizon: {horizon} days must cover inventory.lead_time_days + "
+        f"inventory.review_days = {lead + review}: an order is made from forecasts of the days "
+        "until the next one arrives (lower inventory.lead_time_days or inventory.review_days)"
+    )
+
+
 def test_impossible_unquoted_date_names_the_key(tmp_path: Path) -> None:
     """YAML itself raised a bare ValueError on an unquoted 2015-02-30: a traceback."""
     path = tmp_path / "params.yaml"
@@ -330,3 +378,11 @@ def test_cli_prints_a_clean_params_error(tmp_path: Path) -> None:
     result = umbrella_in(tmp_path, ["validate"])
     assert (result.code, result.error) == (2, None)
     assert result.stderr.startswith("error: ") and "split.test_start:" in result.stderr
+
+
+def test_cli_refuses_a_horizon_short_of_the_orders(tmp_path: Path) -> None:
+    raw = raw_params({"inventory": {"lead_time_days": 4, "review_days": 7}})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    result = umbrella_in(tmp_path, ["evaluate"])
+    assert (result.code, result.error) == (2, None)
+    assert "base.horizon: 7 days must cover inventory.lead_time_days" in result.stderr

@@ -14,7 +14,7 @@ import pandas as pd
 from conftest import REPO, TINY, make_params
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from umbrella.interim import Interim
+from umbrella.data.contract.interim import Interim
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # peers.py imports its sibling bench.py
 peers = importlib.import_module("peers")

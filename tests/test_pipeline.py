@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ORDER_COLUMNS, REQUIRED_METRICS, make_params, run, set_params, write_tables
 
-from umbrella.evaluation import HEADLINE
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.evaluation.scores import HEADLINE
 
 pytestmark = pytest.mark.slow
 

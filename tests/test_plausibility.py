@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 from conftest import REPO, TINY, set_params, umbrella, write_tables
 
-from umbrella.plausibility import check_plausible, longest_lookback, short_histories, store_level
+from umbrella.data.contract.plausibility import (
+    check_plausible,
+    longest_lookback,
+    short_histories,
+    store_level,
+)
 
 
 def _sales(units: dict[str, list[int]]) -> pd.DataFrame:

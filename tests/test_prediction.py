@@ -12,19 +12,19 @@ import pandas as pd
 import pytest
 from conftest import ORDER_COLUMNS, REPO, make_params, run, set_params, umbrella, write_tables
 
-from umbrella.errors import DataError
-from umbrella.features import build_features
-from umbrella.model_io import dump_model
-from umbrella.models import LinearModel
-from umbrella.partitions import store_groups, write_partitioned
-from umbrella.plausibility import highest_sales
-from umbrella.prediction import (
+from umbrella.core.errors import DataError
+from umbrella.core.partitions import store_groups, write_partitioned
+from umbrella.data.contract.plausibility import highest_sales
+from umbrella.data.contract.rules import finalise
+from umbrella.forecast.features import build_features
+from umbrella.forecast.model_io import dump_model
+from umbrella.forecast.models import LinearModel
+from umbrella.ops.prediction import (
     cap_orders,
     check_forecasts,
     final_orders,
     predict_orders,
 )
-from umbrella.validation import finalise
 
 HORIZON = 7
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from umbrella.metrics import covered_mid
-from umbrella.protection_interval import total_quantile
+from umbrella.money.metrics import covered_mid
+from umbrella.money.protection_interval import total_quantile
 
 K = 4.0  # the negative binomial size of each day
 

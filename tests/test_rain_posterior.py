@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from umbrella.errors import DataError
-from umbrella.features import TARGET_RAIN
-from umbrella.models import GradientBoosting, on_level_scale
-from umbrella.rain_posterior import (
+from umbrella.core.errors import DataError
+from umbrella.forecast.features import TARGET_RAIN
+from umbrella.forecast.models import GradientBoosting, on_level_scale
+from umbrella.forecast.rain_posterior import (
     AMOUNT,
     WET,
     fit_rain_posterior,

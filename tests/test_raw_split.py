@@ -1,4 +1,4 @@
-"""A retailer's own files validated partition by partition (umbrella.raw_split): the same
+"""A retailer's own files validated partition by partition (partition_files.py): the same
 problems, named by the same file and lines, as the whole files give."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pytest
 from conftest import TINY, deep_merge, make_params, write_tables
 from test_validate import BAD_VALUES, read_lines, set_cell
 
-from umbrella.params import Params
-from umbrella.partitions import read_all
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.raw_split import split_raw_tables
-from umbrella.raw_to_interim import Checked, validate_raw, validate_whole
-from umbrella.validation import LINE, row_lines
+from umbrella.core.params import Params
+from umbrella.core.partitions import read_all
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.contract.partition_files import split_raw_tables
+from umbrella.data.contract.raw_to_interim import Checked, validate_raw, validate_whole
+from umbrella.data.contract.rules import LINE, row_lines
 
 NAMES = (SALES, WEATHER, FORECASTS, TRUTH)
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from conftest import TINY, deep_merge, make_params
 
-from umbrella.io import write_csv
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.simulator import demand as dm
-from umbrella.simulator.forecasts import RAIN_ERRORS, amount_score, issue_forecasts
-from umbrella.simulator.simulate import simulate_retailer
-from umbrella.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
+from umbrella.core.files import write_csv
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.simulator import demand as dm
+from umbrella.data.simulator.forecasts import RAIN_ERRORS, amount_score, issue_forecasts
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.data.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
 
 SEED = 42
 
@@ -264,7 +264,7 @@ def test_generated_weather_and_forecasts_stay_within_the_contract(
 ) -> None:
     """Even a climate of downpours never makes a value that validation would reject, and
     no forecast goes beyond the wettest day of the record the climate was fitted on."""
-    from umbrella.limits import RAIN_MAX_MM
+    from umbrella.data.contract.limits import RAIN_MAX_MM
 
     stormy = replace(climate, rain_scale=climate.rain_scale * 100)  # means of ~500..1000 mm
     dates = pd.date_range("2013-01-01", periods=400, freq="D")

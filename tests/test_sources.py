@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from conftest import make_params, write_tables
 
-from umbrella import sources
-from umbrella.contract import validate
-from umbrella.errors import DataError
-from umbrella.params import Params
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.retailer import pull
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core.errors import DataError
+from umbrella.core.params import Params
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.contract.raw_folder import validate
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.data.sources import own_files as sources
+from umbrella.data.sources.retailer import pull
 
 
 def csv_params(sales: str, weather: str, forecasts: str | None = None, **overrides) -> Params:

@@ -13,9 +13,17 @@ from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from umbrella.order_up_to import fixed_orders, lost_sales_ratio, order_quantity, order_up_to
-from umbrella.perfect_foresight import perfect_foresight
-from umbrella.stock_replay import Replay, StockCosts, replay, replay_summary, review_days
+from umbrella.money.order_up_to import fixed_orders, lost_sales_ratio, order_quantity, order_up_to
+from umbrella.money.perfect_foresight import perfect_foresight
+from umbrella.money.stock_replay import (
+    Replay,
+    StockCosts,
+    replay,
+    replay_summary,
+    review_days,
+    store_figures,
+    summary_of_stores,
+)
 
 COSTS = StockCosts(margin=12.0, holding_per_day=0.5, order_cost=10.0, left_over=6.0)
 
@@ -232,3 +240,25 @@ def test_the_benchmark_protection_interval_days() -> None:
     np.testing.assert_array_equal(means[0, 5], [36, 37, 38, 0, 0, 0, 0, 0])
     totals = bench.interval_totals(np.array([[1.0, 2, 3, 4, 5]]), 2)  # type: ignore[attr-defined]
     np.testing.assert_array_equal(totals, [[5, 7, 9, np.nan, np.nan]])
+
+
+def test_stores_replayed_apart_summarise_as_one_replay() -> None:
+    """evaluate replays each partition of stores apart: their stores' figures, joined,
+    give the summary of one replay of all the stores."""
+    rng = np.random.default_rng(7)
+    demand = rng.poisson(4, (5, 30)).astype(float)
+    levels = rng.integers(0, 15, (5, 30)).astype(float)
+    costs = StockCosts(margin=12.0, holding_per_day=0.01, order_cost=1.0, left_over=6.0)
+    opening = np.array([3.0, 0.0, 8.0, 2.0, 5.0])
+
+    def replayed(stores: slice) -> Replay:
+        rule = order_up_to(levels[stores], 2, np.inf)
+        return replay(demand[stores], rule, 2, 3, opening[stores], costs)
+
+    whole = replay_summary(replayed(slice(None)))
+    parts = [store_figures(replayed(slice(0, 2))), store_figures(replayed(slice(2, None)))]
+    joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    assert summary_of_stores(joined) == pytest.approx(whole, rel=1e-12)
+    assert whole["cost"] == pytest.approx(
+        sum(whole[key] for key in ("lost_margin", "holding", "ordering", "left_over"))
+    )

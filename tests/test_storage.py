@@ -1,5 +1,5 @@
-"""engine.storage: the tasks' files carried through object storage (umbrella.storage), here
-an S3 service on 127.0.0.1 (tests/object_store.py) and a 2-worker LocalCluster."""
+"""engine.storage: the tasks' files carried through object storage (umbrella.core.storage), here
+an S3 service on 127.0.0.1 (tests/support/object_store.py) and a 2-worker LocalCluster."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from conftest import make_params
-from object_store import BUCKET, keys, s3_service
+from support.object_store import BUCKET, keys, s3_service
 
-from umbrella.engine import runner
-from umbrella.errors import ParamsError
-from umbrella.storage import belongs
+from umbrella.core.engine import runner
+from umbrella.core.errors import ParamsError
+from umbrella.core.storage import belongs
 
 
 def test_a_partition_needs_its_own_part_files_and_the_shared_ones() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

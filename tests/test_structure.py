@@ -44,12 +44,12 @@ def test_every_stage_is_a_command_with_the_same_entry() -> None:
 
 
 def test_in_process_runs_see_no_path_of_the_checkout(tmp_path) -> None:
-    """tests/inprocess.py re-points every path into the checkout (a stage's plot folder
+    """tests/support/inprocess.py re-points every path into the checkout (a stage's plot folder
     too), so an in-process run never writes into the repository."""
     import sys
     from pathlib import Path
 
-    from inprocess import rooted
+    from support.inprocess import rooted
 
     with rooted(tmp_path):
         leaks = [
@@ -100,3 +100,67 @@ def test_no_import_cycle_in_the_package() -> None:
         for name, path in modules.items()
     }
     assert import_cycle(graph) == []
+
+
+# The layers of src/umbrella, lowest first (README "The project"): a module imports from its own
+# package and from the packages of lower layers, never upward and never across to another
+# package of its own layer.
+LAYERS = [
+    {"money"},  # the newsvendor's and the stock's arithmetic: no params, no files
+    {"core"},  # paths, params, errors, files, partitions, engine, storage, time split
+    {"data.contract"},  # what valid data is
+    {"data.simulator", "data.open_meteo"},  # the simulated retailer; the weather from Open-Meteo
+    {"data.sources"},  # a retailer's own data, and every source's fingerprint
+    {"forecast"},
+    {"evaluation"},
+    {"ops"},  # orders, the monitor, the report, tuning
+    {"stages", "cli"},  # the stages dvc.yaml runs; the command line that runs them by name
+    {"__main__"},  # python -m umbrella
+]
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """The rank of a module's layer and its package: umbrella.data.contract.rules is
+    (2, "data.contract")."""
+    rest = module.removeprefix("umbrella.")
+    for rank, packages in enumerate(LAYERS):
+        for package in packages:
+            if rest == package or rest.startswith(package + "."):
+                return rank, package
+    raise AssertionError(f"{module}: in no layer of LAYERS")
+
+
+def layer_faults(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of `graph` that runs upward or across, as 'importer -> imported'."""
+    faults = []
+    for importer, imported in sorted(graph.items()):
+        rank, package = layer_of(importer)
+        for target in sorted(imported):
+            their_rank, their_package = layer_of(target)
+            if their_package != package and their_rank >= rank:
+                faults.append(f"{importer} -> {target}")
+    return faults
+
+
+def test_layer_faults_finds_upward_and_across_imports() -> None:
+    graph = {
+        "umbrella.money.costs": {"umbrella.core.params"},  # upward
+        "umbrella.data.simulator.weather": {"umbrella.data.open_meteo.client"},  # across
+        "umbrella.ops.report": {"umbrella.evaluation.scores", "umbrella.ops.revisions"},  # fine
+    }
+    assert layer_faults(graph) == [
+        "umbrella.data.simulator.weather -> umbrella.data.open_meteo.client",
+        "umbrella.money.costs -> umbrella.core.params",
+    ]
+
+
+def test_every_import_runs_down_the_layers() -> None:
+    """Type-only imports count too. Every module of the package is in a layer."""
+    modules = {_module_name(p): p for p in (REPO / "src").rglob("*.py")}
+    for folder in ("umbrella", "umbrella.data"):  # a docstring over subpackages, no code
+        modules.pop(folder)
+    graph = {
+        name: {m for m in imported_modules(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    assert layer_faults(graph) == []

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import REPO, make_params, raw_params, run, umbrella
 
-from umbrella.errors import ParamsError, UmbrellaError
-from umbrella.params import Tune, load_params, parse_params
-from umbrella.tune import (
+from umbrella.core.errors import ParamsError, UmbrellaError
+from umbrella.core.params import Tune, load_params, parse_params
+from umbrella.ops.tune import (
     candidates,
     choose,
     experiment_revs,

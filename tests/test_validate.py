@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
-from umbrella.contract import validate
-from umbrella.paths import FORECASTS, SALES, TRUTH, WEATHER
-from umbrella.validation import Problem
+from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.data.contract.raw_folder import validate
+from umbrella.data.contract.rules import Problem
 
 PARAMS = make_params(TINY)
 LABEL = {name: f"data/raw/{name}.csv" for name in (SALES, WEATHER, FORECASTS, TRUTH)}

@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 # Imported as a module: pytest would collect functions named test_* as tests.
-from umbrella import split as splitting
-from umbrella.paths import TRUTH
-from umbrella.simulator.simulate import simulate_retailer
+from umbrella.core import split as splitting
+from umbrella.core.paths import TRUTH
+from umbrella.data.simulator.simulate import simulate_retailer
 
 pytestmark = pytest.mark.slow
 

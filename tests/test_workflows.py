@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import TINY, copy_repo, deep_merge, set_params
-from workflow_runner import (
+from support.workflow_runner import (
     PROJECT_REPLACE,
     Runner,
     cml_calls,

@@ -11,8 +11,8 @@ import importlib
 import logging
 import sys
 
-from umbrella.errors import STORAGE_ERRORS, UmbrellaError, WriteError
-from umbrella.paths import require_root, shown
+from umbrella.core.errors import STORAGE_ERRORS, UmbrellaError, WriteError
+from umbrella.core.paths import require_root, shown
 
 COMMANDS = {
     "sources": (
@@ -26,10 +26,10 @@ COMMANDS = {
     "evaluate": ("umbrella.stages.evaluate", "rolling-origin evaluation in money"),
     "predict": ("umbrella.stages.predict", "forecasts and orders for the next days"),
     "monitor": ("umbrella.stages.monitor", "drift and performance decay of the latest window"),
-    "report": ("umbrella.report", "Markdown report: this workspace against a base revision"),
-    "gate": ("umbrella.gate", "exit 1 when the evaluated model fails the gate"),
+    "report": ("umbrella.ops.report", "Markdown report: this workspace against a base revision"),
+    "gate": ("umbrella.evaluation.gate", "exit 1 when the evaluated model fails the gate"),
     "tune": (
-        "umbrella.tune",
+        "umbrella.ops.tune",
         "choose settings on the validation period (params.yaml tune), apply the best",
     ),
 }

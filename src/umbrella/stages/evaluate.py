@@ -1,49 +1,23 @@
 """evaluate: rolling-origin evaluation of the model in money, against seasonal naive and,
-on simulated data, against the oracle that knows the true demand distribution.
-
-Forecasts are scored against demand. On simulated data the truth file gives the true
-demand of every day, sold-out days included. On a user's data only sales are known: a
-sold-out (censored) day is scored against its sales, a lower bound of its demand, so lost
-sales on those days are undercounted for every forecaster alike.
-
-Each partition of stores is forecast and scored on the engine (`engine`); what comes back
-are sums per store and the rows the plots need, combined in store order.
+on simulated data, against the oracle that knows the true demand distribution; on the test
+period and the validation period before it (evaluation/periods.py), each partition of
+stores on the engine (`engine`). Writes metrics/evaluate.json (the headline),
+reports/evaluate.json (everything) and plots/evaluate/.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from functools import partial
-from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from umbrella.backtest import forecast_table
-from umbrella.calibration import require_one_partition
-from umbrella.costs import day_costs
-from umbrella.distribution import require_finite
-from umbrella.engine import Run, runner
-from umbrella.evaluation import (
-    BASELINE,
-    MODEL,
-    ORACLE,
-    ORACLE_INFO,
-    evaluation_metrics,
-    headline,
-    period_summary,
-    score_cells,
-)
-from umbrella.gate import gate_verdict
-from umbrella.interim import fallback_counts, forecasts_note, read_interim, sales_span, stores_in
-from umbrella.io import write_csv, write_json
-from umbrella.metrics import scale_from_sums, seasonal_error_sums
-from umbrella.model_io import load_model
-from umbrella.models import SeasonalNaive
-from umbrella.params import Business, Drift, Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import (
+from umbrella.core.engine import runner
+from umbrella.core.files import write_csv, write_json
+from umbrella.core.params import load_params
+from umbrella.core.partitions import partition_count
+from umbrella.core.paths import (
     FEATURES,
     INTERIM,
     METRICS,
@@ -54,9 +28,14 @@ from umbrella.paths import (
     TRUTH,
     VALIDATION_MODELS,
 )
-from umbrella.plots import evaluation_plots, plotted_rows, save_figure
-from umbrella.split import no_validation, test_rows, test_start, validation_start
-from umbrella.training_sample import fitted_baseline
+from umbrella.core.split import no_validation, test_start, validation_start
+from umbrella.data.contract.interim import sales_span, stores_in
+from umbrella.evaluation.gate import gate_verdict
+from umbrella.evaluation.periods import score_period, test_block
+from umbrella.evaluation.plots import evaluation_plots, save_figure
+from umbrella.evaluation.scores import BASELINE, MODEL, headline, period_summary
+from umbrella.evaluation.stock import StockTask, stock_section
+from umbrella.forecast.calibration import require_one_partition
 
 log = logging.getLogger(__name__)
 PLOT_DIGITS = 4
@@ -70,88 +49,6 @@ def write_plots(plots: dict[str, tuple[pd.DataFrame, Figure]]) -> None:
         save_figure(figure, PLOT_DIR / f"{name}.png")
 
 
-def evaluate_part(
-    part: int,
-    baseline: SeasonalNaive,
-    start: pd.Timestamp,
-    end: pd.Timestamp | None,
-    business: Business,
-    drift: Drift | None,
-    rain_threshold_mm: float,
-    plot_stores: int,
-    seed: int,
-    limits: bool,
-    interim: Path,
-    features: Path,
-    model_file: Path,
-) -> dict:
-    """Forecast and score the period from `start` (before `end`) of one partition's stores."""
-    data = read_interim(interim, truth=True, part=part)
-    test = test_rows(read_part(features, part), start, end)
-    model = load_model(model_file)
-    costs = day_costs(test, business)
-    # The orders at one tau* beside, where the days' prices make them differ.
-    single = business.daily_costs and "price" in test
-    table, forecasters = forecast_table(
-        test, model, baseline, data, costs, drift, limits, single=single
-    )
-    # The forecasters' own forecasts and orders (not the limits', which know the truth).
-    made = [
-        f"{f}_{k}"
-        for f in forecasters
-        if f not in (ORACLE, ORACLE_INFO)
-        for k in ("forecast", "order")
-    ]
-    period = "the test period" if end is None else "the validation period"
-    require_finite(table, made, f"{model_file}, {period}")
-    history = data.sales[data.sales["date"] < start]
-    days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
-    units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)
-    total, count = seasonal_error_sums(units.to_numpy(float))
-    return {
-        "forecasters": forecasters,
-        "cells": score_cells(table, forecasters, rain_threshold_mm),
-        "seasonal_errors": pd.DataFrame(
-            {"store": units.index.astype(str), "total": total, "count": count}
-        ),
-        "rows": len(table),
-        "censored": int(table["censored"].sum()),
-        "fallback": None if data.forecasts is None else fallback_counts(data.forecasts, start),
-        "plotted": plotted_rows(table, plot_stores, seed).drop(columns="sampled"),
-    }
-
-
-def score_period(
-    params: Params,
-    start: pd.Timestamp,
-    end: pd.Timestamp | None,
-    model_file: Path,
-    limits: bool,
-    run: Run,
-) -> tuple[dict, list[dict]]:
-    """The metrics of the model in `model_file` on the period from `start` (before `end`),
-    beside seasonal naive fitted on the days before it; and each partition's results."""
-    baseline = fitted_baseline(FEATURES, start, params, run)
-    task = partial(
-        evaluate_part,
-        baseline=baseline,
-        start=start,
-        end=end,
-        business=params.business,
-        drift=params.simulate.drift,
-        rain_threshold_mm=params.evaluate.rain_threshold_mm,
-        plot_stores=params.evaluate.plot_stores,
-        seed=params.base.seed,
-        limits=limits,
-    )
-    reads = {"interim": INTERIM, "features": FEATURES, "model_file": model_file}
-    results = run(task, range(partition_count(FEATURES)), reads)
-    errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
-    scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
-    cells = pd.concat([r["cells"] for r in results], ignore_index=True)
-    return evaluation_metrics(cells, results[0]["forecasters"], scale), results
-
-
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     first, last = sales_span()
@@ -160,18 +57,32 @@ def main(args: argparse.Namespace) -> None:
     parts = partition_count(FEATURES)
     require_one_partition(params.train.calibration, parts)
 
+    def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, floor: bool) -> StockTask | None:
+        """inventory.carry_over: the period's stock replayed too (stock_evaluation.py)."""
+        if not params.inventory.carry_over:
+            return None
+        return StockTask(first_day, last_day, params.inventory, params.business, floor)
+
     with runner(params.engine) as run:
         stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
         limits = stores <= params.evaluate.oracle_max_stores
-        metrics, results = score_period(params, start, None, MODELS / MODEL_FILE, limits, run)
+        test_stock = stock(start, last, True)
+        metrics, results = score_period(
+            params, start, None, MODELS / MODEL_FILE, limits, run, test_stock
+        )
         # The validation period, scored as the test period is by the model fitted before it
         # (train); without the limits, which nothing is chosen on (time).
         if begin is None:
             why = no_validation(first, start, params.split, params.validate.min_history_days)
             validation: dict = {"left_out": why}
+            stock_chosen_on = None
         else:
             model_file = VALIDATION_MODELS / MODEL_FILE
-            scored, parts_scored = score_period(params, begin, start, model_file, False, run)
+            before = stock(begin, start - pd.Timedelta(days=1), False)
+            scored, parts_scored = score_period(
+                params, begin, start, model_file, False, run, before
+            )
+            stock_chosen_on = [r["stock"] for r in parts_scored]
             validation = {
                 "start": str(begin.date()),
                 "end": str((start - pd.Timedelta(days=1)).date()),
@@ -180,32 +91,18 @@ def main(args: argparse.Namespace) -> None:
             }
 
     forecasters = results[0]["forecasters"]
-    rows = sum(r["rows"] for r in results)
     # The share of days the orders should meet: tau*, or the mean of each day's ratio.
     tau = metrics[MODEL]["service_level_target"]
-    fallback = [r["fallback"] for r in results]
-    metrics["test"] = {
-        "start": str(start.date()),
-        "end": str(last.date()),
-        "rows": rows,
-        "censored_share": sum(r["censored"] for r in results) / rows,
-        "scored_against": "true demand" if (INTERIM / TRUTH).exists() else "sales",
-        "service_level_target": tau,
-        "costs": "each day's price" if params.business.daily_costs else "business.price",
-        "forecasts": forecasts_note(
-            None
-            if fallback[0] is None
-            else (sum(f[0] for f in fallback), sum(f[1] for f in fallback))
-        ),
-        "model": params.train.model,
-    }
-    if (INTERIM / TRUTH).exists() and not limits:
-        metrics["test"]["limits"] = (
-            f"left out: {stores} stores, more than evaluate.oracle_max_stores "
-            f"({params.evaluate.oracle_max_stores})"
-        )
+    metrics["test"] = test_block(params, start, last, results, tau, stores, limits)
     metrics["gate"] = gate_verdict(metrics, params.gate, tau)
     metrics["validation"] = validation
+    if test_stock is not None:
+        metrics["stock"] = stock_section(
+            [r["stock"] for r in results],
+            stock_chosen_on,
+            test_stock,
+            (INTERIM / TRUTH).exists(),
+        )
     # The DVC metrics file holds the headline only; the report holds everything.
     write_json(metrics, REPORTS / "evaluate.json")
     write_json(headline(metrics), METRICS / "evaluate.json")
@@ -221,3 +118,11 @@ def main(args: argparse.Namespace) -> None:
         metrics[BASELINE]["cost"],
         metrics["skill"]["cost"],
     )
+    if "stock" in metrics:
+        log.info(
+            "stock carried over: model cost %.0f, baseline %.0f (skill %.3f), fill rate %.4f",
+            metrics["stock"][MODEL]["cost"],
+            metrics["stock"][BASELINE]["cost"],
+            metrics["stock"]["skill_cost"],
+            metrics["stock"][MODEL]["fill_rate"],
+        )

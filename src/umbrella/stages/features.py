@@ -8,13 +8,13 @@ import logging
 from functools import partial
 from pathlib import Path
 
-from umbrella.engine import runner
-from umbrella.features import build_features
-from umbrella.interim import read_interim
-from umbrella.io import replace_folder, write_parquet
-from umbrella.params import Features, load_params
-from umbrella.partitions import part_name, partition_count
-from umbrella.paths import FEATURES, INTERIM, PROCESSED, SALES
+from umbrella.core.engine import runner
+from umbrella.core.files import replace_folder, write_parquet
+from umbrella.core.params import Features, load_params
+from umbrella.core.partitions import part_name, partition_count
+from umbrella.core.paths import FEATURES, INTERIM, PROCESSED, SALES
+from umbrella.data.contract.interim import read_interim
+from umbrella.forecast.features import build_features
 
 log = logging.getLogger(__name__)
 

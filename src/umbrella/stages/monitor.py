@@ -15,36 +15,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-from functools import partial
-from pathlib import Path
 
-import pandas as pd
-
-from umbrella.calibration import require_one_partition
-from umbrella.distribution import require_finite
-from umbrella.engine import runner
-from umbrella.health import (
-    POINT,
-    QUANTILE,
-    MonitorRows,
-    alarm_table,
-    assess,
-    combine_rows,
-    failure,
-    headline,
-    monitor_rows,
-)
-from umbrella.interim import only_stores, read_interim, sales_span, stores_in
-from umbrella.io import write_csv, write_json
-from umbrella.model_io import load_model
-from umbrella.models import SeasonalNaive
-from umbrella.params import Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import FEATURES, INTERIM, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
-from umbrella.plots import drift_figure, save_figure
-from umbrella.sampling import watched_stores
-from umbrella.split import test_start
-from umbrella.training_sample import fitted_baseline
+from umbrella.core.engine import runner
+from umbrella.core.files import write_csv, write_json
+from umbrella.core.params import load_params
+from umbrella.core.partitions import partition_count
+from umbrella.core.paths import FEATURES, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
+from umbrella.core.split import test_start
+from umbrella.data.contract.interim import sales_span
+from umbrella.evaluation.plots import drift_figure, save_figure
+from umbrella.forecast.calibration import require_one_partition
+from umbrella.ops.health import alarm_table, assess, failure, headline, status_line, watched_rows
 
 log = logging.getLogger(__name__)
 REPORT = REPORTS / "monitor.json"
@@ -60,68 +41,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def monitor_part(
-    part: int,
-    baseline: SeasonalNaive,
-    start: pd.Timestamp,
-    params: Params,
-    watched: frozenset[str] | None,
-    interim: Path,
-    features_folder: Path,
-    model_file: Path,
-) -> MonitorRows:
-    """The monitor's rows of one partition's stores (of those `watched`, when a sample)."""
-    data = read_interim(interim, part=part)
-    features = read_part(features_folder, part)
-    if watched is not None:
-        data = only_stores(data, watched)
-        features = features[features["store"].astype(str).isin(watched)]
-    model = load_model(model_file)
-    rows = monitor_rows(features, data, model, baseline, start, params)
-    made = [c for c in map(str, rows.scored.columns) if c.endswith((POINT, QUANTILE))]
-    require_finite(rows.scored, made, f"{model_file}, the monitor's days")
-    return rows
-
-
 def main(args: argparse.Namespace) -> int:
     params = load_params()
     first, last = sales_span()
     start = test_start(first, last, params.split)
-    parts = range(partition_count(FEATURES))
-    require_one_partition(params.train.calibration, len(parts))
+    require_one_partition(params.train.calibration, partition_count(FEATURES))
     with runner(params.engine) as run:
-        stores = [s for found in run(stores_in, parts, {"interim": INTERIM}) for s in found]
-        watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
-        baseline = fitted_baseline(FEATURES, start, params, run)
-        task = partial(monitor_part, baseline=baseline, start=start, params=params, watched=watched)
-        reads = {
-            "interim": INTERIM,
-            "features_folder": FEATURES,
-            "model_file": MODELS / MODEL_FILE,
-        }
-        rows = combine_rows(run(task, parts, reads))
+        rows, stores = watched_rows(params, start, MODELS / MODEL_FILE, run)
     result = assess(params, rows, start, last)
-    result["stores"] = {
-        "watched": len(stores) if watched is None else len(watched),
-        "of": len(stores),
-    }
+    result["stores"] = stores
     write_json(headline(result), METRICS / "monitor.json")
     write_json(result, REPORT)
     table = alarm_table(result)
     write_csv(table, PLOT_DIR / "drift.csv", 4)
     save_figure(drift_figure(table, result), PLOT_DIR / "drift.png")
-    log.info(
-        "monitor status: %s (skill drop %+.3f, demand shift %+.3f, wet-day demand shift "
-        "%+.3f, residual psi %.3f, bias shift %+.3f; features beyond their drift threshold: "
-        "%s)",
-        result["status"],
-        result["performance"]["skill_drop"],
-        result["demand_shift"]["score"],
-        result["wet_demand_shift"]["score"],
-        result["residual"]["score"],
-        result["bias_shift"]["score"],
-        ", ".join(result["drifted_features"]) or "none",
-    )
+    log.info("%s", status_line(result))
     for reason in result["reasons"]:
         log.info("monitor: %s", reason)
     message = failure(result, args.fail_on)

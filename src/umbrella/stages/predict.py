@@ -24,60 +24,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from functools import partial
 from pathlib import Path
 
-import pandas as pd
-
-from umbrella.engine import runner
-from umbrella.errors import DataError
-from umbrella.freshness import check_order_days
-from umbrella.gate import EVALUATION, failed_checks, read_verdict
-from umbrella.interim import (
-    Interim,
-    only_stores,
-    read_interim,
-    sales_span,
-    stores_in,
-    stores_table,
-)
-from umbrella.io import write_csv
-from umbrella.model_io import load_model
-from umbrella.params import OPEN_METEO, Params, Validate, load_params
-from umbrella.partitions import partition_count
-from umbrella.paths import (
-    FORECASTS,
-    INTERIM,
-    MODEL_FILE,
-    MODELS,
-    PREDICTIONS,
-    SALES,
-    WEATHER,
-    shown,
-)
-from umbrella.plausibility import (
-    highest_sales,
-    lookback,
-    unorderable_problem,
-    unorderable_stores,
-)
-from umbrella.prediction import (
-    cap_orders,
-    check_forecasts,
-    check_sales_plausible,
-    final_orders,
-    predict_orders,
-    read_store_costs,
-)
-from umbrella.schemas import TABLES
-from umbrella.validation import finalise, listing, typed_table
+from umbrella.core.errors import DataError
+from umbrella.core.files import write_csv
+from umbrella.core.freshness import check_order_days
+from umbrella.core.params import OPEN_METEO, load_params
+from umbrella.core.paths import MODEL_FILE, MODELS, PREDICTIONS, shown
+from umbrella.evaluation.gate import require_gate
+from umbrella.ops.ordering import files_orders, pipeline_orders
+from umbrella.ops.prediction import cap_orders, final_orders
 
 log = logging.getLogger(__name__)
-
-
 STDOUT = "-"
-# How the pipeline's validated tables are named in messages.
-INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,139 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> Interim:
-    """The three files, typed and checked against the data contract and, the sales, for
-    values implausible for their store."""
-    tables, problems = {}, []
-    for name, path in ((SALES, sales), (WEATHER, weather), (FORECASTS, forecasts)):
-        table, found = typed_table(path, TABLES[name], str(path))
-        problems += found
-        if table is not None:
-            tables[name] = table
-    if problems:
-        raise DataError(f"invalid input: {len(problems)} problem(s)\n{listing(problems)}")
-    # Before the lean dtypes: the typed table's index is the line in the file.
-    check_sales_plausible(tables[SALES], cfg.max_level_ratio, cfg.warn_level_ratio, str(sales))
-    # Only a table without problems can take the lean dtypes (an unparsed count is NA).
-    tables = {name: finalise(table, name) for name, table in tables.items()}
-    # The pipeline's stores.csv (data.stores): the stores' countries, for their holidays.
-    return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], None, stores_table())
-
-
-def require_gate(allow_failed: bool, how: str) -> None:
-    """Refuse a model whose evaluation failed the gate or is missing, or with `allow_failed`
-    warn about it; `how` says how to allow it."""
-    verdict = read_verdict()
-    if verdict is not None and verdict["passed"]:
-        return
-    reason = (
-        f"the model failed the gate in {shown(EVALUATION)}: {'; '.join(failed_checks(verdict))}"
-        if verdict is not None
-        else f"no gate verdict in {shown(EVALUATION)} (run `dvc repro evaluate`)"
-    )
-    if allow_failed:
-        log.warning("%s; ordering anyway (%s)", reason, how)
-        return
-    raise DataError(f"predict: {reason}. To order with it anyway: {how}")
-
-
-def forecast_orders(
-    data: Interim,
-    model_path: Path,
-    params: Params,
-    labels: dict[str, str],
-    origin: pd.Timestamp,
-    store_costs: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Orders of the stores of `data` for the days after `origin` at each day's costs
-    (`business`, and the stores' own where given), and each store's highest daily sales
-    (the cap)."""
-    if data.forecasts is not None:
-        check_forecasts(data.sales, data.forecasts, origin, params.base.horizon, labels[FORECASTS])
-    orders = predict_orders(
-        load_model(model_path),
-        data.sales,
-        data.weather,
-        data.forecasts,
-        params.base.horizon,
-        params.features,
-        params.business,
-        labels[SALES],
-        origin,
-        store_costs,
-        data.stores,
-    )
-    return orders, highest_sales(data.sales)
-
-
-def predict_part(
-    part: int,
-    params: Params,
-    origin: pd.Timestamp,
-    store_costs: pd.DataFrame | None,
-    interim: Path,
-    model_path: Path,
-) -> tuple[pd.DataFrame | None, pd.Series, pd.Series] | str:
-    """forecast_orders of the stores of one partition of the pipeline's data that can be
-    ordered for (none: None), and the others with why (`unorderable_stores`); a refusal's
-    message."""
-    data = read_interim(interim, part=part)
-    v = params.validate
-    skipped = unorderable_stores(data.sales, origin, lookback(params.features))
-    try:
-        check_sales_plausible(
-            data.sales, v.max_level_ratio, v.warn_level_ratio, INTERIM_LABELS[SALES], lines=False
-        )
-        kept = frozenset(data.sales["store"].astype(str)) - set(skipped.index)
-        if not kept:
-            return None, highest_sales(data.sales), skipped
-        data = only_stores(data, kept)
-        orders, highest = forecast_orders(
-            data, model_path, params, INTERIM_LABELS, origin, store_costs
-        )
-        return orders, highest, skipped
-    except DataError as exc:
-        return str(exc)
-
-
-def pipeline_orders(
-    model_path: Path, params: Params, costs: Path | None
-) -> tuple[pd.DataFrame, pd.Series]:
-    """forecast_orders of every partition of the pipeline's data, on the engine; every
-    partition's refusal in one error. The stores that cannot be ordered for are named in a
-    warning, or with predict.all_or_nothing in an error."""
-    if not (INTERIM / FORECASTS).exists():
-        log.warning("no weather forecasts: the orders are made without the weather")
-    parts = range(partition_count(INTERIM / SALES))
-    store_costs = None
-    if costs is not None:
-        stores = pd.Index([s for part in parts for s in stores_in(part)])
-        store_costs = read_store_costs(costs, params.business, stores)
-    task = partial(predict_part, params=params, origin=sales_span()[1], store_costs=store_costs)
-    reads = {"interim": INTERIM, "model_path": model_path}
-    with runner(params.engine) as run:
-        results = run(task, parts, reads)
-    refused = [r for r in results if isinstance(r, str)]
-    if refused:
-        raise DataError("\n".join(refused))
-    done = [r for r in results if not isinstance(r, str)]
-    skipped = pd.concat([why for _, _, why in done]).sort_index()
-    made = [orders for orders, _, _ in done if orders is not None]
-    if not skipped.empty:
-        # The same finding as validate's (reports/validation.json), in the same words.
-        origin = sales_span()[1]
-        need = lookback(params.features)
-        found = unorderable_problem(skipped, origin, need, INTERIM_LABELS[SALES])
-        if params.predict.all_or_nothing or not made:
-            why = "predict.all_or_nothing: true" if made else "no store left"
-            raise DataError(f"{found[0]}; {why}: no orders written")
-        log.warning("%s; the other stores get their orders", found[0])
-    return (
-        pd.concat(made, ignore_index=True),
-        pd.concat([highest for _, highest, _ in done]),
-    )
-
-
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     given = [args.sales, args.weather, args.forecasts]
@@ -250,15 +76,8 @@ def main(args: argparse.Namespace) -> None:
         )
     if files:
         require_gate(args.allow_failed_gate, "--allow-failed-gate")
-        data = read_files(args.sales, args.weather, args.forecasts, params.validate)
-        labels = {SALES: str(args.sales), FORECASTS: str(args.forecasts)}
-        origin = data.sales["date"].max()
-        store_costs = (
-            None
-            if args.costs is None
-            else read_store_costs(args.costs, params.business, pd.Index(data.sales["store"]))
-        )
-        orders, highest = forecast_orders(data, args.model, params, labels, origin, store_costs)
+        files_given = (args.sales, args.weather, args.forecasts)
+        orders, highest = files_orders(files_given, args.model, params, args.costs)
     else:
         # The pipeline's own run may order with such a model where its orders never ship
         # (CI's report on a failing pull request): predict.allow_failed_gate.

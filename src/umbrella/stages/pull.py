@@ -1,4 +1,4 @@
-"""pull: write the raw tables of the configured source to data/raw/ (umbrella.retailer).
+"""pull: write the raw tables of the configured source to data/raw/ (data/sources/retailer.py).
 
 --refresh fetches every Open-Meteo chunk again and rewrites its cache entry (as the param
 open_meteo.refresh does): the way out of an answer the service has since corrected.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from umbrella.io import replace_folder
-from umbrella.params import load_params
-from umbrella.paths import RAW
-from umbrella.retailer import pull
+from umbrella.core.files import replace_folder
+from umbrella.core.params import load_params
+from umbrella.core.paths import RAW
+from umbrella.data.sources.retailer import pull
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from umbrella.fingerprint import fingerprint
-from umbrella.freshness import today
-from umbrella.io import write_json
-from umbrella.params import load_params
-from umbrella.paths import SOURCES
+from umbrella.core.files import write_json
+from umbrella.core.freshness import today
+from umbrella.core.params import load_params
+from umbrella.core.paths import SOURCES
+from umbrella.data.sources.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """validate: check the raw tables against the data contract; write typed Parquet,
-partitioned by store group (umbrella.partitions).
+partitioned by store group (umbrella.core.partitions).
 
 The raw tables are checked a partition of stores at a time on the engine (`engine`): the
 simulated retailer's as they are written, a retailer's own files cut into partitions first
-(umbrella.raw_to_interim, umbrella.raw_split).
+(umbrella.data.contract.raw_to_interim, umbrella.data.contract.partition_files).
 Every problem is collected and written to reports/validation.json; any problem fails the
 stage with a short report and no traceback, and data/interim/ stays as it was.
 
@@ -20,32 +20,14 @@ import logging
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import pandas as pd
-
-from umbrella.contract import label
-from umbrella.errors import DataError
-from umbrella.interim import forecasts_note, sales_span
-from umbrella.io import replace_folder, write_json
-from umbrella.params import Params, load_params
-from umbrella.partitions import partition_count, read_part
-from umbrella.paths import INTERIM, RAW, REPORTS, SALES
-from umbrella.plausibility import lookback, unorderable_problem, unorderable_stores
-from umbrella.raw_to_interim import validate_raw
-from umbrella.validation import Problem, summary
+from umbrella.core.errors import DataError
+from umbrella.core.files import replace_folder, write_json
+from umbrella.core.params import load_params
+from umbrella.core.paths import INTERIM, RAW, REPORTS
+from umbrella.data.contract.raw_to_interim import unorderable, validate_raw, validation_report
+from umbrella.data.contract.rules import summary
 
 log = logging.getLogger(__name__)
-
-
-def unorderable(folder: Path, params: Params) -> list[Problem]:
-    """The stores of the validated sales in `folder` that predict cannot order for
-    (`plausibility.unorderable_stores`), a partition at a time, as one finding."""
-    origin, need = sales_span(folder)[1], lookback(params.features)
-    parts = range(partition_count(folder / SALES))
-    why = [
-        unorderable_stores(read_part(folder / SALES, part, columns=["store", "date"]), origin, need)
-        for part in parts
-    ]
-    return unorderable_problem(pd.concat(why).sort_index(), origin, need, label(SALES, params))
 
 
 def main(args: argparse.Namespace) -> None:
@@ -60,17 +42,7 @@ def main(args: argparse.Namespace) -> None:
         strict = params.predict.all_or_nothing
         problems = checked.problems + (found if strict else [])
         warnings = checked.warnings + ([] if strict else found)
-        write_json(
-            {
-                "ok": not problems,
-                "problems": len(problems),
-                "warnings": [w.to_dict() for w in warnings],
-                "rows": checked.rows,
-                "forecasts": forecasts_note(checked.forecasts),
-                "details": [p.to_dict() for p in problems],
-            },
-            REPORTS / "validation.json",
-        )
+        write_json(validation_report(checked, problems, warnings), REPORTS / "validation.json")
         if problems:
             raise DataError(summary(problems))
         for warning in [] if strict else found:

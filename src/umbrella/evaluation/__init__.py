@@ -1,0 +1,2 @@
+"""The forecast judged: the backtest over the test period, its scores in money, the
+limits (oracle), the gate, and the plots."""

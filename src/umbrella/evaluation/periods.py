@@ -1,0 +1,176 @@
+"""A period scored as the evaluate stage scores it: every partition's forecasts and orders
+on the engine, beside seasonal naive and (on simulated data) the limits, in money; with
+inventory.carry_over, its stock replayed too (evaluation/stock.py).
+
+Forecasts are scored against demand. On simulated data the truth file gives the true
+demand of every day, sold-out days included. On a user's data only sales are known: a
+sold-out (censored) day is scored against its sales, a lower bound of its demand, so lost
+sales on those days are undercounted for every forecaster alike. What comes back from each
+partition are sums per store and the rows the plots need, combined in store order.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from umbrella.core.engine import Run
+from umbrella.core.params import Business, Drift, Params
+from umbrella.core.partitions import partition_count, read_part
+from umbrella.core.paths import FEATURES, INTERIM, TRUTH
+from umbrella.core.split import test_rows
+from umbrella.data.contract.interim import fallback_counts, forecasts_note, read_interim
+from umbrella.evaluation.backtest import forecast_table
+from umbrella.evaluation.plots import plotted_rows
+from umbrella.evaluation.scores import (
+    BASELINE,
+    MODEL,
+    ORACLE,
+    ORACLE_INFO,
+    evaluation_metrics,
+    score_cells,
+)
+from umbrella.evaluation.stock import StockTask, dispersion, stock_part
+from umbrella.forecast.distribution import require_finite
+from umbrella.forecast.model_io import load_model
+from umbrella.forecast.models import SeasonalNaive
+from umbrella.forecast.training_sample import fitted_baseline
+from umbrella.money.costs import day_costs
+from umbrella.money.metrics import scale_from_sums, seasonal_error_sums
+
+
+def evaluate_part(
+    part: int,
+    baseline: SeasonalNaive,
+    start: pd.Timestamp,
+    end: pd.Timestamp | None,
+    business: Business,
+    drift: Drift | None,
+    rain_threshold_mm: float,
+    plot_stores: int,
+    seed: int,
+    limits: bool,
+    interim: Path,
+    features: Path,
+    model_file: Path,
+    stock: StockTask | None = None,
+) -> dict:
+    """Forecast and score the period from `start` (before `end`) of one partition's stores;
+    with `stock`, replay its stock too (stock_evaluation.py)."""
+    data = read_interim(interim, truth=True, part=part)
+    test = test_rows(read_part(features, part), start, end)
+    model = load_model(model_file)
+    costs = day_costs(test, business)
+    # The orders at one tau* beside, where the days' prices make them differ.
+    single = business.daily_costs and "price" in test
+    table, forecasters = forecast_table(
+        test, model, baseline, data, costs, drift, limits, single=single
+    )
+    # The forecasters' own forecasts and orders (not the limits', which know the truth).
+    made = [
+        f"{f}_{k}"
+        for f in forecasters
+        if f not in (ORACLE, ORACLE_INFO)
+        for k in ("forecast", "order")
+    ]
+    period = "the test period" if end is None else "the validation period"
+    require_finite(table, made, f"{model_file}, {period}")
+    history = data.sales[data.sales["date"] < start]
+    days = pd.date_range(history["date"].min(), start - pd.Timedelta(days=1))
+    units = history.pivot(index="store", columns="date", values="units").reindex(columns=days)
+    total, count = seasonal_error_sums(units.to_numpy(float))
+    return {
+        "forecasters": forecasters,
+        "cells": score_cells(table, forecasters, rain_threshold_mm),
+        "seasonal_errors": pd.DataFrame(
+            {"store": units.index.astype(str), "total": total, "count": count}
+        ),
+        "rows": len(table),
+        "censored": int(table["censored"].sum()),
+        "fallback": None if data.forecasts is None else fallback_counts(data.forecasts, start),
+        "plotted": plotted_rows(table, plot_stores, seed).drop(columns="sampled"),
+        "stock": None
+        if stock is None
+        else stock_part(
+            table,
+            test,
+            forecasters,
+            {MODEL: dispersion(model), BASELINE: dispersion(baseline)},
+            data.truth,
+            stock,
+        ),
+    }
+
+
+def score_period(
+    params: Params,
+    start: pd.Timestamp,
+    end: pd.Timestamp | None,
+    model_file: Path,
+    limits: bool,
+    run: Run,
+    stock: StockTask | None = None,
+) -> tuple[dict, list[dict]]:
+    """The metrics of the model in `model_file` on the period from `start` (before `end`),
+    beside seasonal naive fitted on the days before it; and each partition's results (with
+    `stock`, its replays)."""
+    baseline = fitted_baseline(FEATURES, start, params, run)
+    task = partial(
+        evaluate_part,
+        baseline=baseline,
+        start=start,
+        end=end,
+        business=params.business,
+        drift=params.simulate.drift,
+        rain_threshold_mm=params.evaluate.rain_threshold_mm,
+        plot_stores=params.evaluate.plot_stores,
+        seed=params.base.seed,
+        limits=limits,
+        stock=stock,
+    )
+    reads = {"interim": INTERIM, "features": FEATURES, "model_file": model_file}
+    results = run(task, range(partition_count(FEATURES)), reads)
+    errors = pd.concat([r["seasonal_errors"] for r in results]).sort_values("store")
+    scale = scale_from_sums(errors["total"].to_numpy(), errors["count"].to_numpy())
+    cells = pd.concat([r["cells"] for r in results], ignore_index=True)
+    return evaluation_metrics(cells, results[0]["forecasters"], scale), results
+
+
+def test_block(
+    params: Params,
+    start: pd.Timestamp,
+    last: pd.Timestamp,
+    results: list[dict],
+    tau: float,
+    stores: int,
+    limits: bool,
+) -> dict:
+    """reports/evaluate.json's `test`: the period, its rows, what it is scored against, the
+    service level aimed at (`tau`), the costs, the forecasts, and why the limits are left
+    out when they are."""
+    rows = sum(r["rows"] for r in results)
+    fallback = [r["fallback"] for r in results]
+    truth = (INTERIM / TRUTH).exists()
+    block = {
+        "start": str(start.date()),
+        "end": str(last.date()),
+        "rows": rows,
+        "censored_share": sum(r["censored"] for r in results) / rows,
+        "scored_against": "true demand" if truth else "sales",
+        "service_level_target": tau,
+        "costs": "each day's price" if params.business.daily_costs else "business.price",
+        "forecasts": forecasts_note(
+            None
+            if fallback[0] is None
+            else (sum(f[0] for f in fallback), sum(f[1] for f in fallback))
+        ),
+        "model": params.train.model,
+    }
+    if truth and not limits:
+        block["limits"] = (
+            f"left out: {stores} stores, more than evaluate.oracle_max_stores "
+            f"({params.evaluate.oracle_max_stores})"
+        )
+    return block

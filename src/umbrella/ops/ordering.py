@@ -1,0 +1,177 @@
+"""Orders from the pipeline's validated data, every partition on the engine, or from a
+retailer's own files (`umbrella predict --sales --weather --forecasts`): checked, forecast
+and ordered at each day's costs (ops/prediction.py)."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from umbrella.core.engine import runner
+from umbrella.core.errors import DataError
+from umbrella.core.params import Params, Validate
+from umbrella.core.partitions import partition_count
+from umbrella.core.paths import FORECASTS, INTERIM, SALES, WEATHER
+from umbrella.data.contract.interim import (
+    Interim,
+    only_stores,
+    read_interim,
+    sales_span,
+    stores_in,
+    stores_table,
+)
+from umbrella.data.contract.plausibility import (
+    highest_sales,
+    lookback,
+    unorderable_problem,
+    unorderable_stores,
+)
+from umbrella.data.contract.rules import finalise, listing, typed_table
+from umbrella.data.contract.schemas import TABLES
+from umbrella.forecast.model_io import load_model
+from umbrella.ops.prediction import (
+    check_forecasts,
+    check_sales_plausible,
+    predict_orders,
+    read_store_costs,
+)
+
+log = logging.getLogger(__name__)
+# How the pipeline's validated tables are named in messages.
+INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
+
+
+def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> Interim:
+    """The three files, typed and checked against the data contract and, the sales, for
+    values implausible for their store."""
+    tables, problems = {}, []
+    for name, path in ((SALES, sales), (WEATHER, weather), (FORECASTS, forecasts)):
+        table, found = typed_table(path, TABLES[name], str(path))
+        problems += found
+        if table is not None:
+            tables[name] = table
+    if problems:
+        raise DataError(f"invalid input: {len(problems)} problem(s)\n{listing(problems)}")
+    # Before the lean dtypes: the typed table's index is the line in the file.
+    check_sales_plausible(tables[SALES], cfg.max_level_ratio, cfg.warn_level_ratio, str(sales))
+    # Only a table without problems can take the lean dtypes (an unparsed count is NA).
+    tables = {name: finalise(table, name) for name, table in tables.items()}
+    # The pipeline's stores.csv (data.stores): the stores' countries, for their holidays.
+    return Interim(tables[SALES], tables[WEATHER], tables[FORECASTS], None, stores_table())
+
+
+def forecast_orders(
+    data: Interim,
+    model_path: Path,
+    params: Params,
+    labels: dict[str, str],
+    origin: pd.Timestamp,
+    store_costs: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Orders of the stores of `data` for the days after `origin` at each day's costs
+    (`business`, and the stores' own where given), and each store's highest daily sales
+    (the cap)."""
+    if data.forecasts is not None:
+        check_forecasts(data.sales, data.forecasts, origin, params.base.horizon, labels[FORECASTS])
+    orders = predict_orders(
+        load_model(model_path),
+        data.sales,
+        data.weather,
+        data.forecasts,
+        params.base.horizon,
+        params.features,
+        params.business,
+        labels[SALES],
+        origin,
+        store_costs,
+        data.stores,
+    )
+    return orders, highest_sales(data.sales)
+
+
+def predict_part(
+    part: int,
+    params: Params,
+    origin: pd.Timestamp,
+    store_costs: pd.DataFrame | None,
+    interim: Path,
+    model_path: Path,
+) -> tuple[pd.DataFrame | None, pd.Series, pd.Series] | str:
+    """forecast_orders of the stores of one partition of the pipeline's data that can be
+    ordered for (none: None), and the others with why (`unorderable_stores`); a refusal's
+    message."""
+    data = read_interim(interim, part=part)
+    v = params.validate
+    skipped = unorderable_stores(data.sales, origin, lookback(params.features))
+    try:
+        check_sales_plausible(
+            data.sales, v.max_level_ratio, v.warn_level_ratio, INTERIM_LABELS[SALES], lines=False
+        )
+        kept = frozenset(data.sales["store"].astype(str)) - set(skipped.index)
+        if not kept:
+            return None, highest_sales(data.sales), skipped
+        data = only_stores(data, kept)
+        orders, highest = forecast_orders(
+            data, model_path, params, INTERIM_LABELS, origin, store_costs
+        )
+        return orders, highest, skipped
+    except DataError as exc:
+        return str(exc)
+
+
+def pipeline_orders(
+    model_path: Path, params: Params, costs: Path | None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """forecast_orders of every partition of the pipeline's data, on the engine; every
+    partition's refusal in one error. The stores that cannot be ordered for are named in a
+    warning, or with predict.all_or_nothing in an error."""
+    if not (INTERIM / FORECASTS).exists():
+        log.warning("no weather forecasts: the orders are made without the weather")
+    parts = range(partition_count(INTERIM / SALES))
+    store_costs = None
+    if costs is not None:
+        stores = pd.Index([s for part in parts for s in stores_in(part)])
+        store_costs = read_store_costs(costs, params.business, stores)
+    task = partial(predict_part, params=params, origin=sales_span()[1], store_costs=store_costs)
+    reads = {"interim": INTERIM, "model_path": model_path}
+    with runner(params.engine) as run:
+        results = run(task, parts, reads)
+    refused = [r for r in results if isinstance(r, str)]
+    if refused:
+        raise DataError("\n".join(refused))
+    done = [r for r in results if not isinstance(r, str)]
+    skipped = pd.concat([why for _, _, why in done]).sort_index()
+    made = [orders for orders, _, _ in done if orders is not None]
+    if not skipped.empty:
+        # The same finding as validate's (reports/validation.json), in the same words.
+        origin = sales_span()[1]
+        need = lookback(params.features)
+        found = unorderable_problem(skipped, origin, need, INTERIM_LABELS[SALES])
+        if params.predict.all_or_nothing or not made:
+            why = "predict.all_or_nothing: true" if made else "no store left"
+            raise DataError(f"{found[0]}; {why}: no orders written")
+        log.warning("%s; the other stores get their orders", found[0])
+    return (
+        pd.concat(made, ignore_index=True),
+        pd.concat([highest for _, highest, _ in done]),
+    )
+
+
+def files_orders(
+    files: tuple[Path, Path, Path], model_path: Path, params: Params, costs: Path | None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """forecast_orders of a retailer's own sales, weather and forecasts files (read_files),
+    for the days after their last day of sales, at the stores' own `costs` where given."""
+    sales, weather, forecasts = files
+    data = read_files(sales, weather, forecasts, params.validate)
+    labels = {SALES: str(sales), FORECASTS: str(forecasts)}
+    store_costs = (
+        None
+        if costs is None
+        else read_store_costs(costs, params.business, pd.Index(data.sales["store"]))
+    )
+    origin = data.sales["date"].max()
+    return forecast_orders(data, model_path, params, labels, origin, store_costs)

@@ -1,0 +1,124 @@
+"""evaluate's `stock` section (inventory.carry_over): the replayed money of every forecaster
+through the same order-up-to policy, end to end in process on tiny seeded data; and
+carry_over false leaves every other output as it was."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
+from inprocess import umbrella_in
+
+from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.money.stock_policy import SHARED
+
+pytestmark = pytest.mark.slow
+
+SHAPE = deep_merge(TINY, {"train": {"max_rows": 1000}})
+REPLAYED = ["model", "baseline", "oracle_info", "oracle", "perfect_foresight"]
+PARTS = ["lost_margin", "holding", "ordering", "left_over"]
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """3 stores over 9 months, the true demand included (so the limits are replayed)."""
+    params = make_params(SHAPE)
+    return simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
+
+
+def run_stages(root: Path, tables: dict, overrides: dict, stages: list[str]) -> None:
+    if not root.exists():
+        root.mkdir(parents=True)
+        shutil.copy(REPO / "params.yaml", root / "params.yaml")
+        write_tables(tables, root / "data" / "raw")
+    set_params(root, deep_merge(SHAPE, overrides))
+    for stage in stages:
+        result = umbrella_in(root, [stage])
+        assert (result.code, result.error) == (0, None), result.stderr
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    """Every file evaluate writes, by its path under the root."""
+    files = [root / "reports" / "evaluate.json", root / "metrics" / "evaluate.json"]
+    files += sorted((root / "plots" / "evaluate").iterdir())
+    return {str(f.relative_to(root)): f.read_bytes() for f in files}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, tables: dict) -> dict[str, dict[str, bytes]]:
+    """evaluate's outputs with the stock carried over (2 days' lead time, orders every 2
+    days, packs of 2, a cost per order), then on the same models with carry_over false."""
+    root = tmp_path_factory.mktemp("stock") / "repo"
+    inventory = {"lead_time_days": 2, "review_days": 2, "pack_size": 2, "order_cost": 1.5}
+    stages = ["validate", "features", "train", "evaluate"]
+    run_stages(root, tables, {"inventory": inventory}, stages)
+    carried = outputs(root)
+    run_stages(root, tables, {"inventory": {"carry_over": False}}, ["evaluate"])
+    perishable = outputs(root)
+    # No validation period (150 days needed before it): `shared` is chosen on nothing.
+    no_validation = {"inventory": {"carry_over": True}, "validate": {"min_history_days": 150}}
+    run_stages(root, tables, no_validation, ["evaluate"])
+    return {"carried": carried, "perishable": perishable, "no_validation": outputs(root)}
+
+
+def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
+    report = json.loads(runs["carried"]["reports/evaluate.json"])
+    stock = report["stock"]
+    assert (stock["lead_time_days"], stock["review_days"], stock["pack_size"]) == (2, 2, 2)
+    assert stock["order_cost"] == 1.5 and stock["demand"] == "true demand"
+    assert stock["critical_ratio"] == pytest.approx(12 / (12 + 0.01 * 2), abs=1e-6)
+    assert stock["shared_chosen_on"] == "validation"
+    for name in REPLAYED:
+        figures = stock[name]
+        assert figures["cost"] == pytest.approx(sum(figures[p] for p in PARTS), abs=1e-4), name
+        assert all(figures[p] >= 0 for p in PARTS), name
+        assert 0 < figures["fill_rate"] <= 1 and 0 <= figures["sold_out_share"] <= 1, name
+        assert figures["peak_stock"] > 0 and figures["cover_days"] >= 0, name
+    for name in ("model", "baseline", "oracle_info"):
+        assert stock[name]["shared"] in SHARED
+    assert stock["oracle"]["shared"] == 0.0
+    assert stock["oracle_info"]["shared"] == stock["model"]["shared"]
+    # Orders are placed, and some cost: a cost per order at most every other day.
+    assert 0 < stock["model"]["ordering"] <= 1.5 * 3 * 60 / 2
+    # Perfect foresight is the floor of every policy on the same demand.
+    floor = stock["perfect_foresight"]["cost"]
+    assert all(floor <= stock[name]["cost"] + 1e-6 for name in REPLAYED)
+    assert stock["skill_cost"] == pytest.approx(
+        1 - stock["model"]["cost"] / stock["baseline"]["cost"], abs=1e-5
+    )
+    assert stock["cost_vs_perfect_foresight"] == pytest.approx(
+        stock["model"]["cost"] / floor, rel=1e-5
+    )
+    # The headline is unchanged in this step: the stock is in the report only.
+    headline = json.loads(runs["carried"]["metrics/evaluate.json"])
+    assert "stock" not in headline
+
+
+def test_carry_over_false_changes_nothing_but_the_stock_section(runs: dict) -> None:
+    carried, perishable = runs["carried"], runs["perishable"]
+    assert carried.keys() == perishable.keys()
+    for path in carried:
+        if path != "reports/evaluate.json":
+            assert carried[path] == perishable[path], path
+    report = json.loads(perishable["reports/evaluate.json"])
+    assert "stock" not in report
+    without = json.loads(carried["reports/evaluate.json"])
+    del without["stock"]
+    assert report == without
+    # The stock section is the report's last key: the text before it is the same bytes.
+    text = carried["reports/evaluate.json"].decode()
+    before = text[: text.index(',\n  "stock"')]
+    assert perishable["reports/evaluate.json"].decode() == before + "\n}\n"
+
+
+def test_without_a_validation_period_the_days_are_independent(runs: dict) -> None:
+    report = json.loads(runs["no_validation"]["reports/evaluate.json"])
+    assert "left_out" in report["validation"]
+    stock = report["stock"]
+    assert stock["shared_chosen_on"] == "none (no validation period)"
+    assert stock["model"]["shared"] == stock["baseline"]["shared"] == 0.0
+    assert (stock["lead_time_days"], stock["review_days"], stock["pack_size"]) == (2, 2, 2)
