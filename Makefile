@@ -23,9 +23,9 @@ run: install ## run the whole pipeline (dvc repro) on the configured data
 	dvc repro
 
 .PHONY: test
-test: install ## run the test suite (first installs PostgreSQL and Chromium when missing: scripts/system-packages)
+test: install ## run the test suite on 2 processes (first installs PostgreSQL and Chromium when missing: scripts/system-packages)
 	scripts/system-packages
-	pytest
+	pytest -n 2 --durations=10
 
 .PHONY: test-fast
 test-fast: install ## the tests not marked slow: about 60 s here (2 cores, nothing else running)
