@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tables
-from inprocess import umbrella_in
+from support.inprocess import umbrella_in
 
 from umbrella.data.simulator.simulate import simulate_retailer
 from umbrella.money.stock_policy import SHARED
