@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from umbrella.money.metrics import negative_binomial_log_terms
+
 IMPUTE_ROUNDS = 2  # docs/design.md "Settings measured once"
 MIN_DISPERSION, POISSON_DISPERSION = 0.01, 1e6  # the range of NB sizes searched
 MIN_MEAN = 1e-6
@@ -29,11 +31,8 @@ def nb_dispersion(y: np.ndarray, mean: np.ndarray, censored: np.ndarray) -> floa
     censored = np.asarray(censored, dtype=bool)
 
     def negative_log_likelihood(log_size: float) -> float:
-        size = np.exp(log_size)
-        p = size / (size + mean)
-        exact = stats.nbinom.logpmf(y[~censored], size, p[~censored])
-        at_least = stats.nbinom.logsf(y[censored] - 1, size, p[censored])
-        return -(np.sum(exact) + np.sum(at_least))
+        exact, at_least = negative_binomial_log_terms(y, mean, np.exp(log_size))
+        return -(np.sum(exact[~censored]) + np.sum(at_least[censored]))
 
     bounds = (float(np.log(MIN_DISPERSION)), float(np.log(POISSON_DISPERSION)))
     fit = optimize.minimize_scalar(negative_log_likelihood, bounds=bounds, method="bounded")

@@ -143,3 +143,14 @@ def negative_binomial_quantile(
     """The tau quantile of NB(mean, size=dispersion): the best possible order (the oracle)."""
     mean, dispersion = np.asarray(mean, dtype=float), np.asarray(dispersion, dtype=float)
     return np.asarray(stats.nbinom.ppf(tau, dispersion, dispersion / (dispersion + mean)))
+
+
+def negative_binomial_log_terms(
+    y: np.ndarray, mean: np.ndarray, size: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, log P(D = y) and log P(D >= y) for D ~ NB(mean, size): the two terms of the
+    censored likelihood, where a sold-out day says only "demand was at least the sales"
+    (forecast/censoring.py fits the size by it, ops/monitoring.py the wet-day shift)."""
+    p = size / (size + mean)
+    log_pmf, log_at_least = stats.nbinom.logpmf(y, size, p), stats.nbinom.logsf(y - 1, size, p)
+    return np.asarray(log_pmf), np.asarray(log_at_least)

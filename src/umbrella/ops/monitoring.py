@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import nbinom
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import PoissonRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from umbrella.money.metrics import negative_binomial_log_terms
 
 BINS = 10
 RAIN_BANDS_MM = np.array([0.0, 1.0, 3.0, 6.0, 12.0, 25.0])  # band edges of the day's rain
@@ -341,9 +342,7 @@ def _negative_binomial_terms(
     sold-out day: P(demand >= sales); any other: P(demand = sales)) and its derivative in
     eta."""
     mean, size = np.exp(eta), np.exp(log_size)
-    p = size / (size + mean)
-    logpmf = nbinom.logpmf(y, size, p)
-    logsf = nbinom.logsf(y - 1, size, p)
+    logpmf, logsf = negative_binomial_log_terms(y, mean, size)
     # d/d eta of log P(demand >= y) is y pmf(y) / P(demand >= y)
     censored = y * np.exp(logpmf - np.where(sold_out, logsf, 0.0))
     return (
