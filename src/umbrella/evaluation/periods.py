@@ -19,10 +19,17 @@ import pandas as pd
 from umbrella.core.engine import Run
 from umbrella.core.params import Business, Drift, Params
 from umbrella.core.partitions import partition_count, read_part
-from umbrella.core.paths import FEATURES, INTERIM, TRUTH
-from umbrella.core.split import test_rows
-from umbrella.data.contract.interim import fallback_counts, forecasts_note, read_interim
+from umbrella.core.paths import FEATURES, INTERIM, MODEL_FILE, MODELS, TRUTH, VALIDATION_MODELS
+from umbrella.core.split import no_validation, test_rows, test_start, validation_start
+from umbrella.data.contract.interim import (
+    fallback_counts,
+    forecasts_note,
+    read_interim,
+    sales_span,
+    stores_in,
+)
 from umbrella.evaluation.backtest import forecast_table
+from umbrella.evaluation.gate import gate_verdict
 from umbrella.evaluation.plots import plotted_rows
 from umbrella.evaluation.scores import (
     BASELINE,
@@ -30,9 +37,11 @@ from umbrella.evaluation.scores import (
     ORACLE,
     ORACLE_INFO,
     evaluation_metrics,
+    period_summary,
     score_cells,
 )
-from umbrella.evaluation.stock import StockTask, dispersion, stock_part
+from umbrella.evaluation.stock import StockTask, dispersion, stock_part, stock_section
+from umbrella.forecast.calibration import require_one_partition
 from umbrella.forecast.distribution import require_finite
 from umbrella.forecast.model_io import load_model
 from umbrella.forecast.models import SeasonalNaive
@@ -174,3 +183,55 @@ def test_block(
             f"({params.evaluate.oracle_max_stores})"
         )
     return block
+
+
+def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]:
+    """reports/evaluate.json (the test period, the validation period before it, the gate's
+    verdict, with inventory.carry_over the stock replayed), the rows to plot and the
+    forecasters."""
+    first, last = sales_span()
+    start = test_start(first, last, params.split)
+    begin = validation_start(first, start, params.split, params.validate.min_history_days)
+    parts = partition_count(FEATURES)
+    require_one_partition(params.train.calibration, parts)
+
+    def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, floor: bool) -> StockTask | None:
+        if not params.inventory.carry_over:
+            return None
+        return StockTask(first_day, last_day, params.inventory, params.business, floor)
+
+    stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
+    limits = stores <= params.evaluate.oracle_max_stores
+    test_stock = stock(start, last, True)
+    metrics, results = score_period(
+        params, start, None, MODELS / MODEL_FILE, limits, run, test_stock
+    )
+    # The validation period, scored as the test period is by the model fitted before it
+    # (train); without the limits, which nothing is chosen on (time).
+    if begin is None:
+        why = no_validation(first, start, params.split, params.validate.min_history_days)
+        validation: dict = {"left_out": why}
+        stock_chosen_on = None
+    else:
+        end = start - pd.Timedelta(days=1)
+        before = stock(begin, end, False)
+        model_file = VALIDATION_MODELS / MODEL_FILE
+        scored, parts_scored = score_period(params, begin, start, model_file, False, run, before)
+        stock_chosen_on = [r["stock"] for r in parts_scored]
+        validation = {
+            "start": str(begin.date()),
+            "end": str(end.date()),
+            "rows": sum(r["rows"] for r in parts_scored),
+            **period_summary(scored),
+        }
+    # The share of days the orders should meet: tau*, or the mean of each day's ratio.
+    tau = metrics[MODEL]["service_level_target"]
+    metrics["test"] = test_block(params, start, last, results, tau, stores, limits)
+    metrics["gate"] = gate_verdict(metrics, params.gate, tau)
+    metrics["validation"] = validation
+    if test_stock is not None:
+        truth = (INTERIM / TRUTH).exists()
+        stocks = [r["stock"] for r in results]
+        metrics["stock"] = stock_section(stocks, stock_chosen_on, test_stock, truth)
+    plotted = pd.concat([r["plotted"] for r in results], ignore_index=True)
+    return metrics, plotted, results[0]["forecasters"]

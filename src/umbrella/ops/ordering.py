@@ -1,10 +1,23 @@
 """Orders from the pipeline's validated data, every partition on the engine, or from a
 retailer's own files (`umbrella predict --sales --weather --forecasts`): checked, forecast
-and ordered at each day's costs (ops/prediction.py)."""
+and ordered at each day's costs (ops/prediction.py).
+
+Refused with a DataError (exit status 2 and a message, never a traceback): sales
+implausible for their store (validate.max_level_ratio), forecasts that are not finite, a
+model whose evaluation failed the gate (metrics/evaluate.json) unless allowed
+(--allow-failed-gate or, in the pipeline, predict.allow_failed_gate), and, with a
+retailer's files, a store with fewer days of history than its features read or whose sales
+end early. In the pipeline such a store gets no orders and is named in a warning, the
+others get theirs (an error instead with predict.all_or_nothing). Orders above
+predict.max_order_ratio x the store's highest daily sales are capped, with a warning; an
+order that is not a whole number from 0 to that cap writes nothing
+(`prediction.final_orders`).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -12,9 +25,10 @@ import pandas as pd
 
 from umbrella.core.engine import runner
 from umbrella.core.errors import DataError
-from umbrella.core.params import Params, Validate
+from umbrella.core.freshness import check_order_days
+from umbrella.core.params import OPEN_METEO, Params, Validate
 from umbrella.core.partitions import partition_count
-from umbrella.core.paths import FORECASTS, INTERIM, SALES, WEATHER
+from umbrella.core.paths import FORECASTS, INTERIM, PREDICTIONS, SALES, WEATHER, shown
 from umbrella.data.contract.interim import (
     Interim,
     only_stores,
@@ -31,10 +45,13 @@ from umbrella.data.contract.plausibility import (
 )
 from umbrella.data.contract.rules import finalise, listing, typed_table
 from umbrella.data.contract.schemas import TABLES
+from umbrella.evaluation.gate import require_gate
 from umbrella.forecast.model_io import load_model
 from umbrella.ops.prediction import (
+    cap_orders,
     check_forecasts,
     check_sales_plausible,
+    final_orders,
     predict_orders,
     read_store_costs,
 )
@@ -42,6 +59,7 @@ from umbrella.ops.prediction import (
 log = logging.getLogger(__name__)
 # How the pipeline's validated tables are named in messages.
 INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
+PIPELINE_ORDERS = PREDICTIONS / "orders.csv"
 
 
 def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> Interim:
@@ -175,3 +193,68 @@ def files_orders(
     )
     origin = data.sales["date"].max()
     return forecast_orders(data, model_path, params, labels, origin, store_costs)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What `umbrella predict` was asked for: the pipeline's data (no files) or a
+    retailer's `files` (sales, weather, forecasts), the model, the stores' own `costs`,
+    where the orders go (`out`, "-" for stdout) and whether a model that failed the gate
+    may order."""
+
+    files: tuple[Path, Path, Path] | None
+    model: Path
+    costs: Path | None
+    out: str | None
+    allow_failed_gate: bool
+
+
+def order_request(
+    sales: Path | None,
+    weather: Path | None,
+    forecasts: Path | None,
+    model: Path,
+    costs: Path | None,
+    out: str | None,
+    allow_failed_gate: bool,
+) -> OrderRequest:
+    """The request of predict's options; refused when they do not go together: all three
+    files or none, and --out with files or --costs (a retailer's orders never overwrite the
+    pipeline's DVC-tracked file unless --out names it)."""
+    files = None
+    if sales is not None and weather is not None and forecasts is not None:
+        files = (sales, weather, forecasts)
+    elif sales or weather or forecasts:
+        raise DataError("predict: give all of --sales, --weather and --forecasts, or none")
+    if (files or costs) and out is None:
+        options = "--sales, --weather and --forecasts" if files else "--costs"
+        raise DataError(
+            f"predict: with {options}, give --out FILE (or --out - for stdout): the default, "
+            f"{shown(PIPELINE_ORDERS)}, is the pipeline's DVC-tracked output"
+        )
+    return OrderRequest(files, model, costs, out, allow_failed_gate)
+
+
+def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
+    """The orders `request` asks for, checked: the gate, the cap, whole numbers, and the
+    days they are for (orders for days already past help no store)."""
+    if request.files is not None:
+        require_gate(request.allow_failed_gate, "--allow-failed-gate")
+        orders, highest = files_orders(request.files, request.model, params, request.costs)
+    else:
+        # The pipeline's own run may order with such a model where its orders never ship
+        # (CI's report on a failing pull request): predict.allow_failed_gate.
+        require_gate(
+            request.allow_failed_gate or params.predict.allow_failed_gate,
+            "predict.allow_failed_gate: true (params.yaml) or --allow-failed-gate",
+        )
+        # the model's absolute path: for the workers
+        orders, highest = pipeline_orders(request.model.resolve(), params, request.costs)
+    orders = cap_orders(orders, highest, params.predict.max_order_ratio)
+    orders = final_orders(orders, highest, params.predict.max_order_ratio)
+    # Refused when the forecasts are pulled live from Open-Meteo (UMBRELLA_TODAY replays a
+    # past day), else warned about.
+    files = request.files is not None
+    live = not files and params.data.weather_forecasts == OPEN_METEO
+    check_order_days(orders["date"], refuse=live, warn=files or params.data.source != "simulate")
+    return orders
