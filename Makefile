@@ -32,8 +32,8 @@ test-fast: install ## the tests not marked slow, on 2 processes: about 45 s here
 	pytest -m "not slow" -n 2 --durations=5
 
 .PHONY: fuzz
-fuzz: install ## the fuzz suite (tests/test_fuzz.py) with many more examples, a few minutes
-	HYPOTHESIS_PROFILE=fuzz pytest tests/test_fuzz.py --hypothesis-show-statistics
+fuzz: install ## the fuzz suite (tests/data/test_fuzz.py) with many more examples, a few minutes
+	HYPOTHESIS_PROFILE=fuzz pytest tests/data/test_fuzz.py --hypothesis-show-statistics
 
 # A sweep compares models, seasonal naive included, whose orders are never shipped: a
 # model that fails the gate still completes its experiment (predict.allow_failed_gate).

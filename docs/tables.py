@@ -3,7 +3,7 @@
     python docs/tables.py           # (re)write docs/generated/*.md
     python docs/tables.py --check   # exit 1 when a generated file differs from its source
 
-`make docs` runs it before `mkdocs build`; tests/test_docs.py checks that the files in
+`make docs` runs it before `mkdocs build`; tests/repo/test_docs.py checks that the files in
 docs/generated/ equal what this script makes from the current reports/ and benchmarks/.
 The pages include the tables with `pymdownx.snippets` (`--8<-- "generated/<name>.md"`).
 """

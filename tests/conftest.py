@@ -23,7 +23,7 @@ BIN = Path(sys.executable).parent
 # The columns of an orders file (docs/production.md).
 ORDER_COLUMNS = ["store", "date", "horizon", "forecast", "order", "critical_ratio"]
 # The per-forecaster keys reports/evaluate.json must have (docs/forecasting.md "Money"); the
-# headline, metrics/evaluate.json, has exactly evaluation.HEADLINE (tests/test_pipeline.py).
+# headline, metrics/evaluate.json, has exactly evaluation.HEADLINE (tests/stages/test_pipeline.py).
 REQUIRED_METRICS = {
     "wape",
     "mae",

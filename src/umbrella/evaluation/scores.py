@@ -105,7 +105,7 @@ def period_summary(metrics: dict) -> dict:
 # `dvc exp show` shows it. `dvc metrics show` prints one line per metrics file with a column
 # per key of all the files (metrics/monitor.json's too), each as wide as its name plus 4: four
 # keys here take 62 of the 120 columns of a terminal, the path 23, the monitor's two 34
-# (tests/test_review_views.py renders it). validation.cost is what experiments are chosen on
+# (tests/stages/test_review_views.py renders it). validation.cost is what experiments are chosen on
 # (docs/experiments.md).
 FIGURES: list[tuple[str, str, bool]] = [
     ("model.cost", "money lost by the model's orders", True),

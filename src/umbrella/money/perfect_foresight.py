@@ -22,7 +22,7 @@ x runs over 0 .. the remaining demand + a pack (and the capacity, and the openin
 The capacity is the storeroom's limit on the shelf when an order arrives. The order-up-to
 policy's orders keep to it (order_up_to.py keeps to a stricter bound), so they are among
 the orders searched here: perfect foresight never costs more than they do on the same
-demand (tests/test_stock_replay.py).
+demand (tests/money/test_stock_replay.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ and calendar expects (`expected_sales`): its level (`demand_response_shift`) and
 the stock-outs that cap the sales of busy wet days, its wet days (`rain_response_shift`).
 
 A score alone says little on a small retailer: 27 wet store-days of 3 stores move the
-wet-day shift by 0.23 without any change (tests/test_monitoring.py). So each check that sets
+wet-day shift by 0.23 without any change (tests/ops/test_monitoring.py). So each check that sets
 the status also says how far noise alone moves its score (`noise`: SIGMAS standard errors,
 the days as clusters; for a PSI, SIGMAS standard deviations above its mean over the runs of
 days before the window), and `judge` gives its verdict: an alarm only beyond both its

@@ -29,7 +29,7 @@ X <= 23:00 local on D, so with N = h every run used started at or before
 23:00(D) - h*24 h. Between 23:00 on t and 23:00 on t+h lie h*24 h of real time, or one hour
 less or more when a DST change falls in between: the bound is 22:00, 23:00 or 24:00 (= the
 end) of day t local time. Never later. N = h-1 would allow runs up to 23:00 on t+1: leakage.
-The forecast for lead h is recorded with issued = D - h = t. tests/test_open_meteo.py checks
+The forecast for lead h is recorded with issued = D - h = t. tests/data/test_open_meteo.py checks
 it against a fake server that encodes N into every value.
 
 Before the forecast archive's coverage (January 2024 for most models, March 2021 for GFS

@@ -8,7 +8,6 @@ import json
 import logging
 import shutil
 import socket
-import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,16 +15,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO, make_params, set_params
+from support.fake_open_meteo import FakeOpenMeteo, value
+from support.inprocess import umbrella_in
 
 from umbrella.core.errors import DataError
 from umbrella.core.params import RETRY_WAITS_MAX_S, OpenMeteo
 from umbrella.data.open_meteo import pull_forecasts, pull_weather
 from umbrella.data.open_meteo.client import Endpoint, get_json
-
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import REPO, make_params, set_params
-from support.fake_open_meteo import FakeOpenMeteo, value
-from support.inprocess import umbrella_in
 
 UTC = dt.UTC
 SUMMER = dt.datetime(2024, 7, 1, 12, tzinfo=UTC)  # the fake's "now": summer offsets

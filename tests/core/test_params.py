@@ -223,7 +223,7 @@ def test_bad_value_names_key_and_range(key: str, value: object, rule: str) -> No
 
 def test_every_number_has_a_bad_value_case() -> None:
     """Each numeric or list param of params.yaml is covered by BAD_VALUES (data and
-    open_meteo have their own tests, tune too: tests/test_tune.py)."""
+    open_meteo have their own tests, tune too: tests/ops/test_tune.py)."""
 
     def leaves(block: dict, prefix: str = "") -> set[str]:
         out = set()

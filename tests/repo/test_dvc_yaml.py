@@ -12,9 +12,10 @@ from umbrella.core.params import Engine
 # Loaded by skops when a model file is read, so a runtime dependency without an import.
 MODEL_CLASSES = "src/umbrella/forecast/models.py"
 # Read by every stage that runs on the engine (umbrella.core.engine.runner), and deliberately none
-# of their params: where the work runs changes no byte of any output (tests/test_engine.py
+# of their params: where the work runs changes no byte of any output (tests/core/test_engine.py
 # compares them across engines and workers), so changing them re-runs nothing
-# (tests/test_pipeline.py). engine.stores_per_partition is a param where read: it shapes the files.
+# (tests/stages/test_pipeline.py). engine.stores_per_partition is a param where read: it
+# shapes the files.
 ENGINE_UNTRACKED = {"kind", "address", "workers", "storage"}
 
 

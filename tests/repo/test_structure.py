@@ -164,3 +164,19 @@ def test_every_import_runs_down_the_layers() -> None:
         for name, path in modules.items()
     }
     assert layer_faults(graph) == []
+
+
+# The test folders beside the packages' own: the repository's files (dvc.yaml, the docs, the
+# workflows, the dependencies, this layout) and the benchmarks' code; shared helpers.
+TEST_FOLDERS_BESIDE = {"repo", "bench", "support"}
+
+
+def test_the_tests_mirror_the_packages() -> None:
+    """A test file sits in the folder of the package it tests (tests/forecast/ for
+    umbrella.forecast), or of the repository or the benchmarks; none at the top."""
+    packages = {package.split(".")[0] for layer in LAYERS for package in layer} - {"__main__"}
+    packages.remove("cli")
+    folders = {p.name for p in (REPO / "tests").iterdir() if p.is_dir() and p.name[0] != "_"}
+    assert folders - {".pytest_cache"} == packages | TEST_FOLDERS_BESIDE
+    assert sorted(p.name for p in (REPO / "tests").glob("test_*.py")) == []
+    assert all((REPO / "src/umbrella" / package).is_dir() for package in packages)

@@ -24,7 +24,7 @@ from support.workflow_runner import (
     substitute,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ["test.yaml", "cml.yaml", "retrain.yaml"]
 BIN = Path(sys.executable).parent
@@ -382,7 +382,8 @@ def test_the_retrain_workflow_runs_and_opens_a_pull_request(origin: Path, tmp_pa
 def test_the_test_workflow_runs(origin: Path, tmp_path: Path) -> None:
     # `make test` runs for real; pytest is narrowed to one quick file (not this one, which
     # would run itself).
-    narrow = {"PYTEST_ADDOPTS": "-q -p no:cacheprovider -m 'not slow' tests/test_gate_report.py"}
+    quick = "tests/ops/test_gate_report.py"
+    narrow = {"PYTEST_ADDOPTS": f"-q -p no:cacheprovider -m 'not slow' {quick}"}
     ctx = context(event_name="push", ref="refs/heads/feature", base_ref="", head_ref="")
     runner = run_workflow("test.yaml", origin, tmp_path, "feature", ctx, narrow)
     assert not runner.failed, runner.report()

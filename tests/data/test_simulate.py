@@ -278,7 +278,7 @@ def test_generated_weather_and_forecasts_stay_within_the_contract(
 
 def test_rain_errors_are_the_benchmarks_fit() -> None:
     """forecasts.RAIN_ERRORS holds the constants benchmarks/rain_forecast_errors.py fitted."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rain_forecast_errors.json"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "rain_forecast_errors.json"
     assert asdict(RAIN_ERRORS) == json.loads(path.read_text())["fitted"]
 
 

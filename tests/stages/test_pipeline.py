@@ -56,7 +56,7 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     # Reproduced means reproducible: nothing left to run, and a forced rerun gives the same bytes.
     # (`sources` runs on every repro by design: it looks at the data sources outside DVC.)
     assert run(["dvc", "status"], repo_copy).stdout.split() == ["sources:", "always", "changed"]
-    # Where the work runs changes no output (tests/test_engine.py): it re-runs nothing.
+    # Where the work runs changes no output (tests/core/test_engine.py): it re-runs nothing.
     params = (repo_copy / "params.yaml").read_text()
     elsewhere = {"kind": "dask", "address": "tcp://127.0.0.1:8786", "workers": 4}
     set_params(repo_copy, {"engine": elsewhere | {"storage": "s3://bucket/umbrella"}})

@@ -88,7 +88,7 @@ def test_the_headline_is_what_a_reviewer_decides_on(results):
     }
     assert isinstance(top["model"]["cost"], int)
     # `dvc metrics show` gives every key a column as wide as its name + 4, beside the path
-    # (23) and metrics/monitor.json's keys, in 120 columns (tests/test_review_views.py
+    # (23) and metrics/monitor.json's keys, in 120 columns (tests/stages/test_review_views.py
     # renders it): validation.cost filled them, validation.skill_cost and
     # service_level_mid are in reports/evaluate.json.
     numbers = sum(len(keys) for keys in HEADLINE.values())
