@@ -403,7 +403,8 @@ def root(tmp_path_factory: pytest.TempPathFactory, good_files: dict[str, CsvFile
     folder = tmp_path_factory.mktemp("fuzz") / "repo"
     folder.mkdir()
     shutil.copy(REPO / "params.yaml", folder / "params.yaml")
-    set_params(folder, SHAPE)
+    # predict's daily orders, so that the files are all a run needs (--stock is not fuzzed)
+    set_params(folder, deep_merge(SHAPE, {"inventory": {"carry_over": False}}))
     write_variant(Variant(good_files), folder / "data" / "raw")
     for stage in ("validate", "features", "train"):
         result = umbrella_in(folder, [stage])

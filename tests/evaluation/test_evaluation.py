@@ -17,6 +17,7 @@ from umbrella.core.params import Split
 from umbrella.data.contract.rules import finalise
 from umbrella.evaluation.scores import (
     HEADLINE,
+    STOCK_FILE,
     combine,
     evaluation_metrics,
     headline,
@@ -93,6 +94,11 @@ def test_the_headline_is_what_a_reviewer_decides_on(results):
     # service_level_mid are in reports/evaluate.json.
     numbers = sum(len(keys) for keys in HEADLINE.values())
     assert numbers <= 4
+    # The stock replayed is metrics/stock.json's, not this file's.
+    metrics["stock"] = {"cost": 12.6, "skill_cost": 0.5, "fill_rate": 0.99, "critical_ratio": 0.9}
+    assert "stock" not in headline(metrics)
+    stock = {"cost": 13, "skill_cost": 0.5, "fill_rate": 0.99}
+    assert headline(metrics, STOCK_FILE) == {"stock": stock}
     # Without a validation period (a short history), no empty group.
     metrics["validation"] = {"left_out": "only 90 days before the test period"}
     assert "validation" not in headline(metrics)

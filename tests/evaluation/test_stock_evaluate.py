@@ -44,6 +44,7 @@ def run_stages(root: Path, tables: dict, overrides: dict, stages: list[str]) -> 
 def outputs(root: Path) -> dict[str, bytes]:
     """Every file evaluate writes, by its path under the root."""
     files = [root / "reports" / "evaluate.json", root / "metrics" / "evaluate.json"]
+    files.append(root / "metrics" / "stock.json")
     files += sorted((root / "plots" / "evaluate").iterdir())
     return {str(f.relative_to(root)): f.read_bytes() for f in files}
 
@@ -90,20 +91,29 @@ def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
     assert stock["skill_cost"] == pytest.approx(
         1 - stock["model"]["cost"] / stock["baseline"]["cost"], abs=1e-5
     )
-    assert stock["cost_vs_perfect_foresight"] == pytest.approx(
-        stock["model"]["cost"] / floor, rel=1e-5
+    assert stock["vs_foresight"] == pytest.approx(stock["model"]["cost"] / floor, rel=1e-5)
+    assert stock["vs_oracle_info"] == pytest.approx(
+        stock["model"]["cost"] / stock["oracle_info"]["cost"], rel=1e-5
     )
-    # The headline is unchanged in this step: the stock is in the report only.
-    headline = json.loads(runs["carried"]["metrics/evaluate.json"])
-    assert "stock" not in headline
+    assert (stock["cost"], stock["fill_rate"]) == (
+        stock["model"]["cost"],
+        stock["model"]["fill_rate"],
+    )
+    # metrics/stock.json: the section's headline, the cost in whole money; the forecasts'
+    # headline, metrics/evaluate.json, without the stock.
+    assert "stock" not in json.loads(runs["carried"]["metrics/evaluate.json"])
+    top = json.loads(runs["carried"]["metrics/stock.json"])["stock"]
+    assert list(top) == ["cost", "skill_cost", "fill_rate", "vs_oracle_info", "vs_foresight"]
+    assert top["cost"] == round(stock["cost"]) and top["vs_foresight"] == stock["vs_foresight"]
 
 
 def test_carry_over_false_changes_nothing_but_the_stock_section(runs: dict) -> None:
     carried, perishable = runs["carried"], runs["perishable"]
     assert carried.keys() == perishable.keys()
     for path in carried:
-        if path != "reports/evaluate.json":
+        if path not in ("reports/evaluate.json", "metrics/stock.json"):
             assert carried[path] == perishable[path], path
+    assert json.loads(perishable["metrics/stock.json"]) == {}
     report = json.loads(perishable["reports/evaluate.json"])
     assert "stock" not in report
     without = json.loads(carried["reports/evaluate.json"])

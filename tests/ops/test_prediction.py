@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ORDER_COLUMNS, REPO, make_params, run, set_params, umbrella, write_tables
+from conftest import ORDER_COLUMNS, make_params, run, set_params, umbrella
+from support.retailer_project import FAILED, HORIZON, predict_files, write_verdict
 
 from umbrella.core.errors import DataError
 from umbrella.core.partitions import store_groups, write_partitioned
 from umbrella.data.contract.plausibility import highest_sales
-from umbrella.data.contract.rules import finalise
-from umbrella.forecast.features import build_features
-from umbrella.forecast.model_io import dump_model
-from umbrella.forecast.models import LinearModel
 from umbrella.ops.prediction import (
     cap_orders,
     check_forecasts,
     final_orders,
     predict_orders,
 )
-
-HORIZON = 7
-
-
-@pytest.fixture(scope="module")
-def typed(tiny_tables) -> dict[str, pd.DataFrame]:
-    return {name: finalise(table, name) for name, table in tiny_tables.items()}
-
-
-@pytest.fixture(scope="module")
-def rows(typed) -> pd.DataFrame:
-    cfg = make_params().features
-    rows = build_features(
-        typed["sales"], typed["weather"], typed["weather_forecasts"], HORIZON, cfg
-    )
-    return rows[rows["units"].notna()]
-
-
-@pytest.fixture(scope="module")
-def model(rows) -> LinearModel:
-    return LinearModel(quantile=0.63).fit(rows, rows["units"].to_numpy())
 
 
 def test_one_order_per_store_and_day_after_the_data(typed, model) -> None:
@@ -125,63 +99,9 @@ def test_a_store_whose_sales_stop_early_is_refused(typed, model) -> None:
         )
 
 
-@pytest.fixture
-def project(tmp_path: Path, tiny_tables, model, rows) -> Path:
-    """A root with params.yaml, a model file and the latest files of a retailer."""
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    dump_model(model, tmp_path / "models" / "model.skops", rows)
-    write_tables(tiny_tables, tmp_path / "latest")
-    _evaluation(tmp_path, PASSED)
-    return tmp_path
-
-
-PASSED = {
-    "passed": True,
-    "checks": {"skill_cost": {"value": 0.3, "rule": ">= 0.2", "passed": True}},
-}
-FAILED = {
-    "passed": False,
-    "checks": {
-        "skill_cost": {"value": 0.05, "rule": ">= 0.2", "passed": False},
-        "service_level": {"value": 0.64, "rule": "within 0.03 of 0.632", "passed": True},
-    },
-}
-
-
-def _evaluation(root: Path, gate: dict) -> None:
-    """As evaluate writes them: the verdict in metrics/, each criterion in reports/."""
-    for folder, verdict in (("metrics", {"passed": gate["passed"]}), ("reports", gate)):
-        (root / folder).mkdir(exist_ok=True)
-        (root / folder / "evaluate.json").write_text(json.dumps({"gate": verdict}))
-
-
-def _predict(
-    root: Path,
-    forecasts: str = "weather_forecasts.csv",
-    sales: str = "sales.csv",
-    out: list[str] | None = None,
-    extra: list[str] | None = None,
-):
-    latest = root / "latest"
-    return umbrella(
-        [
-            "predict",
-            "--sales",
-            str(latest / sales),
-            "--weather",
-            str(latest / "weather.csv"),
-            "--forecasts",
-            str(latest / forecasts),
-            *(["--out", str(root / "orders.csv")] if out is None else out),
-            *(extra or []),
-        ],
-        root,
-    )
-
-
 @pytest.mark.slow
 def test_cli_writes_orders_from_a_retailers_files(project: Path) -> None:
-    result = _predict(project)
+    result = predict_files(project)
     assert result.returncode == 0, result.stderr
     orders = pd.read_csv(project / "orders.csv")
     assert len(orders) == 3 * HORIZON
@@ -201,7 +121,7 @@ def test_cli_rejects_a_forecast_file_that_does_not_fit(
 ) -> None:
     bad = breakage(tiny_tables["weather_forecasts"].copy())
     bad.to_csv(project / "latest" / "bad.csv", index=False, date_format="%Y-%m-%d")
-    result = _predict(project, "bad.csv")
+    result = predict_files(project, "bad.csv")
     assert result.returncode == 2
     assert message in result.stderr
     assert "bad.csv" in result.stderr
@@ -342,7 +262,7 @@ def test_cli_refuses_a_typo_in_the_sales(project, tiny_tables, units) -> None:
         tiny_tables,
         lambda s: s.__setitem__("units", s["units"].where(s.index != row, units)),
     )
-    result = _predict(project, sales=name)
+    result = predict_files(project, sales=name)
     assert result.returncode == 2, result.stderr
     assert "changed.csv" in result.stderr and "Traceback" not in result.stderr
     if units < 1_000_000:  # above the contract's plausibility limit, the contract says it
@@ -364,7 +284,7 @@ def test_cli_passes_a_real_spike_with_a_warning(project, tiny_tables) -> None:
         tiny_tables,
         lambda s: s.__setitem__("units", s["units"].where(s.index != row, int(10 * level))),
     )
-    result = _predict(project, sales=name)
+    result = predict_files(project, sales=name)
     assert result.returncode == 0, result.stderr
     assert "unusually high units for store S0003" in result.stderr
     assert (project / "orders.csv").exists()
@@ -375,7 +295,7 @@ def test_cli_refuses_a_short_history(project, tiny_tables) -> None:
     sales = tiny_tables["sales"]
     recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=10)]
     recent.to_csv(project / "latest" / "short.csv", index=False, date_format="%Y-%m-%d")
-    result = _predict(project, sales="short.csv")
+    result = predict_files(project, sales="short.csv")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "short.csv, column date: too short a history" in result.stderr
     assert "S0001 (sales on 10 of the 56 days" in result.stderr
@@ -389,7 +309,7 @@ def test_cli_says_when_usual_sales_are_the_mean_of_fewer_days(project, tiny_tabl
     sales = tiny_tables["sales"]
     recent = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=60)]
     recent.to_csv(project / "latest" / "recent.csv", index=False, date_format="%Y-%m-%d")
-    result = _predict(project, sales="recent.csv")
+    result = predict_files(project, sales="recent.csv")
     assert result.returncode == 0, result.stderr
     assert (
         "recent.csv: the usual sales of 3 store(s) are the mean of fewer than "
@@ -401,15 +321,15 @@ def test_cli_says_when_usual_sales_are_the_mean_of_fewer_days(project, tiny_tabl
 
 @pytest.mark.slow
 def test_cli_refuses_a_model_that_failed_its_gate(project) -> None:
-    _evaluation(project, FAILED)
-    refused = _predict(project)
+    write_verdict(project, FAILED)
+    refused = predict_files(project)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert (
         "failed the gate" in refused.stderr and "skill_cost = 0.05 (rule >= 0.2)" in refused.stderr
     )
     assert "--allow-failed-gate" in refused.stderr
     assert not (project / "orders.csv").exists()
-    allowed = _predict(project, extra=["--allow-failed-gate"])
+    allowed = predict_files(project, extra=["--allow-failed-gate"])
     assert allowed.returncode == 0, allowed.stderr
     assert "failed the gate" in allowed.stderr and (project / "orders.csv").exists()
 
@@ -417,7 +337,7 @@ def test_cli_refuses_a_model_that_failed_its_gate(project) -> None:
 @pytest.mark.slow
 def test_cli_refuses_a_model_without_a_gate_verdict(project) -> None:
     (project / "metrics" / "evaluate.json").unlink()
-    result = _predict(project)
+    result = predict_files(project)
     assert result.returncode == 2 and "no gate verdict" in result.stderr
 
 
@@ -426,8 +346,8 @@ def test_cli_orders_at_each_stores_own_costs_without_retraining(project) -> None
     """S0001 pays 14 an umbrella: 6 of margin against 13 lost on a left-over one, so
     tau = 6 / 19 and smaller orders; the other stores keep business's costs."""
     (project / "costs.csv").write_text("store,unit_cost\nS0001,14\n")
-    base = _predict(project, out=["--out", str(project / "base.csv")])
-    own = _predict(project, extra=["--costs", str(project / "costs.csv")])
+    base = predict_files(project, out=["--out", str(project / "base.csv")])
+    own = predict_files(project, extra=["--costs", str(project / "costs.csv")])
     assert base.returncode == 0 and own.returncode == 0, own.stderr
     before, after = pd.read_csv(project / "base.csv"), pd.read_csv(project / "orders.csv")
     first = after["store"] == "S0001"
@@ -461,13 +381,13 @@ def test_cli_refuses_bad_costs_naming_the_file_column_and_lines(project) -> None
     costs.write_text(
         "store,unit_cost,margin\nS0001,-3,1\nS0002,8,1\nS0002,9,1\nS9999,8,1\nS0003,19.9,1\n"
     )
-    result = _predict(project, extra=["--costs", str(costs)])
+    result = predict_files(project, extra=["--costs", str(costs)])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{costs}, column unit_cost: must be >= 0 (1 row; lines 2" in result.stderr
     assert f"{costs}, column store: duplicate key (2 rows; lines 3, 4" in result.stderr
     assert not (project / "orders.csv").exists()
     costs.write_text("store,unit_cost,margin\nS9999,8,1\nS0003,19.9,1\n")
-    result = _predict(project, extra=["--costs", str(costs)])
+    result = predict_files(project, extra=["--costs", str(costs)])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{costs}, column margin: unknown column" in result.stderr
     assert f"{costs}, column store: stores without sales history (1 row; lines 2" in result.stderr
@@ -485,10 +405,10 @@ def test_cli_with_costs_never_writes_the_pipelines_orders_unless_told(project) -
 @pytest.mark.slow
 def test_cli_with_files_never_writes_the_pipelines_orders_unless_told(project) -> None:
     tracked = project / "data" / "predictions" / "orders.csv"
-    result = _predict(project, out=[])
+    result = predict_files(project, out=[])
     assert result.returncode == 2 and "give --out" in result.stderr
     assert not tracked.exists()
-    stdout = _predict(project, out=["--out", "-"])
+    stdout = predict_files(project, out=["--out", "-"])
     assert stdout.returncode == 0, stdout.stderr
     assert stdout.stdout.splitlines()[0] == ",".join(ORDER_COLUMNS)
     assert len(stdout.stdout.splitlines()) == 1 + 3 * HORIZON
@@ -507,7 +427,7 @@ def test_stage_refuses_a_failed_gate_unless_params_allow_it(project, typed) -> N
     """By default a model that failed its gate orders nothing, the previous orders stay;
     predict.allow_failed_gate: true (CI's report on a failing pull request) orders."""
     _interim(project, typed, 250)
-    _evaluation(project, FAILED)
+    write_verdict(project, FAILED)
     orders = project / "data" / "predictions" / "orders.csv"
     orders.parent.mkdir(parents=True)
     orders.write_text("the previous orders\n")

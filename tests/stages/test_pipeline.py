@@ -9,7 +9,7 @@ import pytest
 from conftest import ORDER_COLUMNS, REQUIRED_METRICS, make_params, run, set_params, write_tables
 
 from umbrella.data.simulator.simulate import simulate_retailer
-from umbrella.evaluation.scores import HEADLINE
+from umbrella.evaluation.scores import HEADLINE, STOCK_FILE, figures_of
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +20,8 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     # The DVC metrics file is the headline, exactly; the report has everything.
     headline = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
     assert {g: list(keys) for g, keys in headline.items()} == HEADLINE
+    stock = json.loads((repo_copy / "metrics" / "stock.json").read_text())
+    assert {g: list(keys) for g, keys in stock.items()} == figures_of(STOCK_FILE)
     assert isinstance(headline["model"]["cost"], int)  # whole money: no 2.5e+06 in dvc
     metrics = json.loads((repo_copy / "reports" / "evaluate.json").read_text())
     for forecaster in ("model", "baseline", "oracle"):

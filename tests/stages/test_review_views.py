@@ -64,10 +64,18 @@ def metrics_columns(text: str) -> dict[str, str]:
     return dict(zip(header, row, strict=True))
 
 
+def metrics_shows() -> list[list[str]]:
+    """The tour's `dvc metrics show` commands: the forecasts' headlines, the stock's."""
+    return [
+        shlex.split(line, comments=True) for line in tour() if line.startswith("dvc metrics show")
+    ]
+
+
 def test_metrics_show_and_the_tours_exp_show_fit_120_columns(tmp_path: Path) -> None:
-    """On the committed metrics: every line within 120 columns, the headline in full."""
+    """On the committed metrics: every line within 120 columns, the headlines in full."""
     root = copy_repo(tmp_path / "repo")
-    text = shown(["dvc", "metrics", "show"], root)
+    forecasts, stock = metrics_shows()
+    text = shown(forecasts, root)
     fits(text)
     row = metrics_columns(text)
     evaluate = json.loads((root / "metrics" / "evaluate.json").read_text())
@@ -76,6 +84,13 @@ def test_metrics_show_and_the_tours_exp_show_fit_120_columns(tmp_path: Path) -> 
     assert float(row["skill.cost"]) == pytest.approx(evaluate["skill"]["cost"], abs=1e-5)
     assert row["validation.cost"] == str(evaluate["validation"]["cost"]), text
     assert set(HEADLINE) <= set(row), text
+
+    text = shown(stock, root)
+    fits(text)
+    header, row = (re.split(r"\s{2,}", line.strip()) for line in text.splitlines()[:2])
+    replayed = json.loads((root / "metrics" / "stock.json").read_text())["stock"]
+    assert header[1:] == sorted(f"stock.{key}" for key in replayed), text
+    assert row[header.index("stock.cost")] == str(replayed["cost"]), text
 
     text = shown(exp_show(), root)
     fits(text)

@@ -99,42 +99,63 @@ def period_summary(metrics: dict) -> dict:
     }
 
 
-# The evaluation's figures a reviewer reads, in order: a dotted key of reports/evaluate.json
-# and what it means. The pull-request report lists them all (report.py); those marked True are
-# metrics/evaluate.json, the DVC metrics file: only what a reviewer decides on, in the order
-# `dvc exp show` shows it. `dvc metrics show` prints one line per metrics file with a column
-# per key of all the files (metrics/monitor.json's too), each as wide as its name plus 4: four
-# keys here take 62 of the 120 columns of a terminal, the path 23, the monitor's two 34
-# (tests/stages/test_review_views.py renders it). validation.cost is what experiments are chosen on
-# (docs/experiments.md).
-FIGURES: list[tuple[str, str, bool]] = [
-    ("model.cost", "money lost by the model's orders", True),
-    ("skill.cost", "share of seasonal naive's cost saved", True),
-    ("gate.passed", "may this model's orders be placed (the gate's checks below)", True),
-    ("model.wape", "point forecast error", False),
-    ("skill.wape", "share of seasonal naive's error saved", False),
-    ("model.service_level", "share of days with demand <= order", False),
-    ("model.service_level_mid", "the same, a day with demand = order counting half", False),
-    ("test.service_level_target", "service_level_mid's aim: the mean of each day's tau", False),
-    ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", False),
-    ("baseline.cost", "money lost by seasonal naive", False),
-    ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", False),
-    ("oracle_info.cost", "money lost by the best order given what was known at the origin", False),
-    ("oracle.cost", "money lost with the true demand distribution", False),
+# The evaluation's figures a reviewer reads, in order: a dotted key of reports/evaluate.json,
+# what it means, and the DVC metrics file that holds it (None: the report only). The
+# pull-request report lists them all (report.py). The metrics files hold only what a
+# reviewer decides on, in the order `dvc exp show` shows it: metrics/evaluate.json the
+# forecasts' money, metrics/stock.json the stock replayed (inventory.carry_over; {} without).
+# `dvc metrics show` prints one line per metrics file with a column per key of all the files
+# shown, each as wide as its name plus 4: the four keys of evaluate.json take 62 of the 120
+# columns of a terminal, the path 23, the monitor's two 34; stock.json's five take 97 with
+# its path (tests/stages/test_review_views.py renders both). validation.cost is what
+# experiments are chosen on (docs/experiments.md).
+EVALUATE_FILE, STOCK_FILE = "evaluate.json", "stock.json"
+FIGURES: list[tuple[str, str, str | None]] = [
+    ("model.cost", "money lost by the model's orders", EVALUATE_FILE),
+    ("skill.cost", "share of seasonal naive's cost saved", EVALUATE_FILE),
+    ("gate.passed", "may this model's orders be placed (the gate's checks below)", EVALUATE_FILE),
+    ("model.wape", "point forecast error", None),
+    ("skill.wape", "share of seasonal naive's error saved", None),
+    ("model.service_level", "share of days with demand <= order", None),
+    ("model.service_level_mid", "the same, a day with demand = order counting half", None),
+    ("test.service_level_target", "service_level_mid's aim: the mean of each day's tau", None),
+    ("model_single_tau.cost", "money lost by the model's orders at one tau* for every day", None),
+    ("baseline.cost", "money lost by seasonal naive", None),
+    ("skill.cost_vs_oracle_info", "model cost / the best possible order's (1 = the limit)", None),
+    ("oracle_info.cost", "money lost by the best order given what was known at the origin", None),
+    ("oracle.cost", "money lost with the true demand distribution", None),
     # the validation period: the model fitted before it, what choices are made on
-    ("validation.cost", "money lost on the validation period (what choices are made on)", True),
-    ("validation.skill_cost", "share of seasonal naive's cost saved there", False),
-    ("validation.service_level_mid", "service_level_mid there", False),
+    (
+        "validation.cost",
+        "money lost on the validation period (what choices are made on)",
+        EVALUATE_FILE,
+    ),
+    ("validation.skill_cost", "share of seasonal naive's cost saved there", None),
+    ("validation.service_level_mid", "service_level_mid there", None),
+    # stock carried over: every forecaster's orders through the same order-up-to policy,
+    # replayed day by day (evaluation/stock.py)
+    ("stock.cost", "money lost with stock carried over: the model's orders replayed", STOCK_FILE),
+    ("stock.skill_cost", "share of seasonal naive's replayed cost saved", STOCK_FILE),
+    ("stock.fill_rate", "units sold / units demanded in the model's replay", STOCK_FILE),
+    ("stock.vs_oracle_info", "replayed cost / the oracle_info forecast's, same policy", STOCK_FILE),
+    ("stock.vs_foresight", "replayed cost / perfect foresight's (the floor)", STOCK_FILE),
+    ("stock.critical_ratio", "the policy's quantile of the protection interval's demand", None),
 ]
-_IN_METRICS = [key.split(".") for key, _, in_metrics in FIGURES if in_metrics]
-# metrics/evaluate.json's keys by group: {"model": ["cost"], "skill": ["cost"], ...}
-HEADLINE = {group: [name for g, name in _IN_METRICS if g == group] for group, _ in _IN_METRICS}
 
 
-def headline(metrics: dict) -> dict:
-    """The headline of the full evaluation: the HEADLINE keys that it has. Costs are rounded
-    to whole money (reports/evaluate.json has them exact), so that `dvc exp show` prints
-    2532263, not 2.5323e+06."""
+def figures_of(file: str) -> dict[str, list[str]]:
+    """The keys a metrics file holds, by group: {"model": ["cost"], "skill": ["cost"], ...}."""
+    keys = [key.split(".") for key, _, where in FIGURES if where == file]
+    return {group: [name for g, name in keys if g == group] for group, _ in keys}
+
+
+HEADLINE = figures_of(EVALUATE_FILE)
+
+
+def headline(metrics: dict, file: str = EVALUATE_FILE) -> dict:
+    """What the metrics `file` holds of the full evaluation: its keys that the evaluation
+    has. Costs are rounded to whole money (reports/evaluate.json has them exact), so that
+    `dvc exp show` prints 2532263, not 2.5323e+06."""
 
     def value(group: str, key: str, number: object) -> object:
         money = key == "cost" and group != "skill"  # skill.cost is a share
@@ -144,7 +165,7 @@ def headline(metrics: dict) -> dict:
         group: {
             key: value(group, key, metrics[group][key]) for key in keys if key in metrics[group]
         }
-        for group, keys in HEADLINE.items()
+        for group, keys in figures_of(file).items()
         if group in metrics
     }
     return {group: keys for group, keys in top.items() if keys}  # none: no validation period

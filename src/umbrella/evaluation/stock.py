@@ -49,6 +49,8 @@ from umbrella.money.stock_policy import (
 from umbrella.money.stock_replay import StockCosts, store_figures, summary_of_stores
 
 PERFECT_FORESIGHT = "perfect_foresight"
+# The model's cost over another's, by its key in the section (short: `dvc metrics show`).
+RATIOS = {ORACLE_INFO: "vs_oracle_info", ORACLE: "vs_oracle", PERFECT_FORESIGHT: "vs_foresight"}
 INDEPENDENT = 0.0  # `shared` without a validation period, and the oracle's
 # The textbook ratio p / (p + h R) is 1 at holding_per_day 0: an order without bound.
 RATIO_MAX = 0.9999
@@ -70,17 +72,22 @@ class StockTask:
 
     @property
     def policy(self) -> Policy:
-        return Policy(
-            self.inventory.lead_time_days, self.inventory.review_days, self.inventory.pack_size
-        )
+        return policy_of(self.inventory)
 
     @property
     def ratio(self) -> float:
-        """The order-up-to level's quantile: the textbook ratio at the regular margin."""
-        tau = lost_sales_ratio(
-            self.business.underage_cost, self.inventory.holding_per_day, self.inventory.review_days
-        )
-        return min(float(tau), RATIO_MAX)
+        return policy_ratio(self.inventory, self.business)
+
+
+def policy_of(inventory: Inventory) -> Policy:
+    """The order-up-to policy of the `inventory` block."""
+    return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size)
+
+
+def policy_ratio(inventory: Inventory, business: Business) -> float:
+    """The order-up-to level's quantile: the textbook ratio at the regular margin."""
+    tau = lost_sales_ratio(business.underage_cost, inventory.holding_per_day, inventory.review_days)
+    return min(float(tau), RATIO_MAX)
 
 
 def dispersion(model: object) -> float:
@@ -202,9 +209,12 @@ def stock_section(
             out[name] = {**summary, "shared": shared[name]}
     if PERFECT_FORESIGHT in figures:
         out[PERFECT_FORESIGHT] = summary_of_stores(_joined(test, PERFECT_FORESIGHT))
+    # The section's headline (metrics/stock.json): the model's money and fill rate, and
+    # its cost against seasonal naive's, the limits' and perfect foresight's.
     cost = out[MODEL]["cost"]
+    out["cost"], out["fill_rate"] = cost, out[MODEL]["fill_rate"]
     out["skill_cost"] = skill(cost, out[BASELINE]["cost"])
-    for other in (ORACLE_INFO, ORACLE, PERFECT_FORESIGHT):
+    for other, key in RATIOS.items():
         if other in out and out[other]["cost"]:
-            out[f"cost_vs_{other}"] = cost / out[other]["cost"]
+            out[key] = cost / out[other]["cost"]
     return out

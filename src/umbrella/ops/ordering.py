@@ -46,6 +46,7 @@ from umbrella.data.contract.plausibility import (
 from umbrella.data.contract.rules import finalise, listing, typed_table
 from umbrella.data.contract.schemas import TABLES
 from umbrella.evaluation.gate import require_gate
+from umbrella.evaluation.stock import dispersion
 from umbrella.forecast.model_io import load_model
 from umbrella.ops.prediction import (
     cap_orders,
@@ -55,11 +56,19 @@ from umbrella.ops.prediction import (
     predict_orders,
     read_store_costs,
 )
+from umbrella.ops.stock_orders import chosen_shared, read_stock, stock_orders
 
 log = logging.getLogger(__name__)
 # How the pipeline's validated tables are named in messages.
 INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
 PIPELINE_ORDERS = PREDICTIONS / "orders.csv"
+STOCK_NEEDED = (
+    "predict: inventory.carry_over is true (params.yaml): an umbrella left over is on the "
+    "shelf tomorrow, so an order must be net of the stock each store holds. Give --stock "
+    "FILE (store, date, on_hand: each store's umbrellas at the close of the last day of "
+    "sales) and, for orders on their way, --arrivals FILE (store, date, quantity: arriving "
+    "at the opening of date); or set inventory.carry_over: false for goods sold off each day"
+)
 
 
 def read_files(sales: Path, weather: Path, forecasts: Path, cfg: Validate) -> Interim:
@@ -199,12 +208,14 @@ def files_orders(
 class OrderRequest:
     """What `umbrella predict` was asked for: the pipeline's data (no files) or a
     retailer's `files` (sales, weather, forecasts), the model, the stores' own `costs`,
-    where the orders go (`out`, "-" for stdout) and whether a model that failed the gate
-    may order."""
+    their `stock` and `arrivals` (orders net of stock, ops/stock_orders.py), where the
+    orders go (`out`, "-" for stdout) and whether a model that failed the gate may order."""
 
     files: tuple[Path, Path, Path] | None
     model: Path
     costs: Path | None
+    stock: Path | None
+    arrivals: Path | None
     out: str | None
     allow_failed_gate: bool
 
@@ -215,29 +226,48 @@ def order_request(
     forecasts: Path | None,
     model: Path,
     costs: Path | None,
+    stock: Path | None,
+    arrivals: Path | None,
     out: str | None,
     allow_failed_gate: bool,
 ) -> OrderRequest:
     """The request of predict's options; refused when they do not go together: all three
-    files or none, and --out with files or --costs (a retailer's orders never overwrite the
-    pipeline's DVC-tracked file unless --out names it)."""
+    files or none, --out with files, --costs or --stock (a retailer's orders never
+    overwrite the pipeline's DVC-tracked file unless --out names it), --arrivals only with
+    --stock, and not --costs with --stock (the stock policy orders at `business`)."""
     files = None
     if sales is not None and weather is not None and forecasts is not None:
         files = (sales, weather, forecasts)
     elif sales or weather or forecasts:
         raise DataError("predict: give all of --sales, --weather and --forecasts, or none")
-    if (files or costs) and out is None:
-        options = "--sales, --weather and --forecasts" if files else "--costs"
+    if arrivals is not None and stock is None:
+        raise DataError("predict: --arrivals are the orders on their way: give --stock too")
+    if costs is not None and stock is not None:
+        why = "orders net of stock are made at params.yaml business"
+        raise DataError(f"predict: --costs with --stock is not supported: {why}")
+    if (files or costs or stock) and out is None:
+        options = (
+            "--sales, --weather and --forecasts" if files else "--costs" if costs else "--stock"
+        )
         raise DataError(
             f"predict: with {options}, give --out FILE (or --out - for stdout): the default, "
             f"{shown(PIPELINE_ORDERS)}, is the pipeline's DVC-tracked output"
         )
-    return OrderRequest(files, model, costs, out, allow_failed_gate)
+    return OrderRequest(files, model, costs, stock, arrivals, out, allow_failed_gate)
 
 
 def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     """The orders `request` asks for, checked: the gate, the cap, whole numbers, and the
-    days they are for (orders for days already past help no store)."""
+    days they are for (orders for days already past help no store); with `stock`, each
+    store's order net of its stock (ops/stock_orders.py)."""
+    carry_over = params.inventory.carry_over
+    if request.stock is not None and not carry_over:
+        raise DataError(
+            "predict: --stock with inventory.carry_over: false (params.yaml): a day's "
+            "left-overs are sold off, there is no stock to order net of"
+        )
+    if request.files is not None and request.stock is None and carry_over:
+        raise DataError(STOCK_NEEDED)
     if request.files is not None:
         require_gate(request.allow_failed_gate, "--allow-failed-gate")
         orders, highest = files_orders(request.files, request.model, params, request.costs)
@@ -257,4 +287,10 @@ def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     files = request.files is not None
     live = not files and params.data.weather_forecasts == OPEN_METEO
     check_order_days(orders["date"], refuse=live, warn=files or params.data.source != "simulate")
-    return orders
+    if request.stock is None:
+        return orders
+    origin = pd.Timestamp(orders["date"].min()) - pd.Timedelta(days=1)
+    on_hand, on_order = read_stock(request.stock, request.arrivals, origin, highest)
+    size = dispersion(load_model(request.model))
+    inventory, business = params.inventory, params.business
+    return stock_orders(orders, on_hand, on_order, size, chosen_shared(), inventory, business)

@@ -3,9 +3,11 @@
 As a stage (no options) it reads the pipeline's validated data and writes
 data/predictions/orders.csv. With --sales, --weather and --forecasts it reads a retailer's
 latest files (the csv data contract) instead, validated by the same rules as `validate`,
-and writes the orders to --out (`--out -`: stdout). With --costs (each store's own costs)
-the same model orders at those costs, without retraining. What is refused, capped or
-warned about: ops/ordering.py.
+and writes the orders to --out (`--out -`: stdout). With --stock (and --arrivals) it writes
+one order per store net of the stock it holds (ops/stock_orders.py); with a retailer's
+files and inventory.carry_over it needs them. With --costs (each store's own costs) the
+same model orders at those costs, without retraining. What is refused, capped or warned
+about: ops/ordering.py.
 """
 
 from __future__ import annotations
@@ -24,21 +26,28 @@ log = logging.getLogger(__name__)
 STDOUT = "-"
 
 
+# The CSV files predict reads instead of the pipeline's (docs/own-data.md, docs/production.md).
+FILES = {
+    "--sales": "sales history (default: data/interim)",
+    "--weather": "observed weather",
+    "--forecasts": "weather forecasts",
+    "--costs": "each store's own costs: store and any of price, unit_cost, salvage, holding "
+    "(the rest from params.yaml business); the same model orders at them",
+    "--stock": "each store's umbrellas on hand at the close of the last day of sales (store, "
+    "date, on_hand): one order per store, net of its stock",
+    "--arrivals": "the orders on their way (store, date, quantity: arriving at the opening of "
+    "date)",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sales", type=Path, help="sales history CSV (default: data/interim)")
-    parser.add_argument("--weather", type=Path, help="observed weather CSV")
-    parser.add_argument("--forecasts", type=Path, help="weather forecasts CSV")
+    for flag, text in FILES.items():
+        parser.add_argument(flag, type=Path, help=f"CSV: {text}")
     parser.add_argument("--model", type=Path, default=MODELS / MODEL_FILE)
-    parser.add_argument(
-        "--costs",
-        type=Path,
-        help="CSV of each store's own costs: store and any of price, unit_cost, salvage, "
-        "holding (the rest from params.yaml business); the same model orders at them",
-    )
     parser.add_argument(
         "--out",
         help="orders CSV, or - for stdout (default without files: data/predictions/orders.csv;"
-        " required with --sales, --weather and --forecasts)",
+        " required with --sales, --weather and --forecasts, --costs or --stock)",
     )
     parser.add_argument(
         "--allow-failed-gate",
@@ -50,12 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> None:
     params = load_params()
     files = (args.sales, args.weather, args.forecasts)
-    request = order_request(*files, args.model, args.costs, args.out, args.allow_failed_gate)
+    stock = (args.stock, args.arrivals)
+    request = order_request(
+        *files, args.model, args.costs, *stock, args.out, args.allow_failed_gate
+    )
     orders = requested_orders(request, params)
     out = args.out or PIPELINE_ORDERS
     if out == STDOUT:
         orders.to_csv(sys.stdout, index=False)
     else:
         write_csv(orders, Path(out))
-    where = "stdout" if out == STDOUT else out
-    log.info("%d orders for %s..%s in %s", len(orders), *orders["date"].agg(["min", "max"]), where)
+    log.info("%d orders in %s", len(orders), "stdout" if out == STDOUT else out)

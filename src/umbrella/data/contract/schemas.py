@@ -150,6 +150,27 @@ STORE_COSTS = TableSpec(
     key=("store",),
 )
 
+# A store's stock (`umbrella predict --stock`): the umbrellas on its shelf at the close of
+# `date`, and (`--arrivals`) the orders on their way, each arriving at the opening of `date`.
+STOCK = TableSpec(
+    "stock",
+    (
+        ColumnSpec("date", "date", True),
+        ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
+        ColumnSpec("on_hand", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
+    ),
+    key=("date", "store"),
+)
+ARRIVALS = TableSpec(
+    "arrivals",
+    (
+        ColumnSpec("date", "date", True),
+        ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
+        ColumnSpec("quantity", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
+    ),
+    key=("date", "store"),
+)
+
 
 def pandera_schema(table: TableSpec, present: list[str]) -> pa.DataFrameSchema:
     """Value rules for the columns of `table` that are present in the file."""
