@@ -46,7 +46,8 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     # dvc metrics: the headlines only, led by the money.
     shown = run(["dvc", "metrics", "show", "--json"], repo_copy).stdout
     files = json.loads(shown)[""]["data"]
-    assert set(files) == {"metrics/evaluate.json", "metrics/monitor.json"}, set(files)
+    headlines = {"metrics/evaluate.json", "metrics/stock.json", "metrics/monitor.json"}
+    assert set(files) == headlines, set(files)
     assert (repo_copy / "models" / "model.skops").exists()
     orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
     assert orders[0] == ",".join(ORDER_COLUMNS)
