@@ -10,11 +10,12 @@ review day what brings its stock on hand and on order up to the level S: the qua
 the textbook ratio p / (p + h R) (order_up_to.lost_sales_ratio; p the regular margin,
 price - unit_cost, h HOLDING_PER_DAY) of its forecast demand over the protection interval,
 every day until the next order arrives: t + 1 .. t + L + R - 1 (order_up_to.py says why
-not t + L ..). That total's distribution is made from each day's forecast, NB(the
-forecaster's mean, its fitted size), the days' level errors correlated by `shared`
-(protection_interval.py: 0 = independent days, which understates the spread; 1 = one level
-for the interval). `shared` is chosen per forecaster among SHARED on the
-validation period, by the replayed cost of its validation model (never on the test period).
+not t + L ..), or at a lower ratio. That total's distribution is made from each day's
+forecast, NB(the forecaster's mean, its fitted size), the days' level errors correlated by
+`shared` (protection_interval.py: 0 = independent days, which understates the spread; 1 =
+one level for the interval). The ratio and `shared` are chosen per forecaster among
+evaluate's settings_tried (evaluation/stock.py) on the validation period, by the replayed
+cost of its validation model (never on the test period).
 
 The horizon is 7 days (base.horizon); the interval of L = 2, R = 7 reaches day t + 8, for
 which it takes the forecast of day t + 1, the same weekday, from the same origin: seasonal
@@ -49,6 +50,7 @@ from umbrella.core.partitions import partition_count, read_part
 from umbrella.core.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
 from umbrella.core.split import test_rows, test_start, validation_start
 from umbrella.data.contract.interim import read_interim, sales_span
+from umbrella.evaluation.stock import Setting, setting_key, settings_tried
 from umbrella.forecast.features import LEVEL
 from umbrella.forecast.forecaster import Forecaster
 from umbrella.forecast.model_io import load_model
@@ -57,7 +59,6 @@ from umbrella.money.costs import day_costs
 from umbrella.money.order_up_to import lost_sales_ratio
 from umbrella.money.protection_interval import total_quantile
 from umbrella.money.stock_policy import (
-    SHARED,
     Policy,
     StockDays,
     coverage,
@@ -178,24 +179,25 @@ def stock_days(period: Period, lead: int) -> StockDays:
     )
 
 
-def choose_shared(
+def choose_setting(
     validation: Period, daily: np.ndarray, dispersion: float, tau: float, lead: int, review: int
-) -> tuple[float, dict]:
-    """The `shared` of SHARED whose replayed cost on the validation period is least, and each
-    one's cost and the coverage of the interval totals at tau and at 0.9."""
+) -> tuple[Setting, dict]:
+    """The (ratio, shared) of evaluate's settings_tried(tau) (evaluation/stock.py) whose
+    replayed cost on the validation period is least, and each one's cost and the coverage of
+    the interval totals at its ratio and at 0.9."""
     ahead = lead + review - 1
     means = complete_means(daily, ahead)
     totals = interval_totals(validation.demand, ahead)
     tried = {}
-    for shared in SHARED:
-        result, level = policy(validation, means, dispersion, tau, lead, review, shared)
+    for ratio, shared in settings_tried(tau):
+        result, level = policy(validation, means, dispersion, ratio, lead, review, shared)
         at_90 = total_quantile(means.reshape(-1, ahead), dispersion, 0.9, shared)
-        tried[str(shared)] = {
+        tried[setting_key((ratio, shared))] = {
             "cost": float(result.cost.sum()),
-            "coverage_at_tau": coverage(totals, level),
+            "coverage_at_ratio": coverage(totals, level),
             "coverage_at_0.9": coverage(totals, at_90.reshape(level.shape)),
         }
-    best = min(SHARED, key=lambda shared: tried[str(shared)]["cost"])
+    best = min(settings_tried(tau), key=lambda s: tried[setting_key(s)]["cost"])
     return best, tried
 
 
@@ -251,20 +253,27 @@ def main() -> None:
         setting: dict = {"critical_ratio": tau}
         for name, (before, model) in forecasters.items():
             dispersion = (before.dispersion_, model.dispersion_)
-            shared, tried = choose_shared(
+            (ratio, shared), tried = choose_setting(
                 validation, daily[name][0], dispersion[0], tau, lead, review
             )
             means = complete_means(daily[name][1], ahead)
-            result, level = policy(test, means, dispersion[1], tau, lead, review, shared)
+            result, level = policy(test, means, dispersion[1], ratio, lead, review, shared)
             setting[name] = {
                 **replay_summary(result),
+                "ratio": ratio,
                 "shared": shared,
-                "coverage_at_tau": coverage(totals, level),
+                "coverage_at_ratio": coverage(totals, level),
                 "validation": tried,
             }
+        # The oracle: the model's ratio, its days independent (as the simulator draws them).
+        ratio = setting["model"]["ratio"]
         means = complete_means(true_daily_means(test, ahead), ahead)
-        result, level = policy(test, means, test.true_dispersion, tau, lead, review, 0.0)
-        setting["oracle"] = {**replay_summary(result), "coverage_at_tau": coverage(totals, level)}
+        result, level = policy(test, means, test.true_dispersion, ratio, lead, review, 0.0)
+        setting["oracle"] = {
+            **replay_summary(result),
+            "ratio": ratio,
+            "coverage_at_ratio": coverage(totals, level),
+        }
         best = replay_perfect_foresight(
             stock_days(test, lead), Policy(lead, review, PACK_SIZE, CAPACITY)
         )

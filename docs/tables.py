@@ -304,11 +304,12 @@ def stock_replay() -> str:
                     label,
                     *(_money(s[k]) for k in money),
                     *(_num(s[k]) for k in service),
+                    _num(s.get("ratio"), 4),
                     _num(s.get("shared"), 1),
                 ]
             )
     header = ["L", "R", "orders", "cost", "lost margin", "holding", "left over", "fill rate"]
-    header += ["days sold out", "days of cover", "shared"]
+    header += ["days sold out", "days of cover", "ratio", "shared"]
     return "\n".join([_source("benchmarks/stock_replay.json"), "", _table(header, rows)]) + "\n"
 
 

@@ -14,7 +14,7 @@ from conftest import REPO, TINY, deep_merge, make_params, set_params, write_tabl
 from support.inprocess import umbrella_in
 
 from umbrella.data.simulator.simulate import simulate_retailer
-from umbrella.money.stock_policy import SHARED
+from umbrella.evaluation.stock import settings_tried
 
 pytestmark = pytest.mark.slow
 
@@ -72,17 +72,20 @@ def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
     assert (stock["lead_time_days"], stock["review_days"], stock["pack_size"]) == (2, 2, 2)
     assert stock["order_cost"] == 1.5 and stock["demand"] == "true demand"
     assert stock["critical_ratio"] == pytest.approx(12 / (12 + 0.01 * 2), abs=1e-6)
-    assert stock["shared_chosen_on"] == "validation"
+    assert stock["settings_chosen_on"] == "validation"
     for name in REPLAYED:
         figures = stock[name]
         assert figures["cost"] == pytest.approx(sum(figures[p] for p in PARTS), abs=1e-4), name
         assert all(figures[p] >= 0 for p in PARTS), name
         assert 0 < figures["fill_rate"] <= 1 and 0 <= figures["sold_out_share"] <= 1, name
         assert figures["peak_stock"] > 0 and figures["cover_days"] >= 0, name
+    tried = settings_tried(stock["critical_ratio"])
     for name in ("model", "baseline", "oracle_info"):
-        assert stock[name]["shared"] in SHARED
-    assert stock["oracle"]["shared"] == 0.0
+        assert (stock[name]["ratio"], stock[name]["shared"]) in tried
+    # The limits go through the model's policy; the oracle's days are independent.
     assert stock["oracle_info"]["shared"] == stock["model"]["shared"]
+    assert stock["oracle_info"]["ratio"] == stock["oracle"]["ratio"] == stock["model"]["ratio"]
+    assert stock["oracle"]["shared"] == 0.0
     # Orders are placed, and some cost: a cost per order at most every other day.
     assert 0 < stock["model"]["ordering"] <= 1.5 * 3 * 60 / 2
     # Perfect foresight is the floor of every policy on the same demand.
@@ -129,6 +132,7 @@ def test_without_a_validation_period_the_days_are_independent(runs: dict) -> Non
     report = json.loads(runs["no_validation"]["reports/evaluate.json"])
     assert "left_out" in report["validation"]
     stock = report["stock"]
-    assert stock["shared_chosen_on"] == "none (no validation period)"
+    assert stock["settings_chosen_on"] == "none (no validation period)"
     assert stock["model"]["shared"] == stock["baseline"]["shared"] == 0.0
+    assert stock["model"]["ratio"] == stock["baseline"]["ratio"] == stock["critical_ratio"]
     assert (stock["lead_time_days"], stock["review_days"], stock["pack_size"]) == (2, 2, 2)

@@ -14,13 +14,12 @@ from support.retailer_project import predict_files
 
 from umbrella.core.errors import DataError
 from umbrella.core.params import Inventory
+from umbrella.evaluation.stock import policy_ratio
 from umbrella.money.protection_interval import total_quantile
 from umbrella.ops.stock_orders import ORDER_COLUMNS, STOCK_DAYS_MAX, read_stock, stock_orders
 
 ORIGIN = pd.Timestamp("2024-03-31")
 HIGHEST = pd.Series({"S1": 10, "S2": 4})  # each store's highest daily sales
-PRICES = {"price": 12.0, "unit_cost": 4.0, "salvage": 1.0, "holding": 0.5}
-BUSINESS = make_params({"business": PRICES}).business  # a lost sale loses 8
 
 
 def daily(means: dict[str, list[float]]) -> pd.DataFrame:
@@ -43,10 +42,10 @@ def test_the_order_brings_the_stock_position_up_to_the_level() -> None:
     inventory = Inventory(lead_time_days=2, review_days=2, holding_per_day=0.05, pack_size=6)
     means = {"S1": [3.0, 4.0, 5.0, 6.0, 9.0], "S2": [1.0, 1.0, 1.0, 1.0, 1.0]}
     on_hand, on_order = pd.Series({"S1": 2.0, "S2": 40.0}), pd.Series({"S1": 5.0, "S2": 0.0})
-    out = stock_orders(daily(means), on_hand, on_order, 4.0, 0.5, inventory, BUSINESS)
+    ratio = 0.98  # the setting evaluate chose (the textbook one: 8 / (8 + 0.05 x 2))
+    out = stock_orders(daily(means), on_hand, on_order, 4.0, (ratio, 0.5), inventory)
     assert list(out.columns) == ORDER_COLUMNS
-    # The protection interval: L + R - 1 = 3 days after the origin; the ratio p / (p + h R).
-    ratio = 8.0 / (8.0 + 0.05 * 2)
+    # The protection interval: L + R - 1 = 3 days after the origin.
     level = total_quantile(np.array([[3.0, 4.0, 5.0], [1.0, 1.0, 1.0]]), 4.0, ratio, 0.5)
     assert out["order_up_to"].tolist() == level.astype(int).tolist()
     s1 = out.iloc[0]
@@ -65,20 +64,17 @@ def test_the_store_managers_week_of_the_docs() -> None:
     business: up to 34, order 24."""
     params = make_params()
     on_hand, on_order = pd.Series({"S1": 4.0}), pd.Series({"S1": 6.0})
-    out = stock_orders(
-        daily({"S1": [5.0, 7.0, 6.0]}), on_hand, on_order, 4.6, 0.0,
-        params.inventory, params.business,
-    )  # fmt: skip
+    textbook = policy_ratio(params.inventory, params.business)
+    week = daily({"S1": [5.0, 7.0, 6.0]})
+    out = stock_orders(week, on_hand, on_order, 4.6, (textbook, 0.0), params.inventory)
     assert params.inventory.lead_time_days + params.inventory.review_days - 1 == 2
     assert (out.iloc[0]["order_up_to"], out.iloc[0]["quantity"]) == (34, 24)
 
 
 def test_a_store_expecting_no_demand_orders_nothing_and_has_no_cover() -> None:
     inventory = Inventory(lead_time_days=1, review_days=1)
-    out = stock_orders(
-        daily({"S1": [0.0]}), pd.Series({"S1": 0.0}), pd.Series({"S1": 0.0}), 2.0, 0.0,
-        inventory, BUSINESS,
-    )  # fmt: skip
+    nothing = pd.Series({"S1": 0.0})
+    out = stock_orders(daily({"S1": [0.0]}), nothing, nothing, 2.0, (0.99, 0.0), inventory)
     assert out["quantity"].tolist() == [0] and out["cover_days"].isna().all()
 
 

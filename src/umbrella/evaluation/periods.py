@@ -40,7 +40,16 @@ from umbrella.evaluation.scores import (
     period_summary,
     score_cells,
 )
-from umbrella.evaluation.stock import StockTask, dispersion, stock_part, stock_section
+from umbrella.evaluation.stock import (
+    StockTask,
+    chosen_settings,
+    dispersion,
+    policy_ratio,
+    settings_on_test,
+    settings_tried,
+    stock_part,
+    stock_section,
+)
 from umbrella.forecast.calibration import require_one_partition
 from umbrella.forecast.distribution import require_finite
 from umbrella.forecast.model_io import load_model
@@ -195,35 +204,40 @@ def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]
     parts = partition_count(FEATURES)
     require_one_partition(params.train.calibration, parts)
 
-    def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, floor: bool) -> StockTask | None:
-        if not params.inventory.carry_over:
-            return None
-        return StockTask(first_day, last_day, params.inventory, params.business, floor)
+    carry_over = params.inventory.carry_over
+    textbook = policy_ratio(params.inventory, params.business)
+
+    def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, settings: dict) -> StockTask:
+        test = last_day == last  # perfect foresight, the floor: on the test period only
+        return StockTask(first_day, last_day, params.inventory, params.business, test, settings)
 
     stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
     limits = stores <= params.evaluate.oracle_max_stores
-    test_stock = stock(start, last, True)
-    metrics, results = score_period(
-        params, start, None, MODELS / MODEL_FILE, limits, run, test_stock
-    )
     # The validation period, scored as the test period is by the model fitted before it
-    # (train); without the limits, which nothing is chosen on (time).
+    # (train); without the limits, which nothing is chosen on (time). With the stock
+    # carried over, the policy's settings are chosen there.
+    chosen = chosen_settings(None, textbook)
     if begin is None:
         why = no_validation(first, start, params.split, params.validate.min_history_days)
         validation: dict = {"left_out": why}
-        stock_chosen_on = None
     else:
         end = start - pd.Timedelta(days=1)
-        before = stock(begin, end, False)
+        tried = {MODEL: settings_tried(textbook), BASELINE: settings_tried(textbook)}
+        before = stock(begin, end, tried) if carry_over else None
         model_file = VALIDATION_MODELS / MODEL_FILE
         scored, parts_scored = score_period(params, begin, start, model_file, False, run, before)
-        stock_chosen_on = [r["stock"] for r in parts_scored]
+        if carry_over:
+            chosen = chosen_settings([r["stock"] for r in parts_scored], textbook)
         validation = {
             "start": str(begin.date()),
             "end": str(end.date()),
             "rows": sum(r["rows"] for r in parts_scored),
             **period_summary(scored),
         }
+    test_stock = stock(start, last, settings_on_test(chosen)) if carry_over else None
+    metrics, results = score_period(
+        params, start, None, MODELS / MODEL_FILE, limits, run, test_stock
+    )
     # The share of days the orders should meet: tau*, or the mean of each day's ratio.
     tau = metrics[MODEL]["service_level_target"]
     metrics["test"] = test_block(params, start, last, results, tau, stores, limits)
@@ -231,7 +245,8 @@ def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]
     metrics["validation"] = validation
     if test_stock is not None:
         truth = (INTERIM / TRUTH).exists()
+        chosen_on = "validation" if begin is not None else "none (no validation period)"
         stocks = [r["stock"] for r in results]
-        metrics["stock"] = stock_section(stocks, stock_chosen_on, test_stock, truth)
+        metrics["stock"] = stock_section(stocks, test_stock, chosen_on, truth)
     plotted = pd.concat([r["plotted"] for r in results], ignore_index=True)
     return metrics, plotted, results[0]["forecasters"]

@@ -50,21 +50,32 @@ from umbrella.money.stock_replay import StockCosts, store_figures, summary_of_st
 
 PERFECT_FORESIGHT = "perfect_foresight"
 # The model's cost over another's, by its key in the section (short: `dvc metrics show`).
-RATIOS = {ORACLE_INFO: "vs_oracle_info", ORACLE: "vs_oracle", PERFECT_FORESIGHT: "vs_foresight"}
+VERSUS = {ORACLE_INFO: "vs_oracle_info", ORACLE: "vs_oracle", PERFECT_FORESIGHT: "vs_foresight"}
 INDEPENDENT = 0.0  # `shared` without a validation period, and the oracle's
 # The textbook ratio p / (p + h R) is 1 at holding_per_day 0: an order without bound.
 RATIO_MAX = 0.9999
 
 
+# A policy's setting: the level's quantile (ratio) and the days' level errors' correlation.
+Setting = tuple[float, float]
+# The ratios tried on the validation period below the textbook one (which is tried too):
+# the textbook ratio balances a lost sale against one more review period in stock, not
+# against an umbrella still there when the season or the period ends.
+LOWER_RATIOS = (0.95, 0.98, 0.99, 0.995)
+
+
 @dataclass(frozen=True)
 class StockTask:
-    """What a partition's replay needs: the period's days, the policy, the money."""
+    """What a partition's replay needs: the period's days, the policy, the money, and per
+    forecaster the settings to replay (`settings_tried` on the validation period, the
+    chosen ones on the test period)."""
 
     first: pd.Timestamp
     last: pd.Timestamp
     inventory: Inventory
     business: Business
     floor: bool  # replay perfect foresight too (the test period)
+    settings: dict[str, tuple[Setting, ...]]
 
     @property
     def days(self) -> pd.DatetimeIndex:
@@ -82,6 +93,17 @@ class StockTask:
 def policy_of(inventory: Inventory) -> Policy:
     """The order-up-to policy of the `inventory` block."""
     return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size)
+
+
+def settings_tried(textbook: float) -> tuple[Setting, ...]:
+    """Every (ratio, shared) tried on the validation period: LOWER_RATIOS under the textbook
+    ratio, and it, each with every `shared` of SHARED."""
+    ratios = sorted({r for r in LOWER_RATIOS if r < textbook} | {textbook})
+    return tuple((ratio, shared) for ratio in ratios for shared in SHARED)
+
+
+def setting_key(setting: Setting) -> str:
+    return f"{setting[0]:g} {setting[1]:g}"
 
 
 def policy_ratio(inventory: Inventory, business: Business) -> float:
@@ -132,28 +154,29 @@ def stock_part(
     truth: pd.DataFrame | None,
     task: StockTask,
 ) -> dict:
-    """One partition's replays, as its stores' figures: per forecaster and `shared` tried
-    (the oracle's: independent days only), and perfect foresight's (task.floor)."""
+    """One partition's replays, as its stores' figures: per forecaster of `task.settings`
+    and each of its settings, and perfect foresight's (task.floor)."""
     period = stock_days(table, test, task)
     policy = task.policy
     horizons = int(table["horizon"].max())
     sizes = dict(sizes)
-    tried: dict[str, tuple[float, ...]] = {MODEL: SHARED, BASELINE: SHARED}
     if ORACLE_INFO in forecasters:
-        sizes[ORACLE_INFO], tried[ORACLE_INFO] = sizes[MODEL], SHARED
+        sizes[ORACLE_INFO] = sizes[MODEL]
     if ORACLE in forecasters and truth is not None:
-        sizes[ORACLE], tried[ORACLE] = float(truth["dispersion"].median()), (INDEPENDENT,)
+        sizes[ORACLE] = float(truth["dispersion"].median())
     figures: dict[str, dict] = {}
-    for name, shares in tried.items():
+    for name, settings in task.settings.items():
+        if name not in sizes:  # the limits, without the truth
+            continue
         daily = daily_means(
             table, table[f"{name}_forecast"].to_numpy(float), period.stores, period.days, horizons
         )
         means = np.nan_to_num(interval_means(daily, policy.ahead))
         figures[name] = {
-            str(shared): store_figures(
-                replay_policy(period, means, sizes[name], task.ratio, shared, policy)[0]
+            setting_key(setting): store_figures(
+                replay_policy(period, means, sizes[name], *setting, policy)[0]
             )
-            for shared in shares
+            for setting in settings
         }
     if task.floor:
         figures[PERFECT_FORESIGHT] = store_figures(replay_perfect_foresight(period, policy))
@@ -173,24 +196,37 @@ def _joined(parts: list[dict], *path: str) -> dict[str, np.ndarray]:
     return {key: np.concatenate([c[key] for c in chosen])[order] for key in chosen[0]}
 
 
-def chosen_shared(validation: list[dict] | None) -> dict[str, float]:
-    """Per forecaster, the `shared` whose replayed cost on the validation period is least
-    (the first on a tie); without a validation period, independent days."""
+def chosen_settings(validation: list[dict] | None, textbook: float) -> dict[str, Setting]:
+    """Per forecaster, the setting whose replayed cost on the validation period (its
+    partitions' replays) is least, the first on a tie; without one, the textbook ratio and
+    independent days."""
     if validation is None:
-        return {MODEL: INDEPENDENT, BASELINE: INDEPENDENT}
+        return {MODEL: (textbook, INDEPENDENT), BASELINE: (textbook, INDEPENDENT)}
+    tried = settings_tried(textbook)
+
+    def cost(name: str, setting: Setting) -> float:
+        return float(_joined(validation, name, setting_key(setting))["cost"].sum())
+
+    return {name: min(tried, key=lambda s: cost(name, s)) for name in (MODEL, BASELINE)}
+
+
+def settings_on_test(chosen: dict[str, Setting]) -> dict[str, tuple[Setting, ...]]:
+    """The settings replayed on the test period: each forecaster's chosen one; the limits
+    the model's (its policy with their forecasts), the oracle with independent days, as the
+    simulator draws them."""
+    model = chosen[MODEL]
     return {
-        name: min(SHARED, key=lambda s: float(_joined(validation, name, str(s))["cost"].sum()))
-        for name in (MODEL, BASELINE)
+        MODEL: (model,),
+        BASELINE: (chosen[BASELINE],),
+        ORACLE_INFO: (model,),
+        ORACLE: ((model[0], INDEPENDENT),),
     }
 
 
-def stock_section(
-    test: list[dict], validation: list[dict] | None, task: StockTask, truth: bool
-) -> dict:
+def stock_section(test: list[dict], task: StockTask, chosen_on: str, truth: bool) -> dict:
     """reports/evaluate.json's `stock`: the replayed money of every forecaster through the
-    same policy, perfect foresight's, and the model's against them."""
-    shared = chosen_shared(validation)
-    shared[ORACLE_INFO], shared[ORACLE] = shared[MODEL], INDEPENDENT
+    same policy (`task.settings`, chosen on `chosen_on`), perfect foresight's, and the
+    model's against them."""
     inventory = task.inventory
     out: dict = {
         "lead_time_days": inventory.lead_time_days,
@@ -200,13 +236,14 @@ def stock_section(
         "order_cost": inventory.order_cost,
         "critical_ratio": task.ratio,
         "demand": "true demand" if truth else "sales (a sold-out day's demand undercounted)",
-        "shared_chosen_on": "none (no validation period)" if validation is None else "validation",
+        "settings_chosen_on": chosen_on,
     }
     figures = test[0]["figures"]
     for name in (MODEL, BASELINE, ORACLE_INFO, ORACLE):
         if name in figures:
-            summary = summary_of_stores(_joined(test, name, str(shared[name])))
-            out[name] = {**summary, "shared": shared[name]}
+            (setting,) = task.settings[name]
+            summary = summary_of_stores(_joined(test, name, setting_key(setting)))
+            out[name] = {**summary, "ratio": setting[0], "shared": setting[1]}
     if PERFECT_FORESIGHT in figures:
         out[PERFECT_FORESIGHT] = summary_of_stores(_joined(test, PERFECT_FORESIGHT))
     # The section's headline (metrics/stock.json): the model's money and fill rate, and
@@ -214,7 +251,7 @@ def stock_section(
     cost = out[MODEL]["cost"]
     out["cost"], out["fill_rate"] = cost, out[MODEL]["fill_rate"]
     out["skill_cost"] = skill(cost, out[BASELINE]["cost"])
-    for other, key in RATIOS.items():
+    for other, key in VERSUS.items():
         if other in out and out[other]["cost"]:
             out[key] = cost / out[other]["cost"]
     return out

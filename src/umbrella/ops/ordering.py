@@ -46,7 +46,7 @@ from umbrella.data.contract.plausibility import (
 from umbrella.data.contract.rules import finalise, listing, typed_table
 from umbrella.data.contract.schemas import TABLES
 from umbrella.evaluation.gate import require_gate
-from umbrella.evaluation.stock import dispersion
+from umbrella.evaluation.stock import dispersion, policy_ratio
 from umbrella.forecast.model_io import load_model
 from umbrella.ops.prediction import (
     cap_orders,
@@ -56,7 +56,7 @@ from umbrella.ops.prediction import (
     predict_orders,
     read_store_costs,
 )
-from umbrella.ops.stock_orders import chosen_shared, read_stock, stock_orders
+from umbrella.ops.stock_orders import chosen_setting, read_stock, stock_orders
 
 log = logging.getLogger(__name__)
 # How the pipeline's validated tables are named in messages.
@@ -292,5 +292,5 @@ def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     origin = pd.Timestamp(orders["date"].min()) - pd.Timedelta(days=1)
     on_hand, on_order = read_stock(request.stock, request.arrivals, origin, highest)
     size = dispersion(load_model(request.model))
-    inventory, business = params.inventory, params.business
-    return stock_orders(orders, on_hand, on_order, size, chosen_shared(), inventory, business)
+    setting = chosen_setting(policy_ratio(params.inventory, params.business))
+    return stock_orders(orders, on_hand, on_order, size, setting, params.inventory)

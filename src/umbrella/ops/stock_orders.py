@@ -5,10 +5,11 @@ A store counts its umbrellas at the close of the last day of sales, the origin t
 knows what is on its way. The order placed then arrives at the opening of t + L. The stock
 position after it (on hand + on order + the order) serves every day until the next order
 arrives, t + 1 .. t + L + R - 1. The order brings the position up to S, the policy's
-quantile of the demand over those days (evaluation/stock.policy_ratio: the policy the
-evaluate stage replays), in whole packs (money/order_up_to.order_quantity). The total's
-spread counts the days' shared level error by the `shared` evaluate chose on the validation
-period (reports/evaluate.json, stock.model.shared); without one, independent days.
+quantile of the demand over those days, in whole packs (money/order_up_to.order_quantity):
+the policy the evaluate stage replays, at the setting it chose for the model on the
+validation period (reports/evaluate.json, stock.model: the ratio, and `shared`, the days'
+level errors' correlation in the total's spread); without one, the textbook ratio and
+independent days.
 
 The files (data/contract/schemas.py STOCK and ARRIVALS) are refused, naming the file,
 column and lines, for a count that is missing, negative or not a whole number, a store and
@@ -28,12 +29,12 @@ import numpy as np
 import pandas as pd
 
 from umbrella.core.errors import MAX_LISTED, DataError
-from umbrella.core.params import Business, Inventory
+from umbrella.core.params import Inventory
 from umbrella.core.paths import REPORTS, shown
 from umbrella.data.contract.rules import Problem, listing, problem, typed_table
 from umbrella.data.contract.schemas import ARRIVALS, STOCK, TableSpec
 from umbrella.evaluation.scores import MODEL
-from umbrella.evaluation.stock import INDEPENDENT, policy_of, policy_ratio
+from umbrella.evaluation.stock import INDEPENDENT, Setting, policy_of
 from umbrella.money.order_up_to import order_quantity
 from umbrella.money.protection_interval import total_quantile
 
@@ -125,18 +126,19 @@ def read_stock(
     return on_hand.reindex(highest.index).astype(float), on_order.astype(float)
 
 
-def chosen_shared() -> float:
-    """The correlation of the days' level errors evaluate chose on the validation period;
-    independent days when reports/evaluate.json has none."""
+def chosen_setting(textbook: float) -> Setting:
+    """The model's policy setting (ratio, shared) evaluate chose on the validation period;
+    the `textbook` ratio and independent days when reports/evaluate.json has none."""
     try:
-        return float(json.loads(REPORT.read_text())["stock"][MODEL]["shared"])
+        model = json.loads(REPORT.read_text())["stock"][MODEL]
+        return float(model["ratio"]), float(model["shared"])
     except (OSError, ValueError, KeyError, TypeError):
         log.warning(
             "no stock section in %s (run `dvc repro evaluate` with inventory.carry_over: "
-            "true): the protection interval's days are taken as independent",
+            "true): the textbook ratio, the protection interval's days taken as independent",
             shown(REPORT),
         )
-        return INDEPENDENT
+        return textbook, INDEPENDENT
 
 
 def stock_orders(
@@ -144,20 +146,18 @@ def stock_orders(
     on_hand: pd.Series,
     on_order: pd.Series,
     dispersion: float,
-    shared: float,
+    setting: Setting,
     inventory: Inventory,
-    business: Business,
 ) -> pd.DataFrame:
     """One order per store (ORDER_COLUMNS) from its `daily` forecasts (store, horizon,
-    forecast: the mean demand of each day after the origin), net of its stock."""
+    forecast: the mean demand of each day after the origin), net of its stock, by the
+    policy's `setting` (ratio, shared)."""
     policy = policy_of(inventory)
     means = daily[daily["horizon"] <= policy.ahead].pivot(
         index="store", columns="horizon", values="forecast"
     )
     stores = means.index
-    level = total_quantile(
-        means.to_numpy(float), dispersion, policy_ratio(inventory, business), shared
-    )
+    level = total_quantile(means.to_numpy(float), dispersion, *setting)
     have, coming = on_hand.reindex(stores).to_numpy(), on_order.reindex(stores).to_numpy()
     quantity = order_quantity(level, have, coming, policy.pack_size, np.inf)
     origin = pd.Timestamp(daily["date"].min()) - pd.Timedelta(days=1)
