@@ -4,6 +4,7 @@ carry_over false leaves every other output as it was."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -110,10 +111,35 @@ def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
     assert top["cost"] == round(stock["cost"]) and top["vs_foresight"] == stock["vs_foresight"]
 
 
+def test_the_stock_plot_shows_the_replayed_days_of_the_first_stores(runs: dict) -> None:
+    """plots/evaluate/stock.csv: per plotted store and day, the stock at the opening of the
+    model's and seasonal naive's replays, their arrivals, the demand and the sales lost."""
+    days = pd.read_csv(io.BytesIO(runs["carried"]["plots/evaluate/stock.csv"]))
+    assert list(days.columns) == [
+        "date",
+        "store",
+        "orders",
+        "opening",
+        "arrivals",
+        "demand",
+        "lost",
+    ]
+    shown = make_params(SHAPE).evaluate.plot_stores
+    assert sorted(days["store"].unique()) == [f"S{i:04d}" for i in range(1, shown + 1)]
+    assert set(days["orders"]) == {"model", "baseline"}
+    # A sale is lost when the demand exceeds the stock on the shelf, by the difference.
+    assert (days["lost"] == (days["demand"] - days["opening"]).clip(lower=0)).all()
+    model = days[days["orders"] == "model"]
+    baseline = days[days["orders"] == "baseline"]
+    assert (model["demand"].to_numpy() == baseline["demand"].to_numpy()).all()  # one demand
+    assert runs["carried"]["plots/evaluate/stock.png"][:4] == b"\x89PNG"
+
+
 def test_carry_over_false_changes_nothing_but_the_stock_section(runs: dict) -> None:
     carried, perishable = runs["carried"], runs["perishable"]
-    assert carried.keys() == perishable.keys()
-    for path in carried:
+    stock_plot = {"plots/evaluate/stock.csv", "plots/evaluate/stock.png"}
+    assert carried.keys() - stock_plot == perishable.keys()
+    for path in perishable:
         if path not in ("reports/evaluate.json", "metrics/stock.json"):
             assert carried[path] == perishable[path], path
     assert json.loads(perishable["metrics/stock.json"]) == {}

@@ -109,6 +109,24 @@ def test_report_numbers_are_for_people() -> None:
     assert number(1_000_000.0, "test.rows") == "1,000,000"
     assert number(2_527_201.4, "oracle.cost") == "2,527,201"
     assert number(0.65789, "model.service_level") == "0.658"
+    # The stock replayed: its cost and parts in money, its shares as shares.
+    assert number(6240.4, "stock.model.left_over") == "6,240"
+    assert number(11433.3, "stock.cost") == "11,433"
+    assert number(0.647286, "stock.skill_cost") == "0.647"
+
+
+def test_the_report_shows_the_stock_replayed_in_money_with_its_parts() -> None:
+    old, new = metrics(2_527_201.0, 0.349, 0.658), metrics(2_527_201.0, 0.349, 0.658)
+    for side_metrics, cost in ((old, 12_000.0), (new, 11_433.3)):
+        side_metrics["stock"] = {
+            "cost": cost,
+            "skill_cost": 0.65,
+            "model": {"cost": cost, "lost_margin": 2218.0, "holding": 2975.3, "left_over": 6240.0},
+        }
+    text = render(side("b", old, {}), side("w", new, {}), "`main`")
+    row = "| `stock.cost` | money lost with stock carried over: the model's orders replayed |"
+    assert f"{row} 12,000 | 11,433 | -567 (-4.7 %) |" in text
+    assert "| `stock.model.holding` | of it: the nights umbrellas spent in stock | 2,975 |" in text
 
 
 def test_report_on_other_data_does_not_compare_money() -> None:

@@ -194,10 +194,12 @@ def test_block(
     return block
 
 
-def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]:
+def evaluation(
+    params: Params, run: Run
+) -> tuple[dict, pd.DataFrame, list[str], pd.DataFrame | None]:
     """reports/evaluate.json (the test period, the validation period before it, the gate's
-    verdict, with inventory.carry_over the stock replayed), the rows to plot and the
-    forecasters."""
+    verdict, with inventory.carry_over the stock replayed), the rows to plot, the
+    forecasters, and with the stock the plotted stores' replayed days."""
     first, last = sales_span()
     start = test_start(first, last, params.split)
     begin = validation_start(first, start, params.split, params.validate.min_history_days)
@@ -208,8 +210,11 @@ def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]
     textbook = policy_ratio(params.inventory, params.business)
 
     def stock(first_day: pd.Timestamp, last_day: pd.Timestamp, settings: dict) -> StockTask:
-        test = last_day == last  # perfect foresight, the floor: on the test period only
-        return StockTask(first_day, last_day, params.inventory, params.business, test, settings)
+        # the test period: perfect foresight, the floor, and the plotted stores' days
+        test = last_day == last
+        plot = params.evaluate.plot_stores if test else 0
+        inventory, business = params.inventory, params.business
+        return StockTask(first_day, last_day, inventory, business, test, settings, plot)
 
     stores = sum(len(found) for found in run(stores_in, range(parts), {"interim": INTERIM}))
     limits = stores <= params.evaluate.oracle_max_stores
@@ -249,4 +254,9 @@ def evaluation(params: Params, run: Run) -> tuple[dict, pd.DataFrame, list[str]]
         stocks = [r["stock"] for r in results]
         metrics["stock"] = stock_section(stocks, test_stock, chosen_on, truth)
     plotted = pd.concat([r["plotted"] for r in results], ignore_index=True)
-    return metrics, plotted, results[0]["forecasters"]
+    stock_days = None
+    if test_stock is not None:  # the first stores by name, of every partition's first
+        days = pd.concat([r["stock"]["days"] for r in results], ignore_index=True)
+        first_stores = sorted(days["store"].unique())[: params.evaluate.plot_stores]
+        stock_days = days[days["store"].isin(first_stores)].reset_index(drop=True)
+    return metrics, plotted, results[0]["forecasters"], stock_days

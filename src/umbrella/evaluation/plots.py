@@ -92,6 +92,75 @@ def forecast_figure(series: pd.DataFrame, actual: str, label: str) -> Figure:
     return fig
 
 
+def stock_figure(days: pd.DataFrame, actual: str) -> Figure:
+    """The stock on the shelf at each opening (the model's orders beside seasonal naive's,
+    replayed) and the demand, one panel per store, the days a sale was lost marked."""
+    stores = list(days["store"].unique())
+    fig, axes = plt.subplots(
+        len(stores), 1, figsize=(11, 1.2 + 2.3 * len(stores)), sharex=True, squeeze=False
+    )
+    for ax, store in zip(axes[:, 0], stores, strict=True):
+        rows = days[days["store"] == store]
+        demand = rows[rows["orders"] == MODEL]
+        ax.plot(demand["date"], demand["demand"], color=COLORS["actual"], lw=0.8, label=actual)
+        for name in (MODEL, BASELINE):
+            own = rows[rows["orders"] == name]
+            ax.step(
+                own["date"],
+                own["opening"],
+                color=COLORS[name],
+                lw=1.0,
+                where="post",
+                label=f"stock at opening: {LABELS[name]}'s orders",
+            )
+            lost = own[own["lost"] > 0]
+            ax.scatter(
+                lost["date"],
+                lost["opening"],
+                color=COLORS[name],
+                marker="v",
+                s=18,
+                zorder=3,
+                label=f"sales lost: {LABELS[name]}'s orders",
+            )
+        ax.set_title(f"store {store}", loc="left", fontsize=10, fontweight="bold")
+        ax.set_ylabel("umbrellas")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        _readable_axis(ax)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    first, last = days["date"].min(), days["date"].max()
+    top = 1 - 0.7 / fig.get_figheight()  # the title and a two-line legend above the panels
+    fig.suptitle(
+        f"Stock carried over, orders replayed day by day ({first:%d %b %Y}..{last:%d %b %Y})",
+        x=0.01,
+        y=0.995,
+        ha="left",
+        fontsize=11,
+    )
+    fig.legend(
+        handles,
+        names,
+        loc="upper right",
+        bbox_to_anchor=(0.995, 1 - 0.25 / fig.get_figheight()),
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
+    return fig
+
+
+def stock_plot(days: pd.DataFrame, scored_against: str) -> tuple[pd.DataFrame, Figure]:
+    """The stock plot's data and figure: the last FORECAST_DAYS days of the replayed days
+    (evaluation/stock.replayed_days of the plotted stores), as the forecast plot's."""
+    actual = "true demand" if scored_against == "true demand" else "sales"
+    days = days[days["date"] > days["date"].max() - pd.Timedelta(days=FORECAST_DAYS)]
+    days = days.sort_values(["store", "orders", "date"], kind="stable").reset_index(drop=True)
+    data = days.assign(date=days["date"].dt.strftime("%Y-%m-%d"))
+    return data, stock_figure(days, actual)
+
+
 def horizon_figure(by_horizon: pd.DataFrame) -> Figure:
     """Cost of each forecaster's orders per horizon (one column per forecaster)."""
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -139,7 +139,12 @@ FIGURES: list[tuple[str, str, str | None]] = [
     ("stock.fill_rate", "units sold / units demanded in the model's replay", STOCK_FILE),
     ("stock.vs_oracle_info", "replayed cost / the oracle_info forecast's, same policy", STOCK_FILE),
     ("stock.vs_foresight", "replayed cost / perfect foresight's (the floor)", STOCK_FILE),
-    ("stock.critical_ratio", "the policy's quantile of the protection interval's demand", None),
+    ("stock.model.lost_margin", "of it: the margin of the sales lost", None),
+    ("stock.model.holding", "of it: the nights umbrellas spent in stock", None),
+    ("stock.model.left_over", "of it: the stock left at the end, sold off at salvage", None),
+    ("stock.baseline.cost", "seasonal naive's orders replayed", None),
+    ("stock.model.ratio", "the level's quantile of the demand until the next order arrives", None),
+    ("stock.critical_ratio", "the textbook ratio p / (p + h R) the ratios tried run up to", None),
 ]
 
 

@@ -46,9 +46,10 @@ from umbrella.money.stock_policy import (
     replay_perfect_foresight,
     replay_policy,
 )
-from umbrella.money.stock_replay import StockCosts, store_figures, summary_of_stores
+from umbrella.money.stock_replay import Replay, StockCosts, store_figures, summary_of_stores
 
 PERFECT_FORESIGHT = "perfect_foresight"
+PLOTTED = (MODEL, BASELINE)  # the orders whose stock the plot shows, side by side
 # The model's cost over another's, by its key in the section (short: `dvc metrics show`).
 VERSUS = {ORACLE_INFO: "vs_oracle_info", ORACLE: "vs_oracle", PERFECT_FORESIGHT: "vs_foresight"}
 INDEPENDENT = 0.0  # `shared` without a validation period, and the oracle's
@@ -76,6 +77,7 @@ class StockTask:
     business: Business
     floor: bool  # replay perfect foresight too (the test period)
     settings: dict[str, tuple[Setting, ...]]
+    plot_stores: int = 0  # the first stores (by name) whose days are kept for the plot
 
     @property
     def days(self) -> pd.DatetimeIndex:
@@ -165,6 +167,7 @@ def stock_part(
     if ORACLE in forecasters and truth is not None:
         sizes[ORACLE] = float(truth["dispersion"].median())
     figures: dict[str, dict] = {}
+    days: list[pd.DataFrame] = []
     for name, settings in task.settings.items():
         if name not in sizes:  # the limits, without the truth
             continue
@@ -172,15 +175,32 @@ def stock_part(
             table, table[f"{name}_forecast"].to_numpy(float), period.stores, period.days, horizons
         )
         means = np.nan_to_num(interval_means(daily, policy.ahead))
-        figures[name] = {
-            setting_key(setting): store_figures(
-                replay_policy(period, means, sizes[name], *setting, policy)[0]
-            )
-            for setting in settings
-        }
+        figures[name] = {}
+        for setting in settings:
+            replayed = replay_policy(period, means, sizes[name], *setting, policy)[0]
+            figures[name][setting_key(setting)] = store_figures(replayed)
+            if name in PLOTTED and task.plot_stores:
+                days.append(replayed_days(replayed, period, name, task.plot_stores))
     if task.floor:
         figures[PERFECT_FORESIGHT] = store_figures(replay_perfect_foresight(period, policy))
-    return {"stores": period.stores, "figures": figures}
+    plotted = pd.concat(days, ignore_index=True) if days else None
+    return {"stores": period.stores, "figures": figures, "days": plotted}
+
+
+def replayed_days(replayed: Replay, period: StockDays, name: str, stores: int) -> pd.DataFrame:
+    """The first `stores` stores' days of a replay (their names come sorted): the stock on
+    the shelf at the opening, what arrived, the demand and the sales lost; for the plot."""
+    n = min(stores, len(period.stores))
+    frame = pd.DataFrame(
+        {
+            "date": np.tile(period.days, n),
+            "store": np.repeat(period.stores[:n], len(period.days)),
+            "orders": name,
+        }
+    )
+    for column in ("opening", "arrivals", "demand", "lost"):
+        frame[column] = getattr(replayed, column)[:n].ravel()
+    return frame
 
 
 def _joined(parts: list[dict], *path: str) -> dict[str, np.ndarray]:

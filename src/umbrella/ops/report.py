@@ -60,9 +60,11 @@ IMAGES = {
     "cost": ["plots/evaluate/cost.png", "plots/cost.png"],
     "horizon": ["plots/evaluate/horizon.png", "plots/horizon.png"],
     "forecast": ["plots/evaluate/forecast.png", "plots/forecast.png"],
+    "stock": ["plots/evaluate/stock.png"],  # with inventory.carry_over
     "monitor": ["plots/monitor/drift.png", "plots/monitor.png"],
 }
 COUNTS = {"rows", "overstock_units", "lost_units", "units", "fitted_rows"}
+MONEY = {"cost", "lost_margin", "holding", "ordering", "left_over"}  # a cost and its parts
 # The models with knobs of their own (train.linear, train.gbm): a change to one of them does
 # nothing while another model is trained.
 KNOBS = [m for m in get_args(Train.model_fields["model"].annotation) if m in Train.model_fields]
@@ -100,7 +102,7 @@ def _is_number(value: Any) -> TypeIs[int | float]:
 def _kind(key: str) -> str:
     """money (whole currency units), count (whole units) or ratio (3 decimals)."""
     parts = key.split(".")
-    if parts[-1] == "cost" and "skill" not in parts:
+    if parts[-1] in MONEY and "skill" not in parts:
         return "money"
     return "count" if parts[-1] in COUNTS else "ratio"
 
