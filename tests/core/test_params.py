@@ -185,6 +185,8 @@ BAD_VALUES = [
     ("gate.min_skill_cost", -0.2, "must be >= 0 and < 1"),
     ("gate.min_skill_cost", 1.5, "must be >= 0 and < 1"),
     ("gate.service_level_tolerance", -0.03, "must be > 0 and <= 0.5"),
+    ("gate.min_stock_skill_cost", -1.5, "must be >= -1 and < 1"),
+    ("gate.fill_rate_tolerance", 0, "must be > 0 and <= 0.5"),
     ("business.price", 1.0e20, "must be > 0 and <= 1e+06"),
     ("business.price", 7.0, "must exceed business.unit_cost"),
     ("business.unit_cost", -8.0, "must be in 0..1e+06"),

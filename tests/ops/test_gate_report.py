@@ -20,7 +20,12 @@ from umbrella.evaluation.gate import failed_checks, gate_verdict
 from umbrella.evaluation.scores import headline
 from umbrella.ops.report import Side, flatten, number, render
 
-GATE = Gate(min_skill_cost=0.2, service_level_tolerance=0.03)
+GATE = Gate(
+    min_skill_cost=0.2,
+    service_level_tolerance=0.03,
+    min_stock_skill_cost=0.3,
+    fill_rate_tolerance=0.02,
+)
 TEST = {"start": "2015-01-01", "end": "2015-12-31", "rows": 63350, "scored_against": "true demand"}
 
 
@@ -58,6 +63,29 @@ def test_gate_criteria(skill: float, service: float, passed: bool) -> None:
     assert verdict["passed"] is passed
     assert set(verdict["checks"]) == {"skill_cost", "service_level_mid"}
     assert (failed_checks(verdict) == []) is passed
+
+
+@pytest.mark.parametrize(
+    ("skill", "fill_rate", "failed"),
+    [
+        (0.6, 0.9977, []),
+        (0.25, 0.9977, ["stock_skill_cost = 0.25 (rule >= 0.3)"]),
+        (0.6, 0.975, ["stock_fill_rate = 0.975 (rule >= 0.9792 (its ratio - 0.02))"]),
+    ],
+)
+def test_with_the_stock_the_gate_judges_its_replayed_money_and_fill_rate(
+    skill: float, fill_rate: float, failed: list[str]
+) -> None:
+    stock = {"skill_cost": skill, "fill_rate": fill_rate, "model": {"ratio": 0.9992}}
+    verdict = gate_verdict(metrics(700, 0.25, 0.64), GATE, 0.63, stock)
+    assert set(verdict["checks"]) == {
+        "skill_cost",
+        "service_level_mid",
+        "stock_skill_cost",
+        "stock_fill_rate",
+    }
+    assert failed_checks(verdict) == failed
+    assert verdict["passed"] is (failed == [])
 
 
 def test_failed_checks_name_each_failed_criterion_with_its_value_and_rule() -> None:

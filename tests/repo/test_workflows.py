@@ -302,7 +302,9 @@ def test_the_runner_runs_steps_as_github_does(tmp_path: Path) -> None:
 
 # The tiny data's model is weak (30 boosting rounds: it orders short, service_level_mid 0.41
 # against 0.61): the gate is loosened so that the workflows can pass on it.
-TINY_PASSING = deep_merge(TINY, {"gate": {"min_skill_cost": 0.0, "service_level_tolerance": 0.3}})
+RELAXED = {"min_skill_cost": 0.0, "service_level_tolerance": 0.3}
+RELAXED |= {"min_stock_skill_cost": -1.0, "fill_rate_tolerance": 0.5}  # tiny: -0.17, 0.935
+TINY_PASSING = deep_merge(TINY, {"gate": RELAXED})
 
 
 def git(root: Path, *args: str) -> None:

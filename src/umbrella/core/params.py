@@ -340,6 +340,10 @@ class Gate(Block):
     # the model must save at least this share of the baseline's cost
     min_skill_cost: float = Field(ge=0, lt=1)
     service_level_tolerance: float = Field(gt=0, le=0.5)  # |service level - target| at most this
+    # with inventory.carry_over: the stock replayed saves at least this share of seasonal
+    # naive's replayed cost, and fills at least its ratio minus fill_rate_tolerance
+    min_stock_skill_cost: float = Field(ge=-1, lt=1)
+    fill_rate_tolerance: float = Field(gt=0, le=0.5)
 
 
 class Business(Block):

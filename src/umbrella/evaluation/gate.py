@@ -22,8 +22,11 @@ EVALUATION = METRICS / "evaluate.json"  # the verdict: gate.passed
 DETAILS = REPORTS / "evaluate.json"  # each criterion: gate.checks
 
 
-def gate_verdict(metrics: dict, gate: Gate, service_level: float) -> dict:
-    """Each criterion with its value, bound and verdict, and whether all pass."""
+def gate_verdict(
+    metrics: dict, gate: Gate, service_level: float, stock: dict | None = None
+) -> dict:
+    """Each criterion with its value, bound and verdict, and whether all pass; with the
+    `stock` replayed (evaluation/stock.stock_section), its money and fill rate too."""
     checks = {
         "skill_cost": {
             "value": metrics["skill"]["cost"],
@@ -41,6 +44,20 @@ def gate_verdict(metrics: dict, gate: Gate, service_level: float) -> dict:
             ),
         },
     }
+    if stock is not None:
+        checks["stock_skill_cost"] = {
+            "value": stock["skill_cost"],
+            "rule": f">= {gate.min_stock_skill_cost}",
+            "passed": bool(stock["skill_cost"] >= gate.min_stock_skill_cost),
+        }
+        # The policy covers the demand of a share `ratio` of its protection intervals; in
+        # units it may fall a little short (an interval run out by a few), not by more.
+        least = stock["model"]["ratio"] - gate.fill_rate_tolerance
+        checks["stock_fill_rate"] = {
+            "value": stock["fill_rate"],
+            "rule": f">= {least:.4f} (its ratio - {gate.fill_rate_tolerance})",
+            "passed": bool(stock["fill_rate"] >= least),
+        }
     return {"passed": all(c["passed"] for c in checks.values()), "checks": checks}
 
 

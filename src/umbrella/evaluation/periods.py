@@ -246,13 +246,16 @@ def evaluation(
     # The share of days the orders should meet: tau*, or the mean of each day's ratio.
     tau = metrics[MODEL]["service_level_target"]
     metrics["test"] = test_block(params, start, last, results, tau, stores, limits)
-    metrics["gate"] = gate_verdict(metrics, params.gate, tau)
-    metrics["validation"] = validation
+    replayed = None
     if test_stock is not None:
         truth = (INTERIM / TRUTH).exists()
         chosen_on = "validation" if begin is not None else "none (no validation period)"
         stocks = [r["stock"] for r in results]
-        metrics["stock"] = stock_section(stocks, test_stock, chosen_on, truth)
+        replayed = stock_section(stocks, test_stock, chosen_on, truth)
+    metrics["gate"] = gate_verdict(metrics, params.gate, tau, replayed)
+    metrics["validation"] = validation
+    if replayed is not None:
+        metrics["stock"] = replayed
     plotted = pd.concat([r["plotted"] for r in results], ignore_index=True)
     stock_days = None
     if test_stock is not None:  # the first stores by name, of every partition's first
