@@ -56,10 +56,8 @@ def forecast_figure(series: pd.DataFrame, actual: str, label: str) -> Figure:
     """The actual series (column `actual`, named `label`), the forecast and the order one
     day ahead: one panel per store, named, on a shared time axis, with one legend."""
     stores = list(series["store"].unique())
-    fig, axes = plt.subplots(
-        len(stores), 1, figsize=(11, 1.2 + 2.3 * len(stores)), sharex=True, squeeze=False
-    )
-    for ax, store in zip(axes[:, 0], stores, strict=True):
+    fig, axes = store_panels(stores)
+    for ax, store in zip(axes, stores, strict=True):
         rows = series[series["store"] == store]
         ax.plot(rows["date"], rows[actual], color=COLORS["actual"], lw=0.8, label=label)
         ax.plot(rows["date"], rows["forecast"], color=COLORS["forecast"], lw=1.0, label="forecast")
@@ -71,23 +69,42 @@ def forecast_figure(series: pd.DataFrame, actual: str, label: str) -> Figure:
             where="mid",
             label="order (τ* quantile)",
         )
-        ax.set_title(f"store {store}", loc="left", fontsize=10, fontweight="bold")
-        ax.set_ylabel("umbrellas a day")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        _readable_axis(ax)
-    handles, names = axes[0, 0].get_legend_handles_labels()
+        store_panel(ax, store, "umbrellas a day")
     first, last = series["date"].min(), series["date"].max()
-    top = 1 - 0.45 / fig.get_figheight()  # one line above the panels: title and legend
-    fig.suptitle(
-        f"{label.capitalize()}, forecast and order, 1 day ahead "
-        f"({first:%d %b %Y}..{last:%d %b %Y})",
-        x=0.01,
-        y=0.995,
-        ha="left",
-        fontsize=11,
+    title = f"{label.capitalize()}, forecast and order, 1 day ahead "
+    return headed(fig, axes[0], title + f"({first:%d %b %Y}..{last:%d %b %Y})")
+
+
+def store_panels(stores: list[str]) -> tuple[Figure, list[Axes]]:
+    """One panel per store, stacked on a shared time axis."""
+    fig, axes = plt.subplots(
+        len(stores), 1, figsize=(11, 1.2 + 2.3 * len(stores)), sharex=True, squeeze=False
     )
-    fig.legend(handles, names, loc="upper right", bbox_to_anchor=(0.995, 1), ncol=3, frameon=False)
+    return fig, list(axes[:, 0])
+
+
+def store_panel(ax: Axes, store: str, ylabel: str) -> None:
+    """A store's panel: named, its y axis from 0 in readable numbers, a light grid."""
+    ax.set_title(f"store {store}", loc="left", fontsize=10, fontweight="bold")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    _readable_axis(ax)
+
+
+def headed(fig: Figure, first: Axes, title: str, small_legend: bool = False) -> Figure:
+    """The figure with its title at the top left and the first panel's legend at the top
+    right, in one line, or (`small_legend`) in two smaller lines below the title."""
+    handles, names = first.get_legend_handles_labels()
+    height = fig.get_figheight()
+    fig.suptitle(title, x=0.01, y=0.995, ha="left", fontsize=11)
+    legend: dict = {"loc": "upper right", "ncol": 3, "frameon": False}
+    if small_legend:
+        legend |= {"bbox_to_anchor": (0.995, 1 - 0.25 / height), "fontsize": 8}
+    else:
+        legend |= {"bbox_to_anchor": (0.995, 1)}
+    fig.legend(handles, names, **legend)
+    top = 1 - (0.7 if small_legend else 0.45) / height  # the room above the panels
     fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
@@ -96,10 +113,8 @@ def stock_figure(days: pd.DataFrame, actual: str) -> Figure:
     """The stock on the shelf at each opening (the model's orders beside seasonal naive's,
     replayed) and the demand, one panel per store, the days a sale was lost marked."""
     stores = list(days["store"].unique())
-    fig, axes = plt.subplots(
-        len(stores), 1, figsize=(11, 1.2 + 2.3 * len(stores)), sharex=True, squeeze=False
-    )
-    for ax, store in zip(axes[:, 0], stores, strict=True):
+    fig, axes = store_panels(stores)
+    for ax, store in zip(axes, stores, strict=True):
         rows = days[days["store"] == store]
         demand = rows[rows["orders"] == MODEL]
         ax.plot(demand["date"], demand["demand"], color=COLORS["actual"], lw=0.8, label=actual)
@@ -123,32 +138,10 @@ def stock_figure(days: pd.DataFrame, actual: str) -> Figure:
                 zorder=3,
                 label=f"sales lost: {LABELS[name]}'s orders",
             )
-        ax.set_title(f"store {store}", loc="left", fontsize=10, fontweight="bold")
-        ax.set_ylabel("umbrellas")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        _readable_axis(ax)
-    handles, names = axes[0, 0].get_legend_handles_labels()
+        store_panel(ax, store, "umbrellas")
     first, last = days["date"].min(), days["date"].max()
-    top = 1 - 0.7 / fig.get_figheight()  # the title and a two-line legend above the panels
-    fig.suptitle(
-        f"Stock carried over, orders replayed day by day ({first:%d %b %Y}..{last:%d %b %Y})",
-        x=0.01,
-        y=0.995,
-        ha="left",
-        fontsize=11,
-    )
-    fig.legend(
-        handles,
-        names,
-        loc="upper right",
-        bbox_to_anchor=(0.995, 1 - 0.25 / fig.get_figheight()),
-        ncol=3,
-        frameon=False,
-        fontsize=8,
-    )
-    fig.tight_layout(rect=(0, 0, 1, top))
-    return fig
+    title = f"Stock carried over, orders replayed day by day ({first:%d %b %Y}..{last:%d %b %Y})"
+    return headed(fig, axes[0], title, small_legend=True)
 
 
 def stock_plot(days: pd.DataFrame, scored_against: str) -> tuple[pd.DataFrame, Figure]:

@@ -1,14 +1,8 @@
-"""predict: forecasts and orders for each store and each of the next `base.horizon` days.
-
-As a stage (no options) it reads the pipeline's validated data and writes
-data/predictions/orders.csv. With --sales, --weather and --forecasts it reads a retailer's
-latest files (the csv data contract) instead, validated by the same rules as `validate`,
-and writes the orders to --out (`--out -`: stdout). With --stock (and --arrivals) it writes
-one order per store net of the stock it holds (ops/stock_orders.py); with a retailer's
-files and inventory.carry_over it needs them. With --costs (each store's own costs) the
-same model orders at those costs, without retraining. What is refused, capped or warned
-about: ops/ordering.py.
-"""
+"""predict: orders for each store and each of the next `base.horizon` days, from the
+pipeline's validated data (data/predictions/orders.csv) or, with --sales, --weather and
+--forecasts, from a retailer's files validated as `validate` does (to --out); with --stock,
+one order per store net of its stock (ops/stock_orders.py). What is refused, capped or
+warned about: ops/ordering.py."""
 
 from __future__ import annotations
 
@@ -26,17 +20,14 @@ log = logging.getLogger(__name__)
 STDOUT = "-"
 
 
-# The CSV files predict reads instead of the pipeline's (docs/own-data.md, docs/production.md).
+# The CSV files predict reads (docs/production.md).
 FILES = {
     "--sales": "sales history (default: data/interim)",
     "--weather": "observed weather",
     "--forecasts": "weather forecasts",
-    "--costs": "each store's own costs: store and any of price, unit_cost, salvage, holding "
-    "(the rest from params.yaml business); the same model orders at them",
-    "--stock": "each store's umbrellas on hand at the close of the last day of sales (store, "
-    "date, on_hand): one order per store, net of its stock",
-    "--arrivals": "the orders on their way (store, date, quantity: arriving at the opening of "
-    "date)",
+    "--costs": "each store's own costs (store, price, unit_cost, salvage, holding)",
+    "--stock": "each store's umbrellas on hand at the close of the last day of sales",
+    "--arrivals": "the orders on their way, each on the shelf at the opening of its date",
 }
 
 
