@@ -187,6 +187,7 @@ BAD_VALUES = [
     ("gate.service_level_tolerance", -0.03, "must be > 0 and <= 0.5"),
     ("gate.min_stock_skill_cost", -1.5, "must be >= -1 and < 1"),
     ("gate.fill_rate_tolerance", 0, "must be > 0 and <= 0.5"),
+    ("inventory.capacity", 0, "must be >= 1"),
     ("business.price", 1.0e20, "must be > 0 and <= 1e+06"),
     ("business.price", 7.0, "must exceed business.unit_cost"),
     ("business.unit_cost", -8.0, "must be in 0..1e+06"),
@@ -324,9 +325,7 @@ def test_inventory_defaults() -> None:
     assert inventory.carry_over is True
     assert (inventory.lead_time_days, inventory.review_days, inventory.pack_size) == (2, 1, 1)
     assert (inventory.holding_per_day, inventory.order_cost) == (0.01, 0.0)
-    assert "unknown key" in assert_names_key(
-        raw_params({"inventory": {"capacity": 40}}), "inventory.capacity"
-    )
+    assert inventory.capacity is None  # no storeroom limit
 
 
 @pytest.mark.parametrize(
@@ -388,3 +387,13 @@ def test_cli_refuses_a_horizon_short_of_the_orders(tmp_path: Path) -> None:
     result = umbrella_in(tmp_path, ["evaluate"])
     assert (result.code, result.error) == (2, None)
     assert "base.horizon: 7 days must cover inventory.lead_time_days" in result.stderr
+
+
+def test_a_storeroom_must_hold_a_pack() -> None:
+    raw = raw_params({"inventory": {"pack_size": 12, "capacity": 10}})
+    message = assert_names_key(raw, "inventory.capacity")
+    assert message == (
+        "params.yaml: inventory.capacity: must be at least inventory.pack_size (12): room for "
+        "one pack"
+    )
+    assert parse_params(raw_params({"inventory": {"capacity": 12}})).inventory.capacity == 12

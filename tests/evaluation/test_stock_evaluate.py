@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 SHAPE = deep_merge(TINY, {"train": {"max_rows": 1000}})
 REPLAYED = ["model", "baseline", "oracle_info", "oracle", "perfect_foresight"]
 PARTS = ["lost_margin", "holding", "ordering", "left_over"]
+CAPACITY = 60  # a storeroom the tiny stores' levels reach
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tables: dict) -> dict[str, di
     days, packs of 2, a cost per order), then on the same models with carry_over false."""
     root = tmp_path_factory.mktemp("stock") / "repo"
     inventory = {"lead_time_days": 2, "review_days": 2, "pack_size": 2, "order_cost": 1.5}
+    inventory["capacity"] = CAPACITY
     stages = ["validate", "features", "train", "evaluate"]
     run_stages(root, tables, {"inventory": inventory}, stages)
     carried = outputs(root)
@@ -72,6 +74,7 @@ def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
     stock = report["stock"]
     assert (stock["lead_time_days"], stock["review_days"], stock["pack_size"]) == (2, 2, 2)
     assert stock["order_cost"] == 1.5 and stock["demand"] == "true demand"
+    assert stock["capacity"] == CAPACITY
     assert stock["critical_ratio"] == pytest.approx(12 / (12 + 0.01 * 2), abs=1e-6)
     assert stock["settings_chosen_on"] == "validation"
     for name in REPLAYED:
@@ -80,6 +83,7 @@ def test_the_stock_section_replays_every_forecaster(runs: dict) -> None:
         assert all(figures[p] >= 0 for p in PARTS), name
         assert 0 < figures["fill_rate"] <= 1 and 0 <= figures["sold_out_share"] <= 1, name
         assert figures["peak_stock"] > 0 and figures["cover_days"] >= 0, name
+        assert figures["peak_stock"] <= CAPACITY, name  # no order overfills the storeroom
     tried = settings_tried(stock["critical_ratio"])
     for name in ("model", "baseline", "oracle_info"):
         assert (stock[name]["ratio"], stock[name]["shared"]) in tried
@@ -136,22 +140,29 @@ def test_the_stock_plot_shows_the_replayed_days_of_the_first_stores(runs: dict) 
 
 
 def test_carry_over_false_changes_nothing_but_the_stock_section(runs: dict) -> None:
+    """Without the stock: no stock section, plot or gate checks, and every other byte as
+    with it (the daily newsvendor's figures do not depend on the stock)."""
     carried, perishable = runs["carried"], runs["perishable"]
     stock_plot = {"plots/evaluate/stock.csv", "plots/evaluate/stock.png"}
     assert carried.keys() - stock_plot == perishable.keys()
     for path in perishable:
         if path not in ("reports/evaluate.json", "metrics/stock.json"):
+            # metrics/evaluate.json too: the tiny model fails the daily checks either way
             assert carried[path] == perishable[path], path
     assert json.loads(perishable["metrics/stock.json"]) == {}
     report = json.loads(perishable["reports/evaluate.json"])
     assert "stock" not in report
     without = json.loads(carried["reports/evaluate.json"])
     del without["stock"]
+    checks = without["gate"]["checks"]
+    assert list(checks)[-2:] == ["stock_skill_cost", "stock_fill_rate"]
+    del checks["stock_skill_cost"], checks["stock_fill_rate"]
+    without["gate"]["passed"] = all(check["passed"] for check in checks.values())
     assert report == without
-    # The stock section is the report's last key: the text before it is the same bytes.
+    # The text before the gate is the same bytes.
     text = carried["reports/evaluate.json"].decode()
-    before = text[: text.index(',\n  "stock"')]
-    assert perishable["reports/evaluate.json"].decode() == before + "\n}\n"
+    before = text[: text.index('\n  "gate"')]
+    assert perishable["reports/evaluate.json"].decode().startswith(before + '\n  "gate"')
 
 
 def test_without_a_validation_period_the_days_are_independent(runs: dict) -> None:

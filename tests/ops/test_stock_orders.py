@@ -58,6 +58,19 @@ def test_the_order_brings_the_stock_position_up_to_the_level() -> None:
     assert out.iloc[1]["quantity"] == 0 and out.iloc[1]["order_up_to"] < 40
 
 
+def test_the_storeroom_caps_the_order_in_whole_packs() -> None:
+    inventory = Inventory(lead_time_days=2, review_days=2, pack_size=6, capacity=20)
+    means = {"S1": [3.0, 4.0, 5.0], "S2": [30.0, 30.0, 30.0]}
+    on_hand, on_order = pd.Series({"S1": 2.0, "S2": 0.0}), pd.Series({"S1": 5.0, "S2": 0.0})
+    out = stock_orders(daily(means), on_hand, on_order, 4.0, (0.98, 0.0), inventory)
+    # Room for 20 - 7 = 13: two packs of 6, though the level asks for more.
+    assert out.iloc[0]["order_up_to"] > 20 and out.iloc[0]["quantity"] == 12
+    assert out.iloc[1]["quantity"] == 18  # an empty storeroom: three packs, not four
+    roomy = Inventory(lead_time_days=2, review_days=2, pack_size=6)
+    uncapped = stock_orders(daily(means), on_hand, on_order, 4.0, (0.98, 0.0), roomy)
+    assert (uncapped["quantity"] > out["quantity"]).all()
+
+
 def test_the_store_managers_week_of_the_docs() -> None:
     """docs/forecasting.md "Stock that carries over", its week in a store: 4 on the shelf,
     6 on their way, about 5 and 7 sold on the next two days, the default inventory and
@@ -95,6 +108,19 @@ def test_the_stock_and_the_arrivals_are_read_per_store(tmp_path: Path) -> None:
 
 
 GOOD_STOCK = "store,date,on_hand\nS1,2024-03-31,3\nS2,2024-03-31,0\n"
+
+
+def test_stock_above_the_storeroom_is_refused(tmp_path: Path) -> None:
+    stock = write(tmp_path / "stock.csv", "store,date,on_hand\nS1,2024-03-31,31\nS2,2024-03-31,0\n")
+    arrivals = write(tmp_path / "arrivals.csv", "store,date,quantity\nS2,2024-04-01,20\n"
+                     "S2,2024-04-02,11\n")  # fmt: skip
+    rule = r"more than inventory.capacity \(30\), the most a storeroom holds"
+    with pytest.raises(DataError, match=rf"stock\.csv, column on_hand: {rule} \(1 row; lines 2"):
+        read_stock(stock, None, ORIGIN, HIGHEST, capacity=30)
+    good = write(tmp_path / "good.csv", GOOD_STOCK)
+    with pytest.raises(DataError, match=rf"arrivals\.csv, column quantity: {rule}.*lines 2, 3"):
+        read_stock(good, arrivals, ORIGIN, HIGHEST, capacity=30)
+    assert read_stock(stock, None, ORIGIN, HIGHEST, capacity=31)[0]["S1"] == 31
 
 
 @pytest.mark.parametrize(
@@ -160,6 +186,12 @@ def test_predict_with_stock_orders_net_of_it_and_refuses_without(project: Path) 
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "stock.csv, column on_hand: must be >= 0 (1 row; lines 2" in bad.stderr
     assert (project / "orders.csv").read_text() == "the previous orders"
+
+    # A storeroom of 100 (inventory.capacity): 500 on hand cannot be.
+    set_params(project, {"inventory": {"capacity": 100}})
+    pd.DataFrame({"store": stores, "date": last, "on_hand": [0, 5, 500]}).to_csv(stock, index=False)
+    full = predict_files(project, extra=["--stock", str(stock)])
+    assert full.returncode == 2 and "more than inventory.capacity (100)" in full.stderr
 
 
 @pytest.mark.slow

@@ -398,6 +398,19 @@ class Inventory(Block):
     holding_per_day: float = Field(0.01, ge=0, le=MONEY_MAX)
     pack_size: int = Field(1, ge=1)  # orders in whole packs of this many umbrellas
     order_cost: float = Field(0.0, ge=0, le=MONEY_MAX)  # money per order placed
+    # the most umbrellas a store's storeroom holds (None: no limit): an order never brings
+    # the stock on hand and on order above it (order_up_to.py)
+    capacity: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _room_for_a_pack(self) -> Inventory:
+        if self.capacity is not None:
+            _require(
+                self.capacity >= self.pack_size,
+                f"must be at least inventory.pack_size ({self.pack_size}): room for one pack",
+                "capacity",
+            )
+        return self
 
 
 class Tune(Block):

@@ -19,7 +19,8 @@ order and summarises them, so the figures do not depend on the partitioning.
 The demand is the true demand on simulated data, else the sales: a sold-out day's demand is
 undercounted, for every policy alike, so lost sales and their margin are too. Every store
 starts the period with its level (mean daily sales over the longest features window before
-it) x L. A day without a row (no sales recorded) counts as no demand and no forecast.
+it) x L, at most inventory.capacity, which no policy's orders then exceed. A day without a
+row (no sales recorded) counts as no demand and no forecast.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class StockTask:
 
 def policy_of(inventory: Inventory) -> Policy:
     """The order-up-to policy of the `inventory` block."""
-    return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size)
+    capacity = np.inf if inventory.capacity is None else float(inventory.capacity)
+    return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size, capacity)
 
 
 def settings_tried(textbook: float) -> tuple[Setting, ...]:
@@ -144,7 +146,10 @@ def stock_days(table: pd.DataFrame, test: pd.DataFrame, task: StockTask) -> Stoc
             order_cost=task.inventory.order_cost,
             left_over=task.business.unit_cost - task.business.salvage,
         ),
-        opening=opening_stock(np.nan_to_num(level.to_numpy(float)), task.inventory.lead_time_days),
+        opening=np.minimum(
+            opening_stock(np.nan_to_num(level.to_numpy(float)), task.inventory.lead_time_days),
+            task.policy.capacity,
+        ),
     )
 
 
@@ -254,6 +259,7 @@ def stock_section(test: list[dict], task: StockTask, chosen_on: str, truth: bool
         "holding_per_day": inventory.holding_per_day,
         "pack_size": inventory.pack_size,
         "order_cost": inventory.order_cost,
+        "capacity": inventory.capacity,
         "critical_ratio": task.ratio,
         "demand": "true demand" if truth else "sales (a sold-out day's demand undercounted)",
         "settings_chosen_on": chosen_on,

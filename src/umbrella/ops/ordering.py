@@ -290,7 +290,8 @@ def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     if request.stock is None:
         return orders
     origin = pd.Timestamp(orders["date"].min()) - pd.Timedelta(days=1)
-    on_hand, on_order = read_stock(request.stock, request.arrivals, origin, highest)
+    capacity = params.inventory.capacity
+    on_hand, on_order = read_stock(request.stock, request.arrivals, origin, highest, capacity)
     size = dispersion(load_model(request.model))
     setting = chosen_setting(policy_ratio(params.inventory, params.business))
     return stock_orders(orders, on_hand, on_order, size, setting, params.inventory)

@@ -16,7 +16,8 @@ column and lines, for a count that is missing, negative or not a whole number, a
 day given twice, a store without sales, a store with sales but no count at the close of the
 origin, a count dated after it (the sales of those days are missing), an arrival on or
 before it (it is on the shelf already), and stock above STOCK_DAYS_MAX days of the store's
-highest daily sales.
+highest daily sales or above inventory.capacity. The order never brings the stock on hand
+and on order above the capacity.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ STOCK_DAYS_MAX = 365
 REPORT = REPORTS / "evaluate.json"
 
 
-def _read(path: Path, spec: TableSpec, origin: pd.Timestamp, highest: pd.Series) -> pd.DataFrame:
+def _read(
+    path: Path, spec: TableSpec, origin: pd.Timestamp, highest: pd.Series, capacity: int | None
+) -> pd.DataFrame:
     """The file typed and checked by `spec`, then by what the stores' sales say; every
     problem in one error."""
     label = str(path)
@@ -70,6 +73,7 @@ def _read(path: Path, spec: TableSpec, origin: pd.Timestamp, highest: pd.Series)
             early = f"on or before {day}: it is on the shelf, count it in the stock"
             problems += _dated(table, table["date"] <= origin, early, label)
         problems += _known(table, highest, label) + _absurd(table, count, highest, label)
+        problems += _over_capacity(table, count, capacity, label)
     if problems:
         raise DataError(f"invalid {spec.name}: {len(problems)} problem(s)\n{listing(problems)}")
     assert table is not None
@@ -101,6 +105,20 @@ def _absurd(table: pd.DataFrame, count: str, highest: pd.Series, label: str) -> 
     return [problem(label, count, rule, table.index[absurd], table["store"][absurd])]
 
 
+def _over_capacity(
+    table: pd.DataFrame, count: str, capacity: int | None, label: str
+) -> list[Problem]:
+    """A store's units (on hand, or all on their way) above its storeroom's capacity."""
+    if capacity is None:
+        return []
+    units = table[count] if count == "on_hand" else table.groupby("store")[count].transform("sum")
+    over = units > capacity
+    if not over.any():
+        return []
+    rule = f"more than inventory.capacity ({capacity}), the most a storeroom holds"
+    return [problem(label, count, rule, table.index[over], table["store"][over])]
+
+
 def _uncounted(
     table: pd.DataFrame, origin: pd.Timestamp, highest: pd.Series, label: str
 ) -> list[Problem]:
@@ -113,15 +131,20 @@ def _uncounted(
 
 
 def read_stock(
-    stock: Path, arrivals: Path | None, origin: pd.Timestamp, highest: pd.Series
+    stock: Path,
+    arrivals: Path | None,
+    origin: pd.Timestamp,
+    highest: pd.Series,
+    capacity: int | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """Per store of `highest` (its highest daily sales), the stock on hand at the close of
-    `origin` and the units on their way (0 without an arrivals file)."""
-    counted = _read(stock, STOCK, origin, highest)
+    `origin` and the units on their way (0 without an arrivals file); neither above the
+    storeroom's `capacity`."""
+    counted = _read(stock, STOCK, origin, highest, capacity)
     on_hand = counted[counted["date"] == origin].set_index("store")["on_hand"]
     on_order = pd.Series(0.0, index=highest.index)
     if arrivals is not None:
-        coming = _read(arrivals, ARRIVALS, origin, highest)
+        coming = _read(arrivals, ARRIVALS, origin, highest, capacity)
         on_order = coming.groupby("store")["quantity"].sum().reindex(highest.index, fill_value=0)
     return on_hand.reindex(highest.index).astype(float), on_order.astype(float)
 
@@ -159,7 +182,7 @@ def stock_orders(
     stores = means.index
     level = total_quantile(means.to_numpy(float), dispersion, *setting)
     have, coming = on_hand.reindex(stores).to_numpy(), on_order.reindex(stores).to_numpy()
-    quantity = order_quantity(level, have, coming, policy.pack_size, np.inf)
+    quantity = order_quantity(level, have, coming, policy.pack_size, policy.capacity)
     origin = pd.Timestamp(daily["date"].min()) - pd.Timedelta(days=1)
     daily_mean = means.to_numpy(float).mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
