@@ -63,60 +63,34 @@ def _read(
     label = str(path)
     table, problems = typed_table(path, spec, label)
     if table is not None and not problems:
-        count = spec.columns[-1].name  # on_hand, quantity
         day = f"the last day of sales ({origin.date()})"
         if spec is STOCK:
-            late = f"after {day}: the sales of those days are missing"
-            problems += _dated(table, table["date"] > origin, late, label)
+            count, units = "on_hand", table["on_hand"]
+            off_day = table["date"] > origin
+            when = f"after {day}: the sales of those days are missing"
             problems += _uncounted(table, origin, highest, label)
-        else:
-            early = f"on or before {day}: it is on the shelf, count it in the stock"
-            problems += _dated(table, table["date"] <= origin, early, label)
-        problems += _known(table, highest, label) + _absurd(table, count, highest, label)
-        problems += _over_capacity(table, count, capacity, label)
+        else:  # every arrival of a store together
+            count, units = "quantity", table.groupby("store")["quantity"].transform("sum")
+            off_day = table["date"] <= origin
+            when = f"on or before {day}: count it in the stock"
+        most = table["store"].map(highest).astype(float) * STOCK_DAYS_MAX
+        room = np.inf if capacity is None else capacity
+        absurd = f"more than {STOCK_DAYS_MAX} days of the store's highest daily sales"
+        full = f"more than inventory.capacity ({capacity}), the most a storeroom holds"
+        checks = [
+            (~table["store"].isin(highest.index), "store", "stores without sales history"),
+            (off_day, "date", when),
+            (units > most, count, absurd),
+            (units > room, count, full),
+        ]
+        for wrong, column, rule in checks:
+            if wrong.any():
+                shown_values = table[column if column == "date" else "store"][wrong]
+                problems.append(problem(label, column, rule, table.index[wrong], shown_values))
     if problems:
         raise DataError(f"invalid {spec.name}: {len(problems)} problem(s)\n{listing(problems)}")
     assert table is not None
     return table
-
-
-def _known(table: pd.DataFrame, highest: pd.Series, label: str) -> list[Problem]:
-    unknown = ~table["store"].isin(highest.index)
-    if not unknown.any():
-        return []
-    rule = "stores without sales history"
-    return [problem(label, "store", rule, table.index[unknown], table["store"][unknown])]
-
-
-def _dated(table: pd.DataFrame, wrong: pd.Series, rule: str, label: str) -> list[Problem]:
-    if not wrong.any():
-        return []
-    return [problem(label, "date", rule, table.index[wrong], table["date"][wrong])]
-
-
-def _absurd(table: pd.DataFrame, count: str, highest: pd.Series, label: str) -> list[Problem]:
-    """A store's units (on hand, or all on their way) above STOCK_DAYS_MAX days of its
-    highest daily sales."""
-    units = table[count] if count == "on_hand" else table.groupby("store")[count].transform("sum")
-    absurd = units > table["store"].map(highest).astype(float) * STOCK_DAYS_MAX
-    if not absurd.any():
-        return []
-    rule = f"more than {STOCK_DAYS_MAX} days of the store's highest daily sales"
-    return [problem(label, count, rule, table.index[absurd], table["store"][absurd])]
-
-
-def _over_capacity(
-    table: pd.DataFrame, count: str, capacity: int | None, label: str
-) -> list[Problem]:
-    """A store's units (on hand, or all on their way) above its storeroom's capacity."""
-    if capacity is None:
-        return []
-    units = table[count] if count == "on_hand" else table.groupby("store")[count].transform("sum")
-    over = units > capacity
-    if not over.any():
-        return []
-    rule = f"more than inventory.capacity ({capacity}), the most a storeroom holds"
-    return [problem(label, count, rule, table.index[over], table["store"][over])]
 
 
 def _uncounted(
