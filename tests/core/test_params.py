@@ -397,3 +397,24 @@ def test_a_storeroom_must_hold_a_pack() -> None:
         "one pack"
     )
     assert parse_params(raw_params({"inventory": {"capacity": 12}})).inventory.capacity == 12
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "rule"),
+    [
+        ({"stock": "stock.csv"}, "data.stock", "is for data.source csv: your own stock"),
+        (
+            {"source": "csv", "sales": "s.csv", "weather": "w.csv", "stock": "s3://b/stock.csv"},
+            "data.stock",
+            "must be a local path (a file here)",
+        ),
+        (
+            {"source": "csv", "sales": "s.csv", "weather": "w.csv", "arrivals": "a.csv"},
+            "data.arrivals",
+            "needs data.stock",
+        ),
+    ],
+)
+def test_the_stock_files_are_a_retailers_own_local_files(data: dict, key: str, rule: str) -> None:
+    message = assert_names_key(raw_params({"data": data}), key)
+    assert message == f"params.yaml: {key}: {rule}"

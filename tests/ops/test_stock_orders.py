@@ -199,8 +199,9 @@ def test_stock_options_that_do_not_go_together_are_refused(project: Path) -> Non
     stock = write(project / "stock.csv", GOOD_STOCK)
     # carry_over false (the project's): no stock to order net of
     daily_only = predict_files(project, extra=["--stock", str(stock)])
-    assert daily_only.returncode == 2 and "--stock with inventory.carry_over: false" in (
-        daily_only.stderr
+    assert (
+        daily_only.returncode == 2
+        and "(--stock or data.stock) with inventory.carry_over: false" in (daily_only.stderr)
     )
     alone = predict_files(project, extra=["--arrivals", str(stock)])
     assert alone.returncode == 2 and "give --stock too" in alone.stderr

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import ORDER_COLUMNS, REQUIRED_METRICS, make_params, run, set_params, write_tables
 
 from umbrella.data.simulator.simulate import simulate_retailer
 from umbrella.evaluation.scores import HEADLINE, STOCK_FILE, figures_of
+from umbrella.ops.stock_orders import ORDER_COLUMNS as STOCK_ORDER_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +113,20 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
     assert test["forecasts"].startswith("observed weather")
     assert test["start"] > "2013-08-01"  # test period shrank to a third of the data
     assert metrics["model"]["cost"] > 0
+
+    # The store's stock (data.stock): predict orders net of it, and re-runs when it changes.
+    last = pd.Timestamp(own["date"].max()).strftime("%Y-%m-%d")
+    stock = tmp_path / "shop" / "stock.csv"
+    stock.write_text(f"store,date,on_hand\nS0001,{last},3\n")
+    set_params(repo_copy, {"data": {"stock": str(stock)}})
+    ran = run(["dvc", "repro"], repo_copy).stdout
+    assert "Running stage 'predict'" in ran and "Running stage 'train'" not in ran, ran
+    orders = pd.read_csv(repo_copy / "data" / "predictions" / "orders.csv")
+    assert list(orders.columns) == STOCK_ORDER_COLUMNS
+    assert (orders["store"].tolist(), orders["on_hand"].tolist()) == (["S0001"], [3])
+    assert orders["quantity"].iloc[0] == orders["order_up_to"].iloc[0] - 3 > 0
+    stock.write_text(f"store,date,on_hand\nS0001,{last},400\n")  # a full storeroom
+    ran = run(["dvc", "repro"], repo_copy).stdout
+    assert "Running stage 'predict'" in ran and "Running stage 'evaluate'" not in ran, ran
+    orders = pd.read_csv(repo_copy / "data" / "predictions" / "orders.csv")
+    assert (orders["on_hand"].tolist(), orders["quantity"].tolist()) == ([400], [0])

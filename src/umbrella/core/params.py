@@ -110,12 +110,23 @@ class Data(Block):
     stores: str | None = None  # path or URL of stores.csv (store, latitude, longitude, timezone)
     weather: str | None = None  # path or URL of a csv file, or "open-meteo"
     weather_forecasts: str | None = None  # path or URL, "open-meteo", or null
+    # the stock at the close of the last day of sales (store, date, on_hand) and the orders
+    # on their way (store, date, quantity): local paths; with them the predict stage orders
+    # net of each store's stock (ops/stock_orders.py)
+    stock: str | None = None
+    arrivals: str | None = None
     sql: Sql = Sql()
     # seconds at most for a URL's whole download, connecting to the database, each query chunk
     timeout_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _csv_sources(self) -> Data:
+        for key in ("stock", "arrivals"):
+            location = getattr(self, key)
+            if location is not None:
+                _require(self.source == "csv", "is for data.source csv: your own stock", key)
+                _require("://" not in location, "must be a local path (a file here)", key)
+        _require(self.arrivals is None or self.stock is not None, "needs data.stock", "arrivals")
         if self.source != "csv":
             return self
         _require(self.sales is not None, "is required when data.source is csv", "sales")

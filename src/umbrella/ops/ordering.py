@@ -17,7 +17,7 @@ order that is not a whole number from 0 to that cap writes nothing
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from umbrella.data.contract.plausibility import (
 )
 from umbrella.data.contract.rules import finalise, listing, typed_table
 from umbrella.data.contract.schemas import TABLES
+from umbrella.data.sources.own_files import resolve
 from umbrella.evaluation.gate import require_gate
 from umbrella.evaluation.stock import dispersion, policy_ratio
 from umbrella.forecast.model_io import load_model
@@ -62,6 +63,11 @@ log = logging.getLogger(__name__)
 # How the pipeline's validated tables are named in messages.
 INTERIM_LABELS = {SALES: "data/interim/sales", FORECASTS: "data/interim/weather_forecasts"}
 PIPELINE_ORDERS = PREDICTIONS / "orders.csv"
+STOCK_UNKNOWN = (
+    "inventory.carry_over is true but no data.stock: the orders are each day's newsvendor "
+    "quantity, not net of the stock each store holds; set data.stock (and data.arrivals) "
+    "in params.yaml, or give --stock (docs/production.md)"
+)
 STOCK_NEEDED = (
     "predict: inventory.carry_over is true (params.yaml): an umbrella left over is on the "
     "shelf tomorrow, so an order must be net of the stock each store holds. Give --stock "
@@ -256,15 +262,27 @@ def order_request(
     return OrderRequest(files, model, costs, stock, arrivals, out, allow_failed_gate)
 
 
+def _local(location: str | None) -> Path | None:
+    """A path of params.yaml's data block as a file (relative to the repository root)."""
+    return None if location is None else Path(resolve(location))
+
+
 def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     """The orders `request` asks for, checked: the gate, the cap, whole numbers, and the
-    days they are for (orders for days already past help no store); with `stock`, each
-    store's order net of its stock (ops/stock_orders.py)."""
+    days they are for (orders for days already past help no store); with `stock` (or, for
+    the pipeline's own data, data.stock), each store's order net of its stock
+    (ops/stock_orders.py)."""
     carry_over = params.inventory.carry_over
+    pipeline = request.files is None and request.stock is None
+    if pipeline and params.data.stock is not None:  # its own stock files, data.stock
+        stock, arrivals = (_local(params.data.stock), _local(params.data.arrivals))
+        request = replace(request, stock=stock, arrivals=arrivals)
+    elif pipeline and carry_over and params.data.source == "csv":
+        log.warning(STOCK_UNKNOWN)
     if request.stock is not None and not carry_over:
         raise DataError(
-            "predict: --stock with inventory.carry_over: false (params.yaml): a day's "
-            "left-overs are sold off, there is no stock to order net of"
+            "predict: a stock file (--stock or data.stock) with inventory.carry_over: false "
+            "(params.yaml): a day's left-overs are sold off, there is no stock to order net of"
         )
     if request.files is not None and request.stock is None and carry_over:
         raise DataError(STOCK_NEEDED)

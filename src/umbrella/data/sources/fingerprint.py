@@ -36,7 +36,8 @@ def fingerprint(data: Data, today: dt.date) -> dict[str, Any]:
 
     Files: a local file's sha256, a remote file's version (ETag, modification time; its
     sha256 when the server tells neither). A file that is not there is left for `pull` to
-    name; any other failure to look is an error here already. A database: the sha256 of
+    name (the stock's and the arrivals', predict); any other failure to look is an error
+    here already. A database: the sha256 of
     the query's result. Open-Meteo: its answers depend on the sales period and the store
     locations (both fingerprinted) and on the day: new days of weather and new forecast
     runs appear daily, so the pull re-runs once a day, and its cache makes the days already
@@ -45,7 +46,7 @@ def fingerprint(data: Data, today: dt.date) -> dict[str, Any]:
     if data.source == "simulate":
         return {"source": "simulate"}  # everything it makes follows from params
     out: dict[str, Any] = {"source": data.source}
-    for name in (STORES, SALES, WEATHER, FORECASTS):
+    for name in (STORES, SALES, WEATHER, FORECASTS, "stock", "arrivals"):
         location = getattr(data, name)
         if location == SQL:
             out[name] = {"query_result_sha256": query_digest(data)}
