@@ -49,6 +49,7 @@ from umbrella.core.files import read_json
 from umbrella.core.params import Train, read_yaml
 from umbrella.core.paths import METRICS, PARAMS_FILE, ROOT
 from umbrella.evaluation.scores import FIGURES, combine
+from umbrella.money.stock_replay import STORE_SUMS
 from umbrella.ops import revisions
 
 if TYPE_CHECKING:  # for mypy only: typing.TypeIs is Python 3.13+
@@ -64,7 +65,7 @@ IMAGES = {
     "monitor": ["plots/monitor/drift.png", "plots/monitor.png"],
 }
 COUNTS = {"rows", "overstock_units", "lost_units", "units", "fitted_rows"}
-MONEY = {"cost", "lost_margin", "holding", "ordering", "left_over"}  # a cost and its parts
+MONEY = set(STORE_SUMS)  # a cost and its parts (the stock replay's)
 # The models with knobs of their own (train.linear, train.gbm): a change to one of them does
 # nothing while another model is trained.
 KNOBS = [m for m in get_args(Train.model_fields["model"].annotation) if m in Train.model_fields]

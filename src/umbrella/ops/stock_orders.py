@@ -22,7 +22,6 @@ and on order above the capacity.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -30,10 +29,12 @@ import numpy as np
 import pandas as pd
 
 from umbrella.core.errors import MAX_LISTED, DataError
+from umbrella.core.files import read_json
 from umbrella.core.params import Inventory
-from umbrella.core.paths import REPORTS, shown
+from umbrella.core.paths import shown
 from umbrella.data.contract.rules import Problem, listing, problem, typed_table
 from umbrella.data.contract.schemas import ARRIVALS, STOCK, TableSpec
+from umbrella.evaluation.gate import DETAILS
 from umbrella.evaluation.scores import MODEL
 from umbrella.evaluation.stock import INDEPENDENT, Setting, policy_of
 from umbrella.money.order_up_to import order_quantity
@@ -52,7 +53,6 @@ ORDER_COLUMNS = [
 ]
 # More stock than a year of the store's best day's sales is no count but a typo.
 STOCK_DAYS_MAX = 365
-REPORT = REPORTS / "evaluate.json"
 
 
 def _read(
@@ -127,13 +127,13 @@ def chosen_setting(textbook: float) -> Setting:
     """The model's policy setting (ratio, shared) evaluate chose on the validation period;
     the `textbook` ratio and independent days when reports/evaluate.json has none."""
     try:
-        model = json.loads(REPORT.read_text())["stock"][MODEL]
+        model = read_json(DETAILS)["stock"][MODEL]
         return float(model["ratio"]), float(model["shared"])
     except (OSError, ValueError, KeyError, TypeError):
         log.warning(
             "no stock section in %s (run `dvc repro evaluate` with inventory.carry_over: "
             "true): the textbook ratio, the protection interval's days taken as independent",
-            shown(REPORT),
+            shown(DETAILS),
         )
         return textbook, INDEPENDENT
 
