@@ -13,13 +13,13 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from filelock import FileLock
 
 from umbrella.core.params import Params, parse_params
 from umbrella.data.simulator.simulate import simulate_retailer
 
 # A retailer's project for `umbrella predict` on its own files (tests/ops/).
 pytest_plugins = ["support.retailer_project"]
-
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -123,10 +123,36 @@ def run(cmd: list[str], root: Path, check: bool = True) -> subprocess.CompletedP
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
-    """A temporary git copy of the repository, with tiny params committed."""
+    """A temporary git copy of the repository, with tiny params (not committed)."""
     root = copy_repo(tmp_path / "repo")
     set_params(root, TINY)
     return root
+
+
+@pytest.fixture(scope="session")
+def reproduced_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A repo_copy after `dvc repro`, made once in a run: on 2 processes (pytest-xdist) the
+    first to need it makes it in their common folder, the other waits (do not change: copy
+    it)."""
+    own = worker_id == "master"  # a single process
+    shared = tmp_path_factory.getbasetemp() if own else tmp_path_factory.getbasetemp().parent
+    root, done = shared / "reproduced" / "repo", shared / "reproduced" / "done"
+    with FileLock(shared / "reproduced.lock"):
+        if not done.exists():
+            shutil.rmtree(root.parent, ignore_errors=True)  # a process that failed half way
+            root.mkdir(parents=True)
+            copy_repo(root)
+            set_params(root, TINY)
+            run(["dvc", "repro"], root)
+            done.touch()
+    return root
+
+
+@pytest.fixture
+def reproduced(tmp_path: Path, reproduced_once: Path) -> Path:
+    """A repo_copy after `dvc repro` (outputs, cache and dvc.lock; nothing committed since the
+    copy), as a user has it after running the pipeline: a copy of one made once."""
+    return Path(shutil.copytree(reproduced_once, tmp_path / "repo", symlinks=True))
 
 
 @pytest.fixture

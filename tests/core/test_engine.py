@@ -146,20 +146,6 @@ def _pipeline(folder: Path, engine: dict) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in OUTPUTS}
 
 
-@pytest.mark.slow
-def test_local_and_a_two_worker_local_cluster_give_the_same_bytes(tmp_path: Path) -> None:
-    """One partition here, three here, three on a 2-worker Dask LocalCluster: the metrics,
-    the reports, the model, the plots' data and the orders are the same bytes."""
-    one = _pipeline(tmp_path / "one", {"stores_per_partition": 250})
-    three = _pipeline(tmp_path / "three", {"stores_per_partition": 2})
-    for table in ("raw/sales", "interim/sales", "processed/features"):
-        assert len(list((tmp_path / "three" / "data" / table).glob("part-*"))) == 3, table
-    dask = _pipeline(tmp_path / "dask", {"kind": "dask", "workers": 2, "stores_per_partition": 2})
-    for name in OUTPUTS:
-        assert three[name] == one[name], name
-        assert dask[name] == one[name], name
-
-
 DASK = str(Path(sys.executable).parent / "dask")
 SCHEDULER = [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
 WORKERS = [DASK, "worker", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"]
@@ -177,15 +163,11 @@ def _scheduler_address(path: Path) -> str:
     raise TimeoutError(f"no scheduler address in {path} after 120 s")
 
 
-@pytest.mark.slow
-def test_an_existing_cluster_without_the_checkout_through_object_storage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _on_an_existing_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """`engine.address` and `engine.storage`: a scheduler and two workers started on their
     own (as `dask scheduler` and `dask worker` run on a cluster's machines; here on
     127.0.0.1, in a folder of their own, UMBRELLA_ROOT an empty folder), the tasks' files
-    carried through S3 (a local S3 service): the local bytes, and the bucket left empty."""
-    local = _pipeline(tmp_path / "local", {"stores_per_partition": 2})
+    carried through S3 (a local S3 service), the bucket left empty."""
     address_file = tmp_path / "scheduler.json"
     elsewhere = tmp_path / "worker"
     elsewhere.mkdir()
@@ -219,8 +201,24 @@ def test_an_existing_cluster_without_the_checkout_through_object_storage(
                 process.wait(timeout=60)
         assert keys(s3) == []
     assert not any(elsewhere.iterdir())  # the workers wrote nothing where they run
+    return on_cluster
+
+
+@pytest.mark.slow
+def test_every_engine_gives_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One partition here, three here, three on a 2-worker Dask LocalCluster, three on an
+    existing cluster through object storage: the metrics, the reports, the model, the plots'
+    data and the orders are the same bytes."""
+    one = _pipeline(tmp_path / "one", {"stores_per_partition": 250})
+    three = _pipeline(tmp_path / "three", {"stores_per_partition": 2})
+    for table in ("raw/sales", "interim/sales", "processed/features"):
+        assert len(list((tmp_path / "three" / "data" / table).glob("part-*"))) == 3, table
+    dask = _pipeline(tmp_path / "dask", {"kind": "dask", "workers": 2, "stores_per_partition": 2})
+    on_cluster = _on_an_existing_cluster(tmp_path, monkeypatch)
     for name in OUTPUTS:
-        assert on_cluster[name] == local[name], name
+        assert three[name] == one[name], name
+        assert dask[name] == one[name], name
+        assert on_cluster[name] == one[name], name
 
 
 @pytest.mark.slow
@@ -314,6 +312,7 @@ def serve() -> Iterator:
         (_Answers400, "is not a Dask scheduler: another service answered at that port"),
     ],
 )
+@pytest.mark.slow
 def test_an_http_server_is_not_a_dask_scheduler(
     short_connect: None, serve, handler: type, said: str
 ) -> None:
@@ -375,6 +374,7 @@ def _blocks(part: int) -> int:
     return part
 
 
+@pytest.mark.slow
 def test_a_lost_scheduler_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
     """The scheduler goes away while a task runs: the client logged tracebacks, then
     raised FutureCancelledError with one of its own."""
@@ -405,6 +405,7 @@ def test_a_lost_scheduler_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
     assert not [r for r in caplog.records if r.name.startswith("distributed.client")]
 
 
+@pytest.mark.slow
 def test_the_cli_says_an_unreachable_scheduler_in_a_line(
     tmp_path: Path, short_connect: None
 ) -> None:

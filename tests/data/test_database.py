@@ -378,6 +378,7 @@ def test_postgres_query_cannot_write(pg: str, sales: pd.DataFrame) -> None:
     assert len(read_sales(pg, "SELECT * FROM sales", TIMEOUT_S)) == len(sales)
 
 
+@pytest.mark.slow
 def test_postgres_statement_timeout(pg: str) -> None:
     started = time.perf_counter()
     with pytest.raises(DataError, match="took longer than 1 s"):

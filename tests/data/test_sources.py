@@ -272,6 +272,7 @@ def test_refused_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert str(info.value) == f"data.sales: connection refused: {url}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/drip", "/drip-until-closed"])
 def test_a_download_that_drips_is_cut_off_at_the_deadline(
     tmp_path: Path, server: str, path: str

@@ -181,6 +181,7 @@ def test_oracle_info_costs_between_the_oracle_and_a_model(generated, climate):
     assert 1.0 <= gap[0] < gap[1]
 
 
+@pytest.mark.slow
 def test_oracle_info_by_chunks_is_oracle_info_at_once(generated, climate, monkeypatch):
     """Rows in chunks (memory) give the same bytes as all rows at once."""
     tables, _, rows, _, _ = generated
@@ -192,6 +193,7 @@ def test_oracle_info_by_chunks_is_oracle_info_at_once(generated, climate, monkey
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_oracle_info_orders_at_each_rows_own_ratio(generated, climate):
     """Ratios per row give, row by row, the orders of each ratio for all rows; a lower
     ratio (a promotion day's) never orders more."""

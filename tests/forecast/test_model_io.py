@@ -269,6 +269,7 @@ LEAF = st.one_of(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow
 @given(draw=st.data())
 def test_changed_leaves_are_refused_at_load_or_forecast_finite(gbm_file, tmp_path, draw):
     """Any numbers in any leaves: loading refuses the file cleanly (a DataError, never a

@@ -334,6 +334,7 @@ def _wet_days(
     return table.assign(units=units, expected=expected, in_stock=1, rain_band=bands), dates[-28]
 
 
+@pytest.mark.slow
 def test_wet_day_demand_shift_weighs_how_many_wet_days_it_saw() -> None:
     """27 wet store-days of 3 stores (9 wet days) move the wet-day shift by 0.23 without any
     change, which a bare threshold of 0.2 called degraded; the days as clusters say that
@@ -369,6 +370,7 @@ def small_retailer() -> tuple:
     return params, monitor_rows(features, data, model, model, start, params), start, last
 
 
+@pytest.mark.slow
 def test_the_monitor_does_not_depend_on_store_names_or_row_order(small_retailer) -> None:
     """The same stores under other names (sorting the other way round), every table's rows
     shuffled: the same report, byte for byte (the fits once moved with the row order)."""

@@ -467,15 +467,14 @@ def test_stage_orders_for_every_store_it_can_and_names_the_others(project, typed
 
 
 @pytest.mark.slow
-def test_a_refused_predict_keeps_the_previous_orders_under_dvc(repo_copy: Path) -> None:
+def test_a_refused_predict_keeps_the_previous_orders_under_dvc(reproduced: Path) -> None:
     """DVC deletes a stage's outputs before it runs it: without `persist: true` a refused
     predict (here: a failed gate, now that predict.allow_failed_gate is false) left no
     orders.csv at all."""
-    run(["dvc", "repro"], repo_copy)  # the tiny pipeline fails the gate; TINY allows it
-    orders = repo_copy / "data" / "predictions" / "orders.csv"
+    orders = reproduced / "data" / "predictions" / "orders.csv"
     before = orders.read_bytes()
-    set_params(repo_copy, {"predict": {"allow_failed_gate": False}})
-    refused = run(["dvc", "repro"], repo_copy, check=False)
+    set_params(reproduced, {"predict": {"allow_failed_gate": False}})
+    refused = run(["dvc", "repro"], reproduced, check=False)
     assert refused.returncode != 0
     assert "failed the gate" in refused.stderr + refused.stdout
     assert orders.read_bytes() == before

@@ -23,18 +23,21 @@ def _flatten_exps(shown: list) -> list[dict]:
     return exps
 
 
-def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "tiny"], repo_copy)
+def test_queued_experiments_run_with_two_jobs(reproduced: Path) -> None:
+    """As `make sweep` after a `dvc repro` committed: the experiments re-run train and what
+    follows it, the stages before restored from the cache."""
+    run(["git", "add", "-A"], reproduced)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"], reproduced)
     for model in ("seasonal_naive", "linear"):
         # Named, so that the test knows what to look for.
         name = f"try-{model.replace('_', '-')}"
         # DVC writes alpha as 1e-05, which YAML 1.1 reads as text (umbrella.core.params reads it).
         alpha = ["-S", "train.linear.alpha=1e-5"] if model == "linear" else []
         command = ["dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.model={model}"]
-        run([*command, *alpha], repo_copy)
-    run(["scripts/run-queue", "2"], repo_copy)  # as `make sweep` runs the queue
+        run([*command, *alpha], reproduced)
+    run(["scripts/run-queue", "2"], reproduced)  # as `make sweep` runs the queue
 
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo_copy).stdout)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], reproduced).stdout)
     exps = _flatten_exps(shown)
     models = {
         e["params"]["params.yaml"]["data"]["train"]["model"]: e["metrics"]["metrics/evaluate.json"][
@@ -52,14 +55,16 @@ def test_queued_experiments_run_with_two_jobs(repo_copy: Path) -> None:
     for _ in range(30):
         names = sorted(
             line.split()[0]
-            for line in run(["dvc", "exp", "ls", "--name-only"], repo_copy).stdout.splitlines()
+            for line in run(["dvc", "exp", "ls", "--name-only"], reproduced).stdout.splitlines()
             if line.strip() and not line.endswith(":")
         )
         if names == expected:
             break
         time.sleep(1)
     assert names == expected
-    plots = json.loads(run(["dvc", "plots", "diff", *names, "--json", "--split"], repo_copy).stdout)
+    plots = json.loads(
+        run(["dvc", "plots", "diff", *names, "--json", "--split"], reproduced).stdout
+    )
     # both models log their in-sample quantile loss as a dvclive curve
     curve = plots["data"]["Quantile model (pinball loss at τ*), training curve"]  # dvc.yaml
     assert set(curve[0]["revisions"]) == set(names)

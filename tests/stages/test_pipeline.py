@@ -16,16 +16,14 @@ from umbrella.ops.stock_orders import ORDER_COLUMNS as STOCK_ORDER_COLUMNS
 pytestmark = pytest.mark.slow
 
 
-def test_dvc_repro_default_source(repo_copy: Path) -> None:
-    run(["dvc", "repro"], repo_copy)
-
+def test_dvc_repro_default_source(reproduced: Path) -> None:
     # The DVC metrics file is the headline, exactly; the report has everything.
-    headline = json.loads((repo_copy / "metrics" / "evaluate.json").read_text())
+    headline = json.loads((reproduced / "metrics" / "evaluate.json").read_text())
     assert {g: list(keys) for g, keys in headline.items()} == HEADLINE
-    stock = json.loads((repo_copy / "metrics" / "stock.json").read_text())
+    stock = json.loads((reproduced / "metrics" / "stock.json").read_text())
     assert {g: list(keys) for g, keys in stock.items()} == figures_of(STOCK_FILE)
     assert isinstance(headline["model"]["cost"], int)  # whole money: no 2.5e+06 in dvc
-    metrics = json.loads((repo_copy / "reports" / "evaluate.json").read_text())
+    metrics = json.loads((reproduced / "reports" / "evaluate.json").read_text())
     for forecaster in ("model", "baseline", "oracle"):
         assert set(metrics[forecaster]) >= REQUIRED_METRICS, forecaster
     assert set(metrics["skill"]) >= {"wape", "cost"}
@@ -36,50 +34,50 @@ def test_dvc_repro_default_source(repo_copy: Path) -> None:
     assert {k: metrics[g][k] for g in headline for k in headline[g]} == pytest.approx(
         {k: v for g in headline.values() for k, v in g.items()}, abs=0.5
     )
-    validation = json.loads((repo_copy / "reports" / "validation.json").read_text())
+    validation = json.loads((reproduced / "reports" / "validation.json").read_text())
     assert validation["ok"] is True
-    assert not (repo_copy / "metrics" / "validation.json").exists()
+    assert not (reproduced / "metrics" / "validation.json").exists()
     for name in ("forecast", "horizon", "cost", "residuals"):
-        assert (repo_copy / "plots" / "evaluate" / f"{name}.csv").stat().st_size > 0
-        assert (repo_copy / "plots" / "evaluate" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-    forecast = (repo_copy / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
+        assert (reproduced / "plots" / "evaluate" / f"{name}.csv").stat().st_size > 0
+        assert (reproduced / "plots" / "evaluate" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    forecast = (reproduced / "plots" / "evaluate" / "forecast.csv").read_text().splitlines()
     assert forecast[0] == "date,store,true_demand,forecast,order"  # simulated: true demand
-    assert (repo_copy / "plots" / "train" / "plots" / "metrics" / "mean").is_dir()
+    assert (reproduced / "plots" / "train" / "plots" / "metrics" / "mean").is_dir()
     # dvc metrics: the headlines only, led by the money.
-    shown = run(["dvc", "metrics", "show", "--json"], repo_copy).stdout
+    shown = run(["dvc", "metrics", "show", "--json"], reproduced).stdout
     files = json.loads(shown)[""]["data"]
     headlines = {"metrics/evaluate.json", "metrics/stock.json", "metrics/monitor.json"}
     assert set(files) == headlines, set(files)
-    assert (repo_copy / "models" / "model.skops").exists()
-    orders = (repo_copy / "data" / "predictions" / "orders.csv").read_text().splitlines()
+    assert (reproduced / "models" / "model.skops").exists()
+    orders = (reproduced / "data" / "predictions" / "orders.csv").read_text().splitlines()
     assert orders[0] == ",".join(ORDER_COLUMNS)
     assert len(orders) == 1 + 3 * 7
-    monitor = json.loads((repo_copy / "reports" / "monitor.json").read_text())
+    monitor = json.loads((reproduced / "reports" / "monitor.json").read_text())
     assert monitor["status"] in {"ok", "insufficient data", "drift", "degraded"}
     assert metrics["gate"]["passed"] is headline["gate"]["passed"]
 
     # Reproduced means reproducible: nothing left to run, and a forced rerun gives the same bytes.
     # (`sources` runs on every repro by design: it looks at the data sources outside DVC.)
-    assert run(["dvc", "status"], repo_copy).stdout.split() == ["sources:", "always", "changed"]
+    assert run(["dvc", "status"], reproduced).stdout.split() == ["sources:", "always", "changed"]
     # Where the work runs changes no output (tests/core/test_engine.py): it re-runs nothing.
-    params = (repo_copy / "params.yaml").read_text()
+    params = (reproduced / "params.yaml").read_text()
     elsewhere = {"kind": "dask", "address": "tcp://127.0.0.1:8786", "workers": 4}
-    set_params(repo_copy, {"engine": elsewhere | {"storage": "s3://bucket/umbrella"}})
-    assert run(["dvc", "status"], repo_copy).stdout.split() == ["sources:", "always", "changed"]
-    (repo_copy / "params.yaml").write_text(params)
-    lock = (repo_copy / "dvc.lock").read_text()
-    run(["dvc", "repro", "--force"], repo_copy)
-    assert (repo_copy / "dvc.lock").read_text() == lock
+    set_params(reproduced, {"engine": elsewhere | {"storage": "s3://bucket/umbrella"}})
+    assert run(["dvc", "status"], reproduced).stdout.split() == ["sources:", "always", "changed"]
+    (reproduced / "params.yaml").write_text(params)
+    lock = (reproduced / "dvc.lock").read_text()
+    run(["dvc", "repro", "--force"], reproduced)
+    assert (reproduced / "dvc.lock").read_text() == lock
     # model.json lists what the gbm reads, the features it makes itself included.
-    gbm = json.loads((repo_copy / "models" / "model.json").read_text())
+    gbm = json.loads((reproduced / "models" / "model.json").read_text())
     assert {"sales_usual", "rain_wet_posterior", "rain_log_posterior"} <= set(gbm["features"])
     assert "target_rain_mm" not in gbm["features"]
     # Train params re-run train and what uses the model, nothing upstream.
-    set_params(repo_copy, {"train": {"model": "linear", "max_rows": 1000}})
-    out = run(["dvc", "repro"], repo_copy).stdout
+    set_params(reproduced, {"train": {"model": "linear", "max_rows": 1000}})
+    out = run(["dvc", "repro"], reproduced).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert ran - {"sources"} == {"train", "evaluate", "predict", "monitor"}  # sources: always
-    model = json.loads((repo_copy / "models" / "model.json").read_text())
+    model = json.loads((reproduced / "models" / "model.json").read_text())
     # a seeded sample of about max_rows rows (each row kept with probability 1000 / rows)
     assert 900 <= model["fitted_rows"] <= 1100 and 2 * model["fitted_rows"] < model["rows"]
 

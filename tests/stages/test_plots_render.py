@@ -67,15 +67,14 @@ def _not_blank(page: Path, screenshot: Path) -> None:
     assert drawn > 0.01, f"{screenshot}: {drawn:.3%} of the pixels drawn"
 
 
-def test_plots_show_and_diff_render_offline(repo_copy: Path, tmp_path: Path) -> None:
+def test_plots_show_and_diff_render_offline(reproduced: Path, tmp_path: Path) -> None:
     chromium()  # missing: a failure now, not after the pipeline ran
-    run(["dvc", "repro"], repo_copy)
     out = tmp_path / "show"
-    run(["dvc", "plots", "show", "-o", str(out)], repo_copy)
+    run(["dvc", "plots", "show", "-o", str(out)], reproduced)
     page = out / "index.html"
     assert "cdn.jsdelivr.net" not in page.read_text()
     dom = _dom(page)
-    charts = _vega_charts(repo_copy)
+    charts = _vega_charts(reproduced)
     assert charts >= 4  # cost by horizon, total cost, the two training curves, ...
     assert dom.count('class="marks"') == charts, dom[-3000:]
     assert len(_images(dom, page)) >= len(FIGURES)
@@ -83,12 +82,12 @@ def test_plots_show_and_diff_render_offline(repo_copy: Path, tmp_path: Path) -> 
 
     # Against a second commit: both revisions, in every chart.
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    run([*git, "add", "-A"], repo_copy)
-    run([*git, "commit", "-qm", "tiny run"], repo_copy)
-    set_params(repo_copy, {"train": {"model": "linear"}})
-    run(["dvc", "repro"], repo_copy)
+    run([*git, "add", "-A"], reproduced)
+    run([*git, "commit", "-qm", "tiny run"], reproduced)
+    set_params(reproduced, {"train": {"model": "linear"}})
+    run(["dvc", "repro"], reproduced)
     diff = tmp_path / "diff"
-    run(["dvc", "plots", "diff", "HEAD", "-o", str(diff)], repo_copy)
+    run(["dvc", "plots", "diff", "HEAD", "-o", str(diff)], reproduced)
     page = diff / "index.html"
     dom = _dom(page)
     assert dom.count('class="marks"') == charts, dom[-3000:]
@@ -102,6 +101,6 @@ def test_plots_show_and_diff_render_offline(repo_copy: Path, tmp_path: Path) -> 
     default = tmp_path / "default.html"
     default.write_text("<!DOCTYPE html><html><head>{scripts}</head><body>{plot_divs}</body></html>")
     cdn = tmp_path / "cdn"
-    run(["dvc", "plots", "show", "-o", str(cdn), "--html-template", str(default)], repo_copy)
+    run(["dvc", "plots", "show", "-o", str(cdn), "--html-template", str(default)], reproduced)
     assert "cdn.jsdelivr.net" in (cdn / "index.html").read_text()
     assert 'class="marks"' not in _dom(cdn / "index.html")

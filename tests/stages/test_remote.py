@@ -14,18 +14,17 @@ pytestmark = pytest.mark.slow
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 
 
-def test_push_then_pull_into_a_fresh_clone(repo_copy: Path, tmp_path: Path) -> None:
+def test_push_then_pull_into_a_fresh_clone(reproduced: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"  # a local folder outside both repositories
     remote = ["dvc", "remote", "add", "-d", "-f", "local", str(store)]
-    run(remote, repo_copy)
-    run(["dvc", "repro"], repo_copy)
-    run(["git", "add", "-A"], repo_copy)
-    run([*GIT, "commit", "-qm", "repro with a local remote"], repo_copy)
-    run(["dvc", "push"], repo_copy)
-    assert "in sync" in run(["dvc", "status", "--cloud"], repo_copy).stdout
+    run(remote, reproduced)
+    run(["git", "add", "-A"], reproduced)
+    run([*GIT, "commit", "-qm", "repro with a local remote"], reproduced)
+    run(["dvc", "push"], reproduced)
+    assert "in sync" in run(["dvc", "status", "--cloud"], reproduced).stdout
 
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(repo_copy), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", str(reproduced), str(clone)], check=True)
     run(remote, clone)  # already in the committed .dvc/config; a teammate would run this
     run(["dvc", "pull"], clone)
 

@@ -98,7 +98,7 @@ def test_metrics_show_and_the_tours_exp_show_fit_120_columns(tmp_path: Path) -> 
         assert key in text, text
 
 
-def test_the_readme_tour_runs_and_leaves_no_trap(repo_copy: Path) -> None:
+def test_the_readme_tour_runs_and_leaves_no_trap(reproduced: Path) -> None:
     """Run in place, the tour's first experiment left `train.model: linear` behind and the
     second trained the linear model with gbm knobs. Every tour command runs here as the
     README writes it, after a `dvc repro` committed as a clone has it. The tiny data's models
@@ -106,17 +106,17 @@ def test_the_readme_tour_runs_and_leaves_no_trap(repo_copy: Path) -> None:
     (-17 %): a gate they pass, so that predict orders."""
     relaxed = {"min_skill_cost": 0.0, "service_level_tolerance": 0.5}
     relaxed |= {"min_stock_skill_cost": -1.0, "fill_rate_tolerance": 0.5}
-    set_params(repo_copy, {"gate": relaxed})
-    run([*GIT, "commit", "-qam", "tiny"], repo_copy)
-    run(["git", "branch", "-M", "main"], repo_copy)
-    run(["dvc", "repro"], repo_copy)
-    run([*GIT, "add", "-A"], repo_copy)
-    run([*GIT, "commit", "-qm", "reproduced"], repo_copy)
-    params = (repo_copy / "params.yaml").read_text()
+    set_params(reproduced, {"gate": relaxed})
+    run([*GIT, "commit", "-qam", "tiny"], reproduced)
+    run(["git", "branch", "-M", "main"], reproduced)
+    run(["dvc", "repro"], reproduced)
+    run([*GIT, "add", "-A"], reproduced)
+    run([*GIT, "commit", "-qm", "reproduced"], reproduced)
+    params = (reproduced / "params.yaml").read_text()
 
-    outputs = {line: shown(shlex.split(line, comments=True), repo_copy) for line in tour()}
+    outputs = {line: shown(shlex.split(line, comments=True), reproduced) for line in tour()}
 
-    assert (repo_copy / "params.yaml").read_text() == params  # no trap left behind
+    assert (reproduced / "params.yaml").read_text() == params  # no trap left behind
     assert yaml.safe_load(params)["train"]["model"] == "gbm"
     text = next(out for line, out in outputs.items() if line.startswith("dvc exp show"))
     fits(text)

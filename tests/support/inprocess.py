@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import logging
 import os
 import pkgutil
 import sys
@@ -73,19 +74,37 @@ class Result:
     code: int
     stderr: str
     error: BaseException | None  # an exception that escaped main (a traceback for a user)
+    stdout: str = ""
+
+    @property
+    def returncode(self) -> int:  # as subprocess.CompletedProcess names it
+        return self.code
 
 
-def umbrella_in(root: Path, args: list[str]) -> Result:
-    """`umbrella ARGS` against `root`, in this process: exit code and standard error."""
+def umbrella_in(root: Path, args: list[str], quiet: bool = True) -> Result:
+    """`umbrella ARGS` against `root`, in this process: exit code, standard error and output
+    (`quiet`: with -q, warnings and errors only)."""
     from umbrella import cli
 
-    stderr = io.StringIO()
+    stderr, stdout = io.StringIO(), io.StringIO()
     error = None
-    with rooted(root), contextlib.redirect_stderr(stderr):
+    # The command's log lines on its standard error: pytest's own handler on the root logger
+    # makes the command's logging.basicConfig a no-op here.
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter(cli.LOG_FORMAT))
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger = logging.getLogger()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level, handler.level))
+    with rooted(root), contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
         try:
-            code = cli.main(["-q", *args])
+            code = cli.main([*(["-q"] if quiet else []), *args])
         except SystemExit as exc:  # argparse
             code = exc.code if isinstance(exc.code, int) else 1
         except Exception as exc:
             code, error = 1, exc
-    return Result(code, stderr.getvalue(), error)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    return Result(code, stderr.getvalue(), error, stdout.getvalue())

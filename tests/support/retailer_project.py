@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, make_params, set_params, umbrella, write_tables
+from conftest import REPO, make_params, set_params, write_tables
 
+from support.inprocess import Result, umbrella_in
 from umbrella.data.contract.rules import finalise
 from umbrella.forecast.features import build_features
 from umbrella.forecast.model_io import dump_model
@@ -79,20 +79,14 @@ def predict_files(
     sales: str = "sales.csv",
     out: list[str] | None = None,
     extra: list[str] | None = None,
-) -> subprocess.CompletedProcess:
-    """`umbrella predict` on the retailer's latest files of `root`, as a user runs it."""
+) -> Result:
+    """`umbrella predict` on the retailer's latest files of `root`, as a user runs it, but in
+    this process (`cli.main`; the tests that start it as a process are in
+    tests/ops/test_prediction.py). An exception escaping the command fails the test."""
     latest = root / "latest"
-    return umbrella(
-        [
-            "predict",
-            "--sales",
-            str(latest / sales),
-            "--weather",
-            str(latest / "weather.csv"),
-            "--forecasts",
-            str(latest / forecasts),
-            *(["--out", str(root / "orders.csv")] if out is None else out),
-            *(extra or []),
-        ],
-        root,
-    )
+    args = ["predict", "--sales", str(latest / sales), "--weather", str(latest / "weather.csv")]
+    args += ["--forecasts", str(latest / forecasts)]
+    args += ["--out", str(root / "orders.csv")] if out is None else out
+    result = umbrella_in(root, [*args, *(extra or [])], quiet=False)
+    assert result.error is None, repr(result.error)  # a user would see a traceback
+    return result

@@ -13,6 +13,7 @@ stage turns a damaged file into absurd orders.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -124,12 +125,21 @@ def dump_model(model: Forecaster, path: Path, rows: pd.DataFrame) -> None:
 
 def load_model(path: Path) -> Forecaster:
     """Load a model file, refusing any type outside TRUSTED, an object that is not one of
-    our models (MODEL_TYPES) and a model whose forecasts on its probe are not finite."""
+    our models (MODEL_TYPES) and a model whose forecasts on its probe are not finite.
+
+    A process loads the same bytes once (the stages load the model for each partition of
+    stores): the model is shared, and nothing changes a loaded model."""
     try:
         data = Path(path).read_bytes()
-        untrusted = set(sio.get_untrusted_types(data=data))
     except FileNotFoundError:
         raise DataError(f"{path}: model file not found (run `dvc repro train`)") from None
+    return _checked_model(data, str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _checked_model(data: bytes, path: str) -> Forecaster:
+    try:
+        untrusted = set(sio.get_untrusted_types(data=data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DataError(f"{path}: not a skops model file ({exc})") from None
     refused = sorted(untrusted - TRUSTED)
@@ -146,5 +156,5 @@ def load_model(path: Path) -> Forecaster:
             f"{path}: the model was saved without its probe rows, which loading checks it "
             "on; retrain it (dvc repro train)"
         )
-    check_probe(model, str(path))
+    check_probe(model, path)
     return model
