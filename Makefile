@@ -28,7 +28,7 @@ test: install ## run the test suite on 2 processes (first installs PostgreSQL an
 	pytest -n 2 --durations=10
 
 .PHONY: test-fast
-test-fast: install ## the tests not marked slow, on 2 processes: about 37 s here (2 cores, nothing else running)
+test-fast: install ## the tests not marked slow, on 2 processes: about 30 s here (2 cores, nothing else running)
 	pytest -m "not slow" -n 2 --durations=5
 
 .PHONY: fuzz

@@ -10,6 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# One OpenMP thread per process (HistGradientBoosting, numpy's BLAS), in this process and
+# every command it starts: `make test` runs 2 test processes on 2 cores, and 2 threads each
+# made the suite an eighth slower (488 s against 427 s; docs/index.md, "Development").
+# Set before anything loads the OpenMP runtime; a value already set is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pandas as pd
 import pytest
 import yaml
