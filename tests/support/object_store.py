@@ -12,14 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
-from moto.server import ThreadedMotoServer
-
 BUCKET = "umbrella-test"
 
 
 @contextmanager
 def s3_service() -> Iterator[dict[str, str]]:
+    # Imported here: moto and boto3 take a third of a second, which every test process paid
+    # on collecting the test files that use this (make test-fast runs none of them).
+    from moto.server import ThreadedMotoServer
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -44,6 +45,8 @@ def keys(env: dict[str, str]) -> list[str]:
 
 
 def _client(env: dict[str, str]) -> Any:
+    import boto3
+
     return boto3.client(
         "s3",
         endpoint_url=env["AWS_ENDPOINT_URL"],
