@@ -26,6 +26,7 @@ from umbrella.data.simulator.simulate import simulate_retailer
 
 # A retailer's project for `umbrella predict` on its own files (tests/ops/).
 pytest_plugins = ["support.retailer_project"]
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

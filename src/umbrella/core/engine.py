@@ -142,13 +142,17 @@ def _client(engine: Engine) -> Iterator[Client]:
             yield client
         return
     # One thread per worker process: the work is numpy/pandas, and scikit-learn's boosting
-    # uses OpenMP threads of its own.
+    # uses OpenMP threads of its own. The worker processes print nothing below CRITICAL: their
+    # tracebacks (a heartbeat that finds the scheduler already gone while the cluster stops,
+    # seen in CI after a stage that succeeded) are not the stage's news, and a task that fails
+    # reaches the stage through the client, said in a line (_gather).
     with (
         LocalCluster(
             n_workers=engine.workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
     ):
