@@ -330,13 +330,22 @@ def test_inventory_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("horizon", "lead", "review", "accepted"),
-    [(7, 2, 1, True), (7, 2, 5, True), (7, 2, 6, False), (3, 2, 1, True), (2, 2, 1, False)],
+    [
+        (7, 2, 1, True),
+        (7, 2, 7, True),  # day 8 takes day 1's forecast, the same weekday
+        (7, 8, 7, True),
+        (7, 8, 8, False),
+        (3, 2, 2, True),
+        (3, 2, 3, False),
+        (2, 2, 2, False),
+    ],
 )
 def test_horizon_must_cover_lead_time_and_review(
     horizon: int, lead: int, review: int, accepted: bool
 ) -> None:
-    """An order is made from the forecasts of the days until the next one arrives: base.horizon
-    must reach lead_time_days + review_days, refused at load naming both."""
+    """An order is made from the forecasts of the days until the next one arrives,
+    lead_time_days + review_days - 1: base.horizon must reach them, or be a week and reach
+    them within two; refused at load naming both."""
     raw = raw_params(
         {
             "base": {"horizon": horizon},
@@ -348,9 +357,10 @@ def test_horizon_must_cover_lead_time_and_review(
         return
     message = assert_names_key(raw, "base.horizon")
     assert message == (
-        f"params.yaml: base.horizon: {horizon} days must cover inventory.lead_time_days + "
-        f"inventory.review_days = {lead + review}: an order is made from forecasts of the days "
-        "until the next one arrives (lower inventory.lead_time_days or inventory.review_days)"
+        f"params.yaml: base.horizon: {horizon} days must cover the days an order serves until "
+        "the next one arrives, inventory.lead_time_days + inventory.review_days - 1 = "
+        f"{lead + review - 1}; a horizon of 7 (a week) covers up to 14, a later day taking its "
+        "weekday's forecast (lower inventory.lead_time_days or inventory.review_days)"
     )
 
 
@@ -382,11 +392,11 @@ def test_cli_prints_a_clean_params_error(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_a_horizon_short_of_the_orders(tmp_path: Path) -> None:
-    raw = raw_params({"inventory": {"lead_time_days": 4, "review_days": 7}})
+    raw = raw_params({"inventory": {"lead_time_days": 9, "review_days": 7}})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     result = umbrella_in(tmp_path, ["evaluate"])
     assert (result.code, result.error) == (2, None)
-    assert "base.horizon: 7 days must cover inventory.lead_time_days" in result.stderr
+    assert "base.horizon: 7 days must cover the days an order serves" in result.stderr
 
 
 def test_a_storeroom_must_hold_a_pack() -> None:
@@ -397,6 +407,26 @@ def test_a_storeroom_must_hold_a_pack() -> None:
         "one pack"
     )
     assert parse_params(raw_params({"inventory": {"capacity": 12}})).inventory.capacity == 12
+
+
+def test_each_stores_own_storeroom_needs_the_stores_file() -> None:
+    """inventory.capacity: stores reads each store's from data.stores; without that file,
+    or with another word, refused at load naming the key."""
+    message = assert_names_key(
+        raw_params({"inventory": {"capacity": "stores"}}), "inventory.capacity"
+    )
+    assert "set data.stores (a csv source)" in message
+    message = assert_names_key(
+        raw_params({"inventory": {"capacity": "shelf"}}), "inventory.capacity"
+    )
+    assert message.endswith("got 'shelf'")
+    given = raw_params(
+        {
+            "data": {"source": "csv", "sales": "s.csv", "weather": "w.csv", "stores": "st.csv"},
+            "inventory": {"capacity": "stores"},
+        }
+    )
+    assert parse_params(given).inventory.capacity == "stores"
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ import pytest
 from conftest import TINY, deep_merge, make_params
 
 from umbrella.core.files import write_csv
-from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, SALES, STOCK, TRUTH, WEATHER
 from umbrella.data.simulator import demand as dm
+from umbrella.data.simulator import stockroom
 from umbrella.data.simulator.forecasts import RAIN_ERRORS, amount_score, issue_forecasts
 from umbrella.data.simulator.simulate import simulate_retailer
 from umbrella.data.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
@@ -41,7 +42,7 @@ def sales_with_weather(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def test_tables_and_schema() -> None:
     tables = simulate()
-    assert set(tables) == {SALES, WEATHER, FORECASTS, TRUTH}
+    assert set(tables) == {SALES, WEATHER, FORECASTS, TRUTH, STOCK, ARRIVALS}
     sales = tables[SALES]
     assert list(sales.columns) == ["date", "store", "units", "price", "promo", "in_stock"]
     assert len(sales) == 3 * 274 and not sales.duplicated(["date", "store"]).any()
@@ -162,11 +163,37 @@ def test_without_stockouts_sales_are_demand() -> None:
     assert (day["units"] == day["demand"]).all()
 
 
-def test_stock_out_function() -> None:
-    demand = np.array([[0, 5, 19, 20, 21, 40]])
-    sales, in_stock = dm.stock_out(demand, np.array([[5.0]]))  # 20 umbrellas on the shelf
-    np.testing.assert_array_equal(sales, [[0, 5, 19, 20, 20, 20]])
-    np.testing.assert_array_equal(in_stock, [[1, 1, 1, 0, 0, 0]])
+def test_the_stockroom_by_hand() -> None:
+    """A store of base level 1: the rule keeps 4 days of recent sales (the base level
+    standing in for the days it has not seen), orders at each close, the order on the
+    shelf 2 mornings later; a sold-out day's sales stop at the stock."""
+    room = stockroom.replenish(np.array([[0, 5, 1, 0, 3]]), np.array([[1.0]]))
+    # day 1 sells out (4 of 5) and orders 5 (4 x 30/28 rounded up), on the shelf on day 3;
+    # day 2's demand meets an empty shelf; day 4 sells 3 of 5 and orders 3.
+    np.testing.assert_array_equal(room.sales, [[0, 4, 0, 0, 3]])
+    np.testing.assert_array_equal(room.on_hand, [[4, 0, 0, 5, 2]])
+    np.testing.assert_array_equal(room.in_stock, [[1, 0, 0, 1, 1]])
+    np.testing.assert_array_equal(room.on_order, [[0, 3]])  # arriving after the last day
+    arrived = np.array([0, 0, 0, 5, 0])
+    opening = np.concatenate([[4], room.on_hand[0, :-1]]) + arrived
+    np.testing.assert_array_equal(opening - room.sales[0], room.on_hand[0])
+
+
+def test_the_stock_tables_add_up() -> None:
+    """Every simulated store's stock: yesterday's close + what arrived - today's sales is
+    today's close, never negative; its arrivals after the last day come with it."""
+    tables = simulate()
+    stock = tables[STOCK].merge(tables[SALES], on=["date", "store"])
+    assert (stock["on_hand"] >= 0).all()
+    arrived = stock.groupby("store")["on_hand"].shift() - stock["units"]
+    delivered = (stock["on_hand"] - arrived).dropna()
+    assert (delivered >= 0).all() and (delivered > 0).any()
+    # A day that ends with an empty shelf is a sold-out day, and only that.
+    assert ((stock["on_hand"] == 0) == (stock["in_stock"] == 0)).all()
+    last = tables[SALES]["date"].max()
+    coming = tables[ARRIVALS]
+    assert sorted(coming["date"].unique()) == list(pd.date_range(last, periods=3)[1:])
+    assert set(coming["store"]) == set(tables[SALES]["store"])
 
 
 def test_regions_have_their_own_weather() -> None:

@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 from conftest import TINY, deep_merge, make_params, set_params, umbrella, write_tables
 
-from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, SALES, STOCK, TRUTH, WEATHER
 from umbrella.data.contract.raw_folder import validate
 from umbrella.data.contract.rules import Problem
 
 PARAMS = make_params(TINY)
-LABEL = {name: f"data/raw/{name}.csv" for name in (SALES, WEATHER, FORECASTS, TRUTH)}
+LABEL = {
+    name: f"data/raw/{name}.csv" for name in (SALES, WEATHER, FORECASTS, TRUTH, STOCK, ARRIVALS)
+}
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def drop_column(path: Path, column: str) -> None:
 def test_good_tables_pass(raw: Path) -> None:
     tables, problems = validate(PARAMS, raw)
     assert problems == []
-    assert set(tables) == {SALES, WEATHER, FORECASTS, TRUTH}
+    assert set(tables) == {SALES, WEATHER, FORECASTS, TRUTH, STOCK, ARRIVALS}
     assert tables[SALES]["units"].dtype == "Int64"
     assert tables[SALES]["date"].dtype == "datetime64[ns]"
 
@@ -157,7 +159,11 @@ def test_bad_value(raw: Path, name: str, line: int, column: str, value: str, rul
     "store", ['=HYPERLINK("http://example.com","x")', "+1", "-1", "@SUM(A1)", "=1+1"]
 )
 def test_a_store_id_that_starts_like_a_formula_is_refused(raw: Path, store: str) -> None:
-    """A spreadsheet opening orders.csv would run it as a formula."""
+    """A spreadsheet opening orders.csv would run it as a formula. (Without the stock
+    tables: their own store column is checked by the same rule, and they would no longer
+    match the renamed sales.)"""
+    for name in (STOCK, ARRIVALS):
+        csv_path(raw, name).unlink()
     path = csv_path(raw, SALES)
     sales = pd.read_csv(path, dtype=str, keep_default_na=False)
     renamed = sales.index[sales["store"] == "S0002"]
@@ -681,3 +687,26 @@ def test_bad_store_locations_are_all_reported(
     unlocated = found["store", "stores with sales but no location"]
     assert second in unlocated.examples and first not in unlocated.examples
     assert unlocated.file == "data/raw/stores.csv"
+
+
+def test_the_stock_tables_are_checked_against_the_sales(raw: Path) -> None:
+    """The simulated stockroom's tables pass; a negative count, a store not counted at the
+    close of the last day of sales, and an arrival on that day are each named by file,
+    column and line."""
+    stock, arrivals = csv_path(raw, STOCK), csv_path(raw, ARRIVALS)
+    set_cell(stock, 3, "on_hand", "-4")
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.rows) == (LABEL[STOCK], "on_hand", [3])
+    set_cell(stock, 3, "on_hand", "4")
+    lines = read_lines(stock)
+    last = max(line.split(",")[0] for line in lines[1:] if line)
+    gone = [i for i, line in enumerate(lines) if line.startswith(f"{last},S0001,")]
+    stock.write_text("\n".join(line for i, line in enumerate(lines) if i not in gone))
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.examples) == (LABEL[STOCK], "store", ["S0001"])
+    assert problem.rule == f"stores with sales but no stock counted at the close of {last}"
+    stock.write_text("\n".join(lines))
+    set_cell(arrivals, 2, "date", last)
+    problem = only(problems_in(raw))
+    assert (problem.file, problem.column, problem.rows) == (LABEL[ARRIVALS], "date", [2])
+    assert problem.rule.startswith("on or before the last day of sales")

@@ -4,10 +4,13 @@ on the validation period's replays, never the test period's (evaluation/stock.py
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from umbrella.core.params import Inventory
 from umbrella.evaluation.stock import (
     INDEPENDENT,
     chosen_settings,
+    policy_of,
     setting_key,
     settings_on_test,
     settings_tried,
@@ -59,3 +62,14 @@ def test_the_limits_replay_the_models_setting() -> None:
         "oracle_info": ((0.98, 0.5),),
         "oracle": ((0.98, 0.0),),
     }
+
+
+def test_the_policy_gives_each_store_its_own_storeroom() -> None:
+    """inventory.capacity: one value for all, none (no limit), or each store's from the
+    stores table, in the order of the stores replayed."""
+    stores = ["S2", "S1", "S3"]
+    rooms = pd.DataFrame({"store": ["S1", "S2", "S3"], "capacity": [10, 20, 30]})
+    own = policy_of(Inventory(capacity="stores"), stores, rooms)
+    np.testing.assert_array_equal(own.capacity, [20.0, 10.0, 30.0])
+    np.testing.assert_array_equal(policy_of(Inventory(capacity=15), stores).capacity, [15.0] * 3)
+    assert np.isinf(policy_of(Inventory(), stores).capacity).all()

@@ -221,9 +221,9 @@ def test_wet_day_demand_shift_sees_a_doubled_rain_effect_behind_stock_outs(
     seed: int, verdict: str
 ) -> None:
     """Twice the rain effect in the last 20 days: rainy days sell out, so their sales (and
-    the sales-based demand shift) hardly move, but more of them sell out than the expected
-    demand allows, which the censored fit reads as higher wet-day demand. With 10 stores
-    the noise of the shift is close to it: seed 3's 0.26 is within it, no alarm (the 25
+    the sales-based demand shift) move less than the demand, but more of them sell out than
+    the expected demand allows, which the censored fit reads as higher wet-day demand. With
+    10 stores the noise of the shift is close to it: seed 3's 0.26 is within it, no alarm (the 25
     stores of benchmarks/monitor_rates.py are degraded on every seed)."""
     _, quiet_later, window = _later(None, seed)
     quiet = rain_response_shift(quiet_later, window, 0.2)
@@ -235,7 +235,8 @@ def test_wet_day_demand_shift_sees_a_doubled_rain_effect_behind_stock_outs(
     assert rainier["score"] > quiet["score"] + 0.15
     shares = rainier["sold_out_share_of_wet_days"]
     assert shares["window"] > shares["before"]  # the stock-outs that hide it from the sales
-    assert abs(demand_response_shift(table, start, window, 0.12)["score"]) < 0.12
+    seen_in_sales = demand_response_shift(table, start, window, 0.12)["score"]
+    assert abs(seen_in_sales) < rainier["score"] - 0.08
 
 
 @pytest.mark.slow

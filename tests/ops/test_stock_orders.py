@@ -14,9 +14,10 @@ from support.retailer_project import predict_files
 
 from umbrella.core.errors import DataError
 from umbrella.core.params import Inventory
+from umbrella.data.contract.stock_rules import STOCK_DAYS_MAX
 from umbrella.evaluation.stock import policy_ratio
 from umbrella.money.protection_interval import total_quantile
-from umbrella.ops.stock_orders import ORDER_COLUMNS, STOCK_DAYS_MAX, read_stock, stock_orders
+from umbrella.ops.stock_orders import ORDER_COLUMNS, read_stock, stock_orders
 
 ORIGIN = pd.Timestamp("2024-03-31")
 HIGHEST = pd.Series({"S1": 10, "S2": 4})  # each store's highest daily sales
@@ -69,6 +70,43 @@ def test_the_storeroom_caps_the_order_in_whole_packs() -> None:
     roomy = Inventory(lead_time_days=2, review_days=2, pack_size=6)
     uncapped = stock_orders(daily(means), on_hand, on_order, 4.0, (0.98, 0.0), roomy)
     assert (uncapped["quantity"] > out["quantity"]).all()
+
+
+def test_each_store_its_own_storeroom() -> None:
+    """inventory.capacity: stores: each store's capacity from the stores table; a store's
+    order fills its own room, and a room too small for a pack is refused."""
+    inventory = Inventory(lead_time_days=2, review_days=2, pack_size=6, capacity="stores")
+    means = {"S1": [30.0, 30.0, 30.0], "S2": [30.0, 30.0, 30.0]}
+    empty = pd.Series({"S1": 0.0, "S2": 0.0})
+    rooms = pd.DataFrame({"store": ["S1", "S2"], "capacity": [20, 40]})
+    out = stock_orders(daily(means), empty, empty, 4.0, (0.98, 0.0), inventory, rooms)
+    assert out["quantity"].tolist() == [18, 36]  # whole packs within 20 and 40
+    with pytest.raises(DataError, match=r"below inventory.pack_size \(6\).*stores S1"):
+        small = rooms.assign(capacity=[5, 40])
+        stock_orders(daily(means), empty, empty, 4.0, (0.98, 0.0), inventory, small)
+    with pytest.raises(DataError, match=r"needs a capacity column in data\.stores"):
+        stock_orders(daily(means), empty, empty, 4.0, (0.98, 0.0), inventory, rooms[["store"]])
+
+
+def test_stock_above_a_stores_own_storeroom_is_refused(tmp_path: Path) -> None:
+    stock = tmp_path / "stock.csv"
+    stock.write_text("store,date,on_hand\nS1,2024-03-31,25\nS2,2024-03-31,25\n")
+    rooms = pd.Series({"S1": 30.0, "S2": 20.0})
+    with pytest.raises(DataError, match=r"on_hand: more than the store's capacity") as info:
+        read_stock(stock, None, ORIGIN, HIGHEST, capacity=rooms)
+    assert "lines 3" in str(info.value) and "S2" in str(info.value)
+
+
+def test_a_weekly_order_takes_the_weekday_of_a_day_beyond_the_horizon() -> None:
+    """L = 2, R = 7: the order serves days 1..8 after the origin; day 8 is past the 7-day
+    horizon and takes day 1's forecast, the same weekday."""
+    inventory = Inventory(lead_time_days=2, review_days=7)
+    means = {"S1": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}
+    none = pd.Series({"S1": 0.0})
+    out = stock_orders(daily(means), none, none, 4.0, (0.9, 0.5), inventory)
+    days = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 1.0]])
+    assert out["order_up_to"].tolist() == total_quantile(days, 4.0, 0.9, 0.5).tolist()
+    assert out["cover_days"].iloc[0] == pytest.approx(out["quantity"].iloc[0] / 3.625, abs=0.05)
 
 
 def test_the_store_managers_week_of_the_docs() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ORDER_COLUMNS, REQUIRED_METRICS, make_params, run, set_params, write_tables
+from conftest import REQUIRED_METRICS, make_params, run, set_params, write_tables
 
 from umbrella.data.simulator.simulate import simulate_retailer
 from umbrella.evaluation.scores import HEADLINE, STOCK_FILE, figures_of
@@ -49,9 +49,16 @@ def test_dvc_repro_default_source(reproduced: Path) -> None:
     headlines = {"metrics/evaluate.json", "metrics/stock.json", "metrics/monitor.json"}
     assert set(files) == headlines, set(files)
     assert (reproduced / "models" / "model.skops").exists()
-    orders = (reproduced / "data" / "predictions" / "orders.csv").read_text().splitlines()
-    assert orders[0] == ",".join(ORDER_COLUMNS)
-    assert len(orders) == 1 + 3 * 7
+    # The simulated stores keep a stockroom (its stock validated with the other tables):
+    # one order per store, net of the stock it holds and has on its way.
+    assert {"stock", "arrivals"} <= {p.name for p in (reproduced / "data" / "interim").iterdir()}
+    orders = pd.read_csv(reproduced / "data" / "predictions" / "orders.csv")
+    assert list(orders.columns) == STOCK_ORDER_COLUMNS and len(orders) == 3
+    stock = pd.read_parquet(reproduced / "data" / "interim" / "stock")
+    last = stock[stock["date"] == stock["date"].max()].set_index("store")["on_hand"]
+    assert orders.set_index("store")["on_hand"].to_dict() == last.astype(int).to_dict()
+    position = orders["on_hand"] + orders["on_order"] + orders["quantity"]
+    assert ((orders["quantity"] == 0) | (position >= orders["order_up_to"])).all()
     monitor = json.loads((reproduced / "reports" / "monitor.json").read_text())
     assert monitor["status"] in {"ok", "insufficient data", "drift", "degraded"}
     assert metrics["gate"]["passed"] is headline["gate"]["passed"]

@@ -50,6 +50,7 @@ RETRY_WAITS_MAX_S = 600.0
 SQL = "sql"  # data.sales: read the sales from a database (data.sql)
 OPEN_METEO = "open-meteo"  # data.weather / data.weather_forecasts: pull them from Open-Meteo
 HOLIDAYS_PER_STORE = "stores"  # features.holidays: each store's country in stores.csv
+CAPACITY_PER_STORE = "stores"  # inventory.capacity: each store's in stores.csv
 
 UNKNOWN_SETTING = "unknown param key (a setting of params.yaml, e.g. train.gbm.learning_rate)"
 
@@ -409,13 +410,27 @@ class Inventory(Block):
     holding_per_day: float = Field(0.01, ge=0, le=MONEY_MAX)
     pack_size: int = Field(1, ge=1)  # orders in whole packs of this many umbrellas
     order_cost: float = Field(0.0, ge=0, le=MONEY_MAX)  # money per order placed
-    # the most umbrellas a store's storeroom holds (None: no limit): an order never brings
-    # the stock on hand and on order above it (order_up_to.py)
-    capacity: int | None = Field(None, ge=1)
+    # the most umbrellas a store's storeroom holds (None: no limit; stores: each store's
+    # own, the capacity column of data.stores): an order never brings the stock on hand and
+    # on order above it (order_up_to.py)
+    capacity: int | str | None = None
+
+    @field_validator("capacity")
+    @classmethod
+    def _room(cls, capacity: int | str | None) -> int | str | None:
+        if isinstance(capacity, str):
+            _require(
+                capacity == CAPACITY_PER_STORE,
+                f"expected a number of umbrellas, {CAPACITY_PER_STORE} (each store's, from "
+                f"data.stores) or null, got {capacity!r}",
+            )
+        elif capacity is not None:
+            _require(capacity >= 1, "must be >= 1")
+        return capacity
 
     @model_validator(mode="after")
     def _room_for_a_pack(self) -> Inventory:
-        if self.capacity is not None:
+        if isinstance(self.capacity, int):
             _require(
                 self.capacity >= self.pack_size,
                 f"must be at least inventory.pack_size ({self.pack_size}): room for one pack",
@@ -457,14 +472,31 @@ with warnings.catch_warnings():
 
         @model_validator(mode="after")
         def _horizon_covers_an_order(self) -> Params:
+            # An order serves the days until the next one arrives: t + 1 .. t + L + R - 1.
+            # Beyond a week-long horizon (HORIZON_MAX, the weather forecasts' reach), a day
+            # takes its weekday's forecast within it (money/stock_policy.weekday_filled),
+            # for at most a second week.
             inventory, horizon = self.inventory, self.base.horizon
-            reach = inventory.lead_time_days + inventory.review_days
+            ahead = inventory.lead_time_days + inventory.review_days - 1
+            reach = horizon if horizon < HORIZON_MAX else 2 * HORIZON_MAX
             _require(
-                horizon >= reach,
-                f"{horizon} days must cover inventory.lead_time_days + inventory.review_days "
-                f"= {reach}: an order is made from forecasts of the days until the next one "
-                "arrives (lower inventory.lead_time_days or inventory.review_days)",
+                ahead <= reach,
+                f"{horizon} days must cover the days an order serves until the next one "
+                f"arrives, inventory.lead_time_days + inventory.review_days - 1 = {ahead}; a "
+                f"horizon of {HORIZON_MAX} (a week) covers up to {2 * HORIZON_MAX}, a later "
+                "day taking its weekday's forecast (lower inventory.lead_time_days or "
+                "inventory.review_days)",
                 "base.horizon",
+            )
+            return self
+
+        @model_validator(mode="after")
+        def _capacity_of_each_store(self) -> Params:
+            _require(
+                self.inventory.capacity != CAPACITY_PER_STORE or self.data.stores is not None,
+                "stores: each store's capacity is the capacity column of data.stores; set "
+                "data.stores (a csv source), or one capacity for every store",
+                "inventory.capacity",
             )
             return self
 

@@ -67,12 +67,16 @@ def read_part(folder: Path, part: int, columns: list[str] | None = None) -> pd.D
     return pd.read_parquet(part_file(folder, part), columns=columns)
 
 
-def read_all(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Every partition of a table, in partition order."""
+def read_all(
+    folder: Path, columns: list[str] | None = None, filters: list | None = None
+) -> pd.DataFrame:
+    """Every partition of a table, in partition order; only its rows that pass `filters`
+    (pyarrow's, e.g. [("date", "==", day)]), when given."""
     shared = folder / shared_name()
     if shared.exists():
-        return pd.read_parquet(shared, columns=columns)
+        return pd.read_parquet(shared, columns=columns, filters=filters)
     parts = part_files(folder)
     if not parts:
         raise FileNotFoundError(folder)
-    return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+    frames = [pd.read_parquet(p, columns=columns, filters=filters) for p in parts]
+    return pd.concat(frames, ignore_index=True)

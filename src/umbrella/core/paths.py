@@ -55,6 +55,8 @@ WEATHER = "weather"
 FORECASTS = "weather_forecasts"
 TRUTH = "truth"
 STORES = "stores"
+STOCK = "stock"  # each store's umbrellas on hand at each close
+ARRIVALS = "arrivals"  # the orders on their way after the last day
 
 # Written by the `sources` stage: what the configured sources look like now (dvc.yaml).
 SOURCES = DATA / "sources"

@@ -118,6 +118,7 @@ def evaluate_part(
             {MODEL: dispersion(model), BASELINE: dispersion(baseline)},
             data.truth,
             stock,
+            data.stores,
         ),
     }
 

@@ -19,7 +19,8 @@ order and summarises them, so the figures do not depend on the partitioning.
 The demand is the true demand on simulated data, else the sales: a sold-out day's demand is
 undercounted, for every policy alike, so lost sales and their margin are too. Every store
 starts the period with its level (mean daily sales over the longest features window before
-it) x L, at most inventory.capacity, which no policy's orders then exceed. A day without a
+it) x L, at most its storeroom's capacity (inventory.capacity, or each store's: stores),
+which no policy's orders then exceed. A day without a
 row (no sales recorded) counts as no demand and no forecast.
 """
 
@@ -30,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from umbrella.core.errors import DataError
+from umbrella.core.errors import MAX_LISTED, DataError
 from umbrella.core.params import Business, Inventory
+from umbrella.data.contract.stock_rules import Capacity, room_of
 from umbrella.evaluation.scores import BASELINE, MODEL, ORACLE, ORACLE_INFO
 from umbrella.forecast.features import LEVEL
 from umbrella.money.metrics import skill
@@ -85,18 +87,42 @@ class StockTask:
         return pd.date_range(self.first, self.last)
 
     @property
-    def policy(self) -> Policy:
-        return policy_of(self.inventory)
-
-    @property
     def ratio(self) -> float:
         return policy_ratio(self.inventory, self.business)
 
 
-def policy_of(inventory: Inventory) -> Policy:
-    """The order-up-to policy of the `inventory` block."""
-    capacity = np.inf if inventory.capacity is None else float(inventory.capacity)
-    return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size, capacity)
+def store_capacity(inventory: Inventory, stores_table: pd.DataFrame | None) -> Capacity:
+    """The storeroom's capacity: inventory.capacity's one value, none, or (`stores`) each
+    store's, from the capacity column of the validated stores table."""
+    if inventory.capacity is None or isinstance(inventory.capacity, int):
+        return inventory.capacity
+    if stores_table is None or "capacity" not in stores_table:
+        raise DataError(
+            "inventory.capacity: stores needs a capacity column in data.stores (each "
+            "store's storeroom); add it, or give one capacity for every store"
+        )
+    capacity = stores_table.set_index(stores_table["store"].astype(str))["capacity"]
+    small = capacity.index[capacity < inventory.pack_size]
+    if len(small):
+        raise DataError(
+            f"data.stores, column capacity: below inventory.pack_size ({inventory.pack_size}), "
+            f"no room for a pack: stores {', '.join(small[:MAX_LISTED])}"
+        )
+    return capacity.astype(float)
+
+
+def policy_of(
+    inventory: Inventory, stores: list[str], stores_table: pd.DataFrame | None = None
+) -> Policy:
+    """The order-up-to policy of the `inventory` block for `stores` (their storerooms)."""
+    capacity = store_capacity(inventory, stores_table)
+    room = room_of(pd.Index(stores), capacity)
+    return Policy(inventory.lead_time_days, inventory.review_days, inventory.pack_size, room)
+
+
+def policy_stores(table: pd.DataFrame) -> list[str]:
+    """The stores of a forecast table, in the order the replay keeps them."""
+    return sorted(table["store"].astype(str).unique())
 
 
 def settings_tried(textbook: float) -> tuple[Setting, ...]:
@@ -127,10 +153,12 @@ def dispersion(model: object) -> float:
     return float(size)
 
 
-def stock_days(table: pd.DataFrame, test: pd.DataFrame, task: StockTask) -> StockDays:
+def stock_days(
+    table: pd.DataFrame, test: pd.DataFrame, task: StockTask, policy: Policy
+) -> StockDays:
     """The period's demand, margins and opening stock, per store x day, from the forecast
     table (backtest.forecast_table) and its feature rows `test`."""
-    stores = sorted(table["store"].astype(str).unique())
+    stores = policy_stores(table)
     first = table[table["horizon"] == 1].assign(store=lambda t: t["store"].astype(str))
     demand = np.nan_to_num(grid(first, "demand", stores, task.days))
     margin = np.nan_to_num(grid(first, "underage", stores, task.days))
@@ -148,7 +176,7 @@ def stock_days(table: pd.DataFrame, test: pd.DataFrame, task: StockTask) -> Stoc
         ),
         opening=np.minimum(
             opening_stock(np.nan_to_num(level.to_numpy(float)), task.inventory.lead_time_days),
-            task.policy.capacity,
+            policy.capacity,
         ),
     )
 
@@ -160,11 +188,13 @@ def stock_part(
     sizes: dict[str, float],
     truth: pd.DataFrame | None,
     task: StockTask,
+    stores_table: pd.DataFrame | None = None,
 ) -> dict:
     """One partition's replays, as its stores' figures: per forecaster of `task.settings`
-    and each of its settings, and perfect foresight's (task.floor)."""
-    period = stock_days(table, test, task)
-    policy = task.policy
+    and each of its settings, and perfect foresight's (task.floor); `stores_table` holds
+    each store's capacity (inventory.capacity: stores)."""
+    policy = policy_of(task.inventory, policy_stores(table), stores_table)
+    period = stock_days(table, test, task, policy)
     horizons = int(table["horizon"].max())
     sizes = dict(sizes)
     if ORACLE_INFO in forecasters:

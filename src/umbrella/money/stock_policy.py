@@ -87,20 +87,26 @@ def daily_means(
     return out
 
 
+def weekday_filled(daily: np.ndarray, ahead: int) -> np.ndarray:
+    """The last axis of `daily` (horizons 1..H) stretched to the days 1..`ahead`: a day
+    beyond the horizon takes its weekday's forecast within it (a horizon of at least a
+    week; the weather forecasts reach no further, core/params.py HORIZON_MAX)."""
+    horizons = daily.shape[-1]
+    if ahead > horizons and horizons < WEEK:
+        raise SystemExit(f"{ahead} days ahead need base.horizon {ahead}, or at least {WEEK}")
+    within = [h - WEEK * -(-max(h - horizons, 0) // WEEK) for h in range(1, ahead + 1)]
+    return daily[..., np.array(within) - 1]
+
+
 def interval_means(daily: np.ndarray, ahead: int) -> np.ndarray:
     """stores x origins x the days 1..`ahead` after each origin (its protection interval):
     the daily means, a day beyond the horizon as its weekday's within it, a day after the
     period as 0. NaN where a day within the period has no forecast."""
-    days, horizons = daily.shape[1], daily.shape[2]
-    if ahead > horizons and horizons < WEEK:
-        raise SystemExit(f"{ahead} days ahead need base.horizon {ahead}, or at least {WEEK}")
-    columns = []
+    out = weekday_filled(daily, ahead).copy()
+    days = daily.shape[1]
     for h in range(1, ahead + 1):
-        within = h - WEEK * -(-max(h - horizons, 0) // WEEK)
-        column = daily[:, :, within - 1].copy()
-        column[:, max(days - h, 0) :] = 0.0
-        columns.append(column)
-    return np.stack(columns, axis=2)
+        out[:, max(days - h, 0) :, h - 1] = 0.0
+    return out
 
 
 def interval_totals(demand: np.ndarray, ahead: int) -> np.ndarray:

@@ -34,6 +34,7 @@ from umbrella.data.contract.interim import (
     only_stores,
     read_interim,
     sales_span,
+    stock_after,
     stores_in,
     stores_table,
 )
@@ -47,7 +48,7 @@ from umbrella.data.contract.rules import finalise, listing, typed_table
 from umbrella.data.contract.schemas import TABLES
 from umbrella.data.sources.own_files import resolve
 from umbrella.evaluation.gate import require_gate
-from umbrella.evaluation.stock import dispersion, policy_ratio
+from umbrella.evaluation.stock import dispersion, policy_ratio, store_capacity
 from umbrella.forecast.model_io import load_model
 from umbrella.ops.prediction import (
     cap_orders,
@@ -57,7 +58,7 @@ from umbrella.ops.prediction import (
     predict_orders,
     read_store_costs,
 )
-from umbrella.ops.stock_orders import chosen_setting, read_stock, stock_orders
+from umbrella.ops.stock_orders import chosen_setting, read_stock, stock_orders, stock_position
 
 log = logging.getLogger(__name__)
 # How the pipeline's validated tables are named in messages.
@@ -305,11 +306,16 @@ def requested_orders(request: OrderRequest, params: Params) -> pd.DataFrame:
     files = request.files is not None
     live = not files and params.data.weather_forecasts == OPEN_METEO
     check_order_days(orders["date"], refuse=live, warn=files or params.data.source != "simulate")
-    if request.stock is None:
-        return orders
     origin = pd.Timestamp(orders["date"].min()) - pd.Timedelta(days=1)
-    capacity = params.inventory.capacity
-    on_hand, on_order = read_stock(request.stock, request.arrivals, origin, highest, capacity)
+    stores = stores_table()  # the pipeline's validated stores.csv: each store's capacity
+    if request.stock is not None:
+        capacity = store_capacity(params.inventory, stores)
+        position = read_stock(request.stock, request.arrivals, origin, highest, capacity)
+    elif pipeline and carry_over and (kept := stock_after(origin)) is not None:
+        position = stock_position(*kept, origin, highest.index)  # the simulated stockroom's
+    else:
+        return orders
+    on_hand, on_order = position
     size = dispersion(load_model(request.model))
     setting = chosen_setting(policy_ratio(params.inventory, params.business))
-    return stock_orders(orders, on_hand, on_order, size, setting, params.inventory)
+    return stock_orders(orders, on_hand, on_order, size, setting, params.inventory, stores)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from umbrella.core.partitions import read_all, read_part
-from umbrella.core.paths import FORECASTS, INTERIM, SALES, STORES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, INTERIM, SALES, STOCK, STORES, TRUTH, WEATHER
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,18 @@ def read_interim(folder: Path = INTERIM, truth: bool = False, part: int | None =
 def stores_table(folder: Path = INTERIM) -> pd.DataFrame | None:
     """The validated stores.csv of every store; None when data.stores gave none."""
     return read_all(folder / STORES) if (folder / STORES).exists() else None
+
+
+def stock_after(
+    origin: pd.Timestamp, folder: Path = INTERIM
+) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+    """The validated stock counted at the close of `origin` and the orders arriving after
+    it (the simulated retailer's stockroom); None without a stock table."""
+    if not (folder / STOCK).exists():
+        return None
+    counted = read_all(folder / STOCK, filters=[("date", "==", origin)])
+    coming = read_all(folder / ARRIVALS) if (folder / ARRIVALS).exists() else None
+    return counted, coming
 
 
 def sales_span(folder: Path = INTERIM) -> tuple[pd.Timestamp, pd.Timestamp]:

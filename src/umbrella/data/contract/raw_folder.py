@@ -9,7 +9,7 @@ import pandas as pd
 
 from umbrella.core.params import Params
 from umbrella.core.partitions import part_file, partition_count
-from umbrella.core.paths import FORECASTS, RAW, SALES, STORES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, RAW, SALES, STOCK, STORES, TRUTH, WEATHER
 from umbrella.core.split import test_start
 from umbrella.data.contract.rules import (
     Problem,
@@ -23,8 +23,9 @@ from umbrella.data.contract.rules import (
     typed_table,
 )
 from umbrella.data.contract.schemas import TABLES
+from umbrella.data.contract.stock_rules import stock_problems
 
-OPTIONAL = (FORECASTS, TRUTH, STORES)
+OPTIONAL = (FORECASTS, TRUTH, STORES, STOCK, ARRIVALS)
 
 
 def label(name: str, params: Params, part: int | None = None, raw: Path = RAW) -> str:
@@ -102,12 +103,33 @@ def validate(
             problems += check_coverage(sales, weather, label(WEATHER, params, named, raw))
         if STORES in tables and keys_parsed(tables[STORES], STORES):
             problems += check_located(sales, tables[STORES], label(STORES, params, named, raw))
+        problems += stock_checked(tables, sales, params, named, raw)
     if FORECASTS in tables:
         problems += check_forecast_dates(tables[FORECASTS], label(FORECASTS, params, named, raw))
         problems += check_forecast_leads(
             tables[FORECASTS], params.base.horizon, label(FORECASTS, params, named, raw)
         )
     return tables, problems
+
+
+def stock_checked(
+    tables: dict[str, pd.DataFrame],
+    sales: pd.DataFrame,
+    params: Params,
+    part: int | None,
+    raw: Path,
+) -> list[Problem]:
+    """The stock and arrivals tables (the simulated stockroom's) against the sales: the
+    rules predict applies to a retailer's stock file (stock_rules.py). The storeroom's
+    capacity is predict's to check (the inventory block)."""
+    origin = sales["date"].max()
+    highest = sales.groupby("store")["units"].max()
+    found = []
+    for name in (STOCK, ARRIVALS):
+        if name in tables and keys_parsed(tables[name], name):
+            where = label(name, params, part, raw)
+            found += stock_problems(tables[name], name, origin, highest, None, where)
+    return found
 
 
 def keys_parsed(table: pd.DataFrame, name: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 import pandera.pandas as pa
 
-from umbrella.core.paths import FORECASTS, SALES, STORES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, SALES, STOCK, STORES, TRUTH, WEATHER
 from umbrella.data.contract.limits import PRICE_MAX, RAIN_MAX_MM, TEMP_RANGE_C, UNITS_MAX, WIND_MAX
 
 Kind = Literal["date", "string", "int", "float", "flag"]
@@ -119,6 +119,8 @@ TABLES: dict[str, TableSpec] = {
             # features.holidays: stores takes each store's holidays from these two.
             ColumnSpec("country", "string", False, (COUNTRY,), may_be_empty=True),
             ColumnSpec("subdivision", "string", False, may_be_empty=True),
+            # the most umbrellas its storeroom holds (inventory.capacity: stores)
+            ColumnSpec("capacity", "int", False, (POSITIVE, UNITS_PLAUSIBLE)),
         ),
         key=("store",),
     ),
@@ -130,6 +132,27 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("mean_demand", "float", True, (NON_NEGATIVE,)),
             ColumnSpec("demand", "int", True, (NON_NEGATIVE,)),
             ColumnSpec("dispersion", "float", True, (POSITIVE,)),
+        ),
+        key=("date", "store"),
+    ),
+    # A store's stock (the simulated retailer's, data.stock, `umbrella predict --stock`):
+    # the umbrellas on its shelf at the close of `date`; and (data.arrivals, --arrivals)
+    # the orders on their way, each arriving at the opening of `date`.
+    STOCK: TableSpec(
+        STOCK,
+        (
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
+            ColumnSpec("on_hand", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
+        ),
+        key=("date", "store"),
+    ),
+    ARRIVALS: TableSpec(
+        ARRIVALS,
+        (
+            ColumnSpec("date", "date", True),
+            ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
+            ColumnSpec("quantity", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
         ),
         key=("date", "store"),
     ),
@@ -148,27 +171,6 @@ STORE_COSTS = TableSpec(
         ColumnSpec("holding", "float", False, (NON_NEGATIVE, PRICE_PLAUSIBLE)),
     ),
     key=("store",),
-)
-
-# A store's stock (`umbrella predict --stock`): the umbrellas on its shelf at the close of
-# `date`, and (`--arrivals`) the orders on their way, each arriving at the opening of `date`.
-STOCK = TableSpec(
-    "stock",
-    (
-        ColumnSpec("date", "date", True),
-        ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
-        ColumnSpec("on_hand", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
-    ),
-    key=("date", "store"),
-)
-ARRIVALS = TableSpec(
-    "arrivals",
-    (
-        ColumnSpec("date", "date", True),
-        ColumnSpec("store", "string", True, (NOT_A_FORMULA,)),
-        ColumnSpec("quantity", "int", True, (NON_NEGATIVE, UNITS_PLAUSIBLE)),
-    ),
-    key=("date", "store"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Umbrella demand of a store on a day, and what it sells when stock runs out.
+"""Umbrella demand of a store on a day (what it sells: stockroom.py).
 
 Effect sizes (reasoning in docs/data.md "The embedded default source"): a store sells a
 handful of umbrellas on a dry weekday and several times more on a wet day; everything else
@@ -27,7 +27,6 @@ PRICE_ELASTICITY = -1.2
 PROMO_DISPLAY = 1.15  # the display sells on top of the price cut
 PROMO_WEEK_PROBABILITY = 0.08
 DISPERSION = 8.0  # negative binomial size: var = mean + mean^2 / 8
-STOCK_DAYS = 4.0  # daily stock is refilled to 4 times the store's base level
 
 
 def rain_multiplier(rain_mm: np.ndarray, effect: np.ndarray | float) -> np.ndarray:
@@ -78,14 +77,3 @@ def simulate_demand(
     )
     demand = rng.negative_binomial(DISPERSION, DISPERSION / (DISPERSION + mean))
     return {"level": level, "mean": mean, "demand": demand, "price": price, "promo": promo}
-
-
-def stock_out(demand: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sales and in_stock when each morning the shelf is refilled to STOCK_DAYS x level.
-
-    A day that ends with an empty shelf has in_stock = 0: its sales are a lower bound of
-    its demand (censored).
-    """
-    stock = np.ceil(STOCK_DAYS * level).astype(np.int64)
-    sales = np.minimum(demand, stock)
-    return sales, (sales < stock).astype(np.int8)

@@ -1,7 +1,9 @@
 """The embedded default data source: a simulated retailer on real weather.
 
 Writes the same tables, in the same schema, as the csv source (docs/data.md "The csv
-source"), plus a truth table that only evaluation reads.
+source"): sales, weather, weather forecasts, and with simulate.stockouts each store's stock
+at every close and the orders on their way after the last day (stockroom.py); plus a truth
+table that only evaluation reads.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from umbrella.core.params import Simulate
-from umbrella.core.paths import FORECASTS, SALES, TRUTH, WEATHER
+from umbrella.core.paths import ARRIVALS, FORECASTS, SALES, STOCK, TRUTH, WEATHER
 from umbrella.data.simulator import demand as dm
+from umbrella.data.simulator import stockroom
 from umbrella.data.simulator.forecasts import FORECAST_COLUMNS, issue_forecasts
 from umbrella.data.simulator.weather import WEATHER_COLUMNS, WeatherGenerator, seattle_weather
 
@@ -59,6 +62,7 @@ class Simulation:
     forecasts: np.ndarray  # (regions, issue days, horizon, 3)
     sales: dict[str, np.ndarray]  # each (stores, days)
     truth: dict[str, np.ndarray]  # each (stores, days)
+    room: stockroom.Stockroom | None  # simulate.stockouts: the stock each store keeps
 
     def tables(self, which: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
         """Sales, weather, weather forecasts and truth of the stores at positions `which`
@@ -77,12 +81,16 @@ class Simulation:
                 frame[name] = np.asarray(array)[which].reshape(-1)
             return frame
 
-        return {
+        tables = {
             SALES: per_store(self.sales),
             WEATHER: _weather_table(self.weather[:, :days], self.dates, stores, region),
             FORECASTS: _forecast_table(self.forecasts, self.extended, days, stores, region),
             TRUTH: per_store(self.truth),
         }
+        if self.room is not None:
+            tables[STOCK] = per_store({"on_hand": self.room.on_hand})
+            tables[ARRIVALS] = _arrivals_table(self.room.on_order[which], self.dates[-1], stores)
+        return tables
 
 
 def simulate(cfg: Simulate, horizon: int, seed: int) -> Simulation:
@@ -104,26 +112,36 @@ def simulate(cfg: Simulate, horizon: int, seed: int) -> Simulation:
         dates, observed[..., 0], observed[..., 1], public_holidays(dates), cfg.drift, rng_demand
     )
     del observed
-    if cfg.stockouts:
-        units, in_stock = dm.stock_out(sim["demand"], sim["level"])
-    else:
-        units, in_stock = sim["demand"], None
-    sales = {"units": units, "price": sim["price"], "promo": sim["promo"].astype(np.int8)}
-    if in_stock is not None:
-        sales["in_stock"] = in_stock
+    sales = {"units": sim["demand"], "price": sim["price"], "promo": sim["promo"].astype(np.int8)}
+    room = stockroom.replenish(sim["demand"], sim["level"]) if cfg.stockouts else None
+    if room is not None:
+        sales.update(units=room.sales, in_stock=room.in_stock)
     truth = {
         "mean_demand": sim["mean"].round(4),
         "demand": sim["demand"],
         "dispersion": np.full(sim["mean"].shape, dm.DISPERSION),
     }
     return Simulation(
-        dates, extended, store_names(cfg.stores), region, weather, forecasts, sales, truth
+        dates, extended, store_names(cfg.stores), region, weather, forecasts, sales, truth, room
     )
 
 
 def simulate_retailer(cfg: Simulate, horizon: int, seed: int) -> dict[str, pd.DataFrame]:
     """Sales, weather, weather forecasts and truth tables of the simulated retailer."""
     return simulate(cfg, horizon, seed).tables()
+
+
+def _arrivals_table(on_order: np.ndarray, last: pd.Timestamp, stores: list[str]) -> pd.DataFrame:
+    """The orders on their way after the last day, (stores, days after it): one row per
+    store and day, a day without an arrival included (quantity 0)."""
+    lead = on_order.shape[1]
+    return pd.DataFrame(
+        {
+            "date": np.tile(last + pd.to_timedelta(np.arange(1, lead + 1), unit="D"), len(stores)),
+            "store": np.repeat(stores, lead),
+            "quantity": on_order.reshape(-1),
+        }
+    )
 
 
 def _weather_table(
