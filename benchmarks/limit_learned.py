@@ -165,14 +165,14 @@ def main() -> None:
     dm.RAIN_SCALE_MM = float(np.exp(p["log_rain_scale_mm"]))
     dm.TEMP_PER_C = float(p["temp_per_c"])
     try:
-        _, learned = oracle_info(
+        learned = oracle_info(
             test, fitted_truth, data.weather, data.forecasts, simulator_climate(), None, costs.tau
-        )
+        ).order
     finally:
         dm.RAIN_EFFECT, dm.RAIN_SCALE_MM, dm.TEMP_PER_C = true_constants
-    _, known = oracle_info(
+    known = oracle_info(
         test, data.truth, data.weather, data.forecasts, simulator_climate(), None, costs.tau
-    )
+    ).order
     truth = data.truth.assign(store=data.truth["store"].astype(str))
     demand = (
         test[["store", "date"]]

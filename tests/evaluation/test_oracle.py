@@ -23,6 +23,7 @@ from umbrella.evaluation.oracle import (
     forecast_likelihood,
     forecast_matrix,
     mixture_quantile,
+    mixture_variance,
     oracle_info,
     rain_posterior,
     wet_probability,
@@ -53,6 +54,16 @@ def test_mixture_quantile_by_hand():
     # One component: the negative binomial's own quantile (the oracle's order).
     one = mixture_quantile(np.array([[7.3, 99.0]]), np.array([[1.0, 0.0]]), np.array([8.0]), TAU)
     assert one[0] == negative_binomial_quantile(np.array([7.3]), np.array([8.0]), TAU)[0]
+
+
+def test_mixture_variance_by_hand():
+    """Half NB(mean 2), half NB(mean 20), size 8: the variance of the mixture, from its
+    pmf summed by hand, is the components' mean variance plus the spread of their means."""
+    means, weights = np.array([[2.0, 20.0]]), np.array([[0.5, 0.5]])
+    q = np.arange(400)
+    pmf = 0.5 * stats.nbinom.pmf(q, 8, 8 / 10) + 0.5 * stats.nbinom.pmf(q, 8, 8 / 28)
+    expected = (pmf * q**2).sum() - (pmf * q).sum() ** 2
+    assert mixture_variance(means, weights, np.array([8.0]))[0] == pytest.approx(expected)
 
 
 def test_dry_forecast_likelihood_by_hand(climate):
@@ -142,7 +153,7 @@ def generated():
 
 def test_without_forecasts_oracle_info_is_the_oracle(generated, climate):
     tables, _, rows, demand, _ = generated
-    _, orders = oracle_info(rows, tables[TRUTH], tables[WEATHER], None, climate, None, TAU)
+    orders = oracle_info(rows, tables[TRUTH], tables[WEATHER], None, climate, None, TAU).order
     oracle = negative_binomial_quantile(demand["mean_demand"], demand["dispersion"], TAU)
     np.testing.assert_array_equal(orders, oracle)
 
@@ -159,9 +170,9 @@ def expected_cost(demand: pd.DataFrame, order: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_oracle_info_costs_between_the_oracle_and_a_model(generated, climate):
     tables, features, rows, demand, start = generated
-    _, info = oracle_info(
+    info = oracle_info(
         rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None, TAU
-    )
+    ).order
     train = training_rows(features, start, "keep")
     model = LinearModel(quantile=TAU).fit(train, train["units"].to_numpy())
     orders = {
@@ -200,9 +211,9 @@ def test_oracle_info_orders_at_each_rows_own_ratio(generated, climate):
     tables, _, rows, _, _ = generated
     args = (rows, tables[TRUTH], tables[WEATHER], tables[FORECASTS], climate, None)
     low = np.arange(len(rows)) % 3 == 0
-    _, mixed = oracle_info(*args, np.where(low, 0.533, TAU))
-    _, at_tau = oracle_info(*args, TAU)
-    _, at_low = oracle_info(*args, 0.533)
+    mixed = oracle_info(*args, np.where(low, 0.533, TAU)).order
+    at_tau = oracle_info(*args, TAU).order
+    at_low = oracle_info(*args, 0.533).order
     np.testing.assert_array_equal(mixed, np.where(low, at_low, at_tau))
     assert (at_low <= at_tau).all() and (at_low < at_tau).any()
 

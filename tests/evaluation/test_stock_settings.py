@@ -59,7 +59,7 @@ def test_the_limits_replay_the_models_setting() -> None:
     assert settings == {
         "model": ((0.98, 0.5),),
         "baseline": ((0.95, 1.0),),
-        "oracle_info": ((0.98, 0.5),),
+        "oracle_info": ((0.98, 0.0),),
         "oracle": ((0.98, 0.0),),
     }
 

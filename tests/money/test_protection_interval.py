@@ -7,7 +7,7 @@ import numpy as np
 from scipy import stats
 
 from umbrella.money.metrics import covered_mid
-from umbrella.money.protection_interval import total_quantile
+from umbrella.money.protection_interval import independent_total_quantile, total_quantile
 
 K = 4.0  # the negative binomial size of each day
 
@@ -39,3 +39,20 @@ def test_a_shared_level_shock_fails_the_sum_of_independent_days() -> None:
     means, totals = weeks(rng, shared_shock=False)
     assert abs(covered_mid(totals, total_quantile(means, K, 0.9, 0.0)).mean() - 0.9) < 0.01
     assert covered_mid(totals, total_quantile(means, K, 0.9, 1.0)).mean() > 0.95
+
+
+def test_independent_days_of_their_own_spread() -> None:
+    """Days each of its own mean and variance (oracle_info's): the total's quantile is the
+    negative binomial of the summed moments; a Poisson's where no day is overdispersed;
+    seeded days of mixed spreads are covered at the ratio."""
+    means = np.array([[1.0, 2.0], [3.0, 3.0], [0.0, 0.0]])
+    variances = np.array([[2.0, 5.0], [3.0, 3.0], [0.0, 0.0]])
+    size = 3.0**2 / (7.0 - 3.0)
+    expected = [stats.nbinom.ppf(0.8, size, size / (size + 3.0)), stats.poisson.ppf(0.8, 6.0), 0]
+    np.testing.assert_array_equal(independent_total_quantile(means, variances, 0.8), expected)
+    rng = np.random.default_rng(3)
+    days = rng.uniform(1, 6, size=(20000, 5))
+    sizes = rng.choice([1.0, 4.0, 20.0], size=days.shape)
+    totals = rng.negative_binomial(sizes, sizes / (sizes + days)).sum(axis=1)
+    level = independent_total_quantile(days, days + days**2 / sizes, 0.9)
+    assert abs(covered_mid(totals, level).mean() - 0.9) < 0.01

@@ -54,10 +54,11 @@ def forecast_table(
     table = table.merge(truth, on=["store", "date"], how="left")
     if limits:
         # oracle_info's arrays follow `test`'s row order, which the left merges keep.
-        info_forecast, info_order = oracle_info(
+        known = oracle_info(
             test, data.truth, data.weather, data.forecasts, simulator_climate(), drift, tau
         )
-        table[f"{ORACLE_INFO}_forecast"], table[f"{ORACLE_INFO}_order"] = info_forecast, info_order
+        table[f"{ORACLE_INFO}_forecast"], table[f"{ORACLE_INFO}_order"] = known.mean, known.order
+        table[f"{ORACLE_INFO}_variance"] = known.variance  # the stock replay's spread
         table[f"{ORACLE}_forecast"] = table["mean_demand"]
         table[f"{ORACLE}_order"] = negative_binomial_quantile(
             table["mean_demand"].to_numpy(), table["dispersion"].to_numpy(), tau

@@ -29,6 +29,8 @@ for forecasts) the manager knows the weather and oracle_info is the oracle.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -197,6 +199,23 @@ def mixture_quantile(
 CHUNK_ROWS = 50_000  # rows at a time: each (rows, grid) array stays near 100 MB
 
 
+class Known(NamedTuple):
+    """oracle_info per row: its expected demand, its order, and the variance of the
+    demand given what it knows (the stock replay's spread of an interval's total)."""
+
+    mean: np.ndarray
+    order: np.ndarray
+    variance: np.ndarray
+
+
+def mixture_variance(means: np.ndarray, weights: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+    """The variance of each row's mixture of NB(means[:, k], dispersion) by `weights`:
+    the components' mean variance, m + m^2 / k, plus the spread of their means."""
+    second = means + means**2 / np.asarray(dispersion, dtype=float)[:, None] + means**2
+    mean = np.sum(means * weights, axis=1)
+    return np.maximum(np.sum(second * weights, axis=1) - mean**2, 0.0)
+
+
 def oracle_info(
     rows: pd.DataFrame,
     truth: pd.DataFrame,
@@ -205,10 +224,10 @@ def oracle_info(
     climate: WeatherGenerator,
     drift: Drift | None,
     tau: float | np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """oracle_info's point forecast (its expected demand) and order at each row's critical
-    ratio `tau` for each row (store, origin, horizon, date), CHUNK_ROWS rows at a time
-    (memory).
+) -> Known:
+    """oracle_info's point forecast (its expected demand), order at each row's critical
+    ratio `tau` and variance for each row (store, origin, horizon, date), CHUNK_ROWS rows
+    at a time (memory).
 
     truth: store, date, mean_demand, dispersion (the simulator's truth file); weather: the
     observed weather (per store or shared); forecasts: as issued (None: observed weather
@@ -228,14 +247,15 @@ def oracle_info(
             )
             for at in range(0, len(rows), CHUNK_ROWS)
         ]
-        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+        return Known(*(np.concatenate(parts) for parts in zip(*chunks, strict=True)))
     rows = rows[["store", "origin", "horizon", "date"]].reset_index(drop=True)
     rows = rows.assign(store=rows["store"].astype(str))
     truth = truth.assign(store=truth["store"].astype(str))
     facts = rows.merge(truth, on=["store", "date"], how="left")
     mean, dispersion = facts["mean_demand"].to_numpy(float), facts["dispersion"].to_numpy(float)
     if forecasts is None:
-        return mean, negative_binomial_quantile(mean, dispersion, tau)
+        order = negative_binomial_quantile(mean, dispersion, tau)
+        return Known(mean, order, mean + mean**2 / dispersion)
     if "store" in weather:
         weather = weather.assign(store=weather["store"].astype(str))
         forecasts = forecasts.assign(store=forecasts["store"].astype(str))
@@ -269,4 +289,8 @@ def oracle_info(
     means = (base * np.exp(dm.TEMP_PER_C * (temp - 15.0)))[:, None] * dm.rain_multiplier(
         RAIN_GRID[None, :], effect[:, None]
     )
-    return np.sum(means * posterior, axis=1), mixture_quantile(means, posterior, dispersion, tau)
+    return Known(
+        np.sum(means * posterior, axis=1),
+        mixture_quantile(means, posterior, dispersion, tau),
+        mixture_variance(means, posterior, dispersion),
+    )

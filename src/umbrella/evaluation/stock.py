@@ -10,8 +10,10 @@ order and summarises them, so the figures do not depend on the partitioning.
   on its training rows (its `dispersion_`), the days' level errors correlated by `shared`,
   chosen among stock_policy.SHARED by the replayed cost on the validation period (the
   validation model, seasonal naive fitted before it); without a validation period, 0.
-- oracle_info (simulated data): its mean with the model's size and `shared` (oracle.py
-  returns its mean and order, not its whole distribution).
+- oracle_info (simulated data): each day its own mean and variance given what is known at
+  the origin (oracle.py: the NB mixed over the weather's posterior), the days independent
+  (the simulator draws them so given the weather; the weather's own run of wet days
+  across the interval is left out), at the model's ratio.
 - oracle (simulated data): the simulator's true mean and size, independent days (as the
   simulator draws them).
 - perfect foresight: the cheapest orders knowing the demand, the floor.
@@ -196,9 +198,17 @@ def stock_part(
     policy = policy_of(task.inventory, policy_stores(table), stores_table)
     period = stock_days(table, test, task, policy)
     horizons = int(table["horizon"].max())
+
+    def interval(column: str) -> np.ndarray:
+        daily = daily_means(
+            table, table[column].to_numpy(float), period.stores, period.days, horizons
+        )
+        return np.nan_to_num(interval_means(daily, policy.ahead))
+
     sizes = dict(sizes)
-    if ORACLE_INFO in forecasters:
-        sizes[ORACLE_INFO] = sizes[MODEL]
+    variances = None
+    if ORACLE_INFO in forecasters:  # its own spread: independent days, each its variance
+        sizes[ORACLE_INFO], variances = np.nan, interval(f"{ORACLE_INFO}_variance")
     if ORACLE in forecasters and truth is not None:
         sizes[ORACLE] = float(truth["dispersion"].median())
     figures: dict[str, dict] = {}
@@ -206,13 +216,11 @@ def stock_part(
     for name, settings in task.settings.items():
         if name not in sizes:  # the limits, without the truth
             continue
-        daily = daily_means(
-            table, table[f"{name}_forecast"].to_numpy(float), period.stores, period.days, horizons
-        )
-        means = np.nan_to_num(interval_means(daily, policy.ahead))
+        means = interval(f"{name}_forecast")
+        spread = variances if name == ORACLE_INFO else None
         figures[name] = {}
         for setting in settings:
-            replayed = replay_policy(period, means, sizes[name], *setting, policy)[0]
+            replayed = replay_policy(period, means, sizes[name], *setting, policy, spread)[0]
             figures[name][setting_key(setting)] = store_figures(replayed)
             if name in PLOTTED and task.plot_stores:
                 days.append(replayed_days(replayed, period, name, task.plot_stores))
@@ -267,13 +275,13 @@ def chosen_settings(validation: list[dict] | None, textbook: float) -> dict[str,
 
 def settings_on_test(chosen: dict[str, Setting]) -> dict[str, tuple[Setting, ...]]:
     """The settings replayed on the test period: each forecaster's chosen one; the limits
-    the model's (its policy with their forecasts), the oracle with independent days, as the
-    simulator draws them."""
+    the model's ratio with independent days (the oracle's as the simulator draws them,
+    oracle_info's each with its own variance)."""
     model = chosen[MODEL]
     return {
         MODEL: (model,),
         BASELINE: (chosen[BASELINE],),
-        ORACLE_INFO: (model,),
+        ORACLE_INFO: ((model[0], INDEPENDENT),),
         ORACLE: ((model[0], INDEPENDENT),),
     }
 

@@ -30,10 +30,29 @@ def total_quantile(
     means = np.asarray(means, dtype=float)
     total = means.sum(axis=1)
     spread = ((1 - shared) * (means**2).sum(axis=1) + shared * total**2) / dispersion
+    return moment_quantile(total, total + spread, tau)
+
+
+def independent_total_quantile(
+    means: np.ndarray, variances: np.ndarray, tau: float | np.ndarray
+) -> np.ndarray:
+    """The tau quantile of each row's total of independent days, each of its own mean and
+    variance (rows x days): oracle_info's, whose spread is its own (evaluation/oracle.py)."""
+    means = np.asarray(means, dtype=float)
+    return moment_quantile(means.sum(axis=1), np.asarray(variances, float).sum(axis=1), tau)
+
+
+def moment_quantile(total: np.ndarray, variance: np.ndarray, tau: float | np.ndarray) -> np.ndarray:
+    """The tau quantile (whole units) of the negative binomial of each row's `total` mean
+    and `variance` (a Poisson's where the variance is no larger than the mean); none where
+    no demand is expected."""
     some = total > 0  # no demand expected: none ordered for
-    size = total[some] ** 2 / spread[some]
     out = np.zeros_like(total)
-    out[some] = stats.nbinom.ppf(
-        np.broadcast_to(tau, total.shape)[some], size, size / (size + total[some])
-    )
+    tau = np.broadcast_to(tau, total.shape)[some]
+    mean, extra = total[some], variance[some] - total[some]
+    quantile = stats.poisson.ppf(tau, mean)
+    over = extra > 1e-9 * mean
+    size = mean[over] ** 2 / extra[over]
+    quantile[over] = stats.nbinom.ppf(tau[over], size, size / (size + mean[over]))
+    out[some] = quantile
     return out

@@ -22,7 +22,7 @@ import pandas as pd
 from umbrella.money.metrics import covered_mid
 from umbrella.money.order_up_to import fixed_orders, order_up_to
 from umbrella.money.perfect_foresight import perfect_foresight
-from umbrella.money.protection_interval import total_quantile
+from umbrella.money.protection_interval import independent_total_quantile, total_quantile
 from umbrella.money.stock_replay import Replay, StockCosts, replay
 
 SHARED = (0.0, 0.5, 1.0)  # the correlations of the days' level errors tried on validation
@@ -131,12 +131,18 @@ def replay_policy(
     tau: float,
     shared: float,
     policy: Policy,
+    variances: np.ndarray | None = None,
 ) -> tuple[Replay, np.ndarray]:
     """The replay of the order-up-to policy at the `tau` quantile of the protection
     intervals' totals (`means`: stores x origins x the interval's days, interval_means),
-    and its levels (stores x days)."""
+    and its levels (stores x days). With `variances` (shaped as `means`) the days are
+    independent, each of its own variance, and `dispersion` and `shared` are unused."""
     flat = means.reshape(-1, means.shape[2])
-    level = total_quantile(flat, dispersion, tau, shared).reshape(means.shape[:2])
+    if variances is None:
+        level = total_quantile(flat, dispersion, tau, shared)
+    else:
+        level = independent_total_quantile(flat, variances.reshape(flat.shape), tau)
+    level = level.reshape(means.shape[:2])
     rule = order_up_to(level, policy.pack_size, policy.capacity)
     result = replay(
         period.demand,
