@@ -1,7 +1,8 @@
 """The peers through the same stock policy as our model (issue 26 step 8; docs/forecasting.md
 "The peers through the same policy").
 
-    make bench-peers-stock     # installs the `peers` extra, then runs this script (~10 min)
+    make bench-peers-stock     # installs the `peers` extra, then runs this script (18 min
+                               # with another job on the 2 cores, 12 of them mlforecast's)
     python benchmarks/peers_stock.py [--out benchmarks/peers_stock.json]
 
 benchmarks/peers.py compares the forecasters on the daily newsvendor; here their forecasts
