@@ -83,6 +83,10 @@ bench-stock: install ## the test year replayed day by day with stock that carrie
 bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsforecast (about 2 min)
 	$(BIN)/python benchmarks/peers.py
 
+.PHONY: bench-peers-stock
+bench-peers-stock: $(BIN)/.peers ## our gbm and its peers through the same stock policy at L = 1, 2, 6 and R = 1, 7 (about 18 min with another job on the 2 cores)
+	$(BIN)/python benchmarks/peers_stock.py
+
 $(BIN)/.panel: $(BIN)/.peers
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,peers,panel]'
 	touch $@

@@ -359,37 +359,56 @@ def tune(
     `start`. Without a validation period, the library's defaults. Also what it tried, chose
     and how long the tuning took (tuning_seconds). An empty grid: a peer without such knobs,
     run as it is."""
+    rows, _, tuning = tune_with_validation(forecast, knobs_grid, data, start, params)
+    return rows, tuning
+
+
+def tune_with_validation(
+    forecast: Forecaster,
+    knobs_grid: list[Knobs],
+    data: Interim,
+    start: pd.Timestamp,
+    params: Params,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
+    """`tune`, and the validation period's rows of the knobs chosen (fitted before it), which
+    the tuning made anyway (benchmarks/peers_stock.py replays them); None when it made none
+    (an empty grid, no validation period)."""
     if not knobs_grid:
-        return forecast(data, start, {}), {"tuning": "none: no such knobs", "tuning_seconds": 0.0}
+        tuning = {"tuning": "none: no such knobs", "tuning_seconds": 0.0}
+        return forecast(data, start, {}), None, tuning
     first = data.sales["date"].min()
     min_days = params.validate.min_history_days
     begin = validation_start(first, start, params.split, min_days)
     if begin is None:
         why = no_validation(first, start, params.split, min_days)
-        return forecast(data, start, {}), {
-            "tuning": f"defaults: no validation period ({why})",
-            "tuning_seconds": 0.0,
-        }
+        return (
+            forecast(data, start, {}),
+            None,
+            {"tuning": f"defaults: no validation period ({why})", "tuning_seconds": 0.0},
+        )
     began = time.perf_counter()
     seen = before(data, start)
+    rows = [forecast(seen, begin, knobs) for knobs in knobs_grid]
     tried = [
-        {
-            "knobs": knobs,
-            "validation_cost": scores(forecast(seen, begin, knobs), seen, params.business)["cost"],
-        }
-        for knobs in knobs_grid
+        {"knobs": knobs, "validation_cost": scores(fit, seen, params.business)["cost"]}
+        for knobs, fit in zip(knobs_grid, rows, strict=True)
     ]
     seconds = time.perf_counter() - began
-    best = min(tried, key=lambda fit: fit["validation_cost"])
-    return forecast(data, start, best["knobs"]), {
-        "tuning": f"tuned on validation ({len(tried)} fits)",
-        "tuned": {
-            "validation": f"{begin.date()}..{(start - DAY).date()}",
-            "chosen": best["knobs"],
-            "tried": tried,
+    best = min(range(len(tried)), key=lambda i: tried[i]["validation_cost"])
+    chosen = tried[best]["knobs"]
+    return (
+        forecast(data, start, chosen),
+        rows[best],
+        {
+            "tuning": f"tuned on validation ({len(tried)} fits)",
+            "tuned": {
+                "validation": f"{begin.date()}..{(start - DAY).date()}",
+                "chosen": chosen,
+                "tried": tried,
+            },
+            "tuning_seconds": seconds,
         },
-        "tuning_seconds": seconds,
-    }
+    )
 
 
 def main() -> None:

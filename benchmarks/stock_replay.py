@@ -45,9 +45,10 @@ import pandas as pd
 
 from umbrella.core.engine import runner
 from umbrella.core.files import round_floats
-from umbrella.core.params import Business, load_params
+from umbrella.core.params import Business, Params, load_params
 from umbrella.core.partitions import partition_count, read_part
 from umbrella.core.paths import FEATURES, INTERIM, MODELS, VALIDATION_MODELS
+from umbrella.core.paths import ROOT as PATHS_ROOT
 from umbrella.core.split import test_rows, test_start, validation_start
 from umbrella.data.contract.interim import read_interim, sales_span
 from umbrella.evaluation.stock import Setting, setting_key, settings_tried
@@ -201,18 +202,64 @@ def choose_setting(
     return best, tried
 
 
-def main() -> None:
-    params = load_params()
-    business = params.business
-    first, last = sales_span()
+@dataclass(frozen=True)
+class Forecasts:
+    """A forecaster's daily means (stores x origins x horizons, daily_means) on the
+    validation and the test period, and the negative binomial size each is replayed with."""
+
+    validation: np.ndarray
+    test: np.ndarray
+    size_validation: float
+    size_test: float
+
+
+def textbook_ratio(business: Business, review: int) -> float:
+    """The textbook ratio p / (p + h R) at the regular margin (order_up_to.lost_sales_ratio)."""
+    return float(lost_sales_ratio(business.price - business.unit_cost, HOLDING_PER_DAY, review))
+
+
+def replayed(
+    validation: Period, test: Period, forecasts: Forecasts, tau: float, lead: int, review: int
+) -> dict:
+    """A forecaster through the policy at (L, R): its setting chosen on the validation period
+    (choose_setting), then the test period replayed with it; the replay's figures, the
+    setting, the coverage of the test intervals' totals and what was tried on validation."""
+    (ratio, shared), tried = choose_setting(
+        validation, forecasts.validation, forecasts.size_validation, tau, lead, review
+    )
+    ahead = lead + review - 1
+    means = complete_means(forecasts.test, ahead)
+    result, level = policy(test, means, forecasts.size_test, ratio, lead, review, shared)
+    return {
+        **replay_summary(result),
+        "ratio": ratio,
+        "shared": shared,
+        "coverage_at_ratio": coverage(interval_totals(test.demand, ahead), level),
+        "validation": tried,
+    }
+
+
+def foresight(test: Period, lead: int, review: int) -> dict[str, float]:
+    """Perfect foresight's replay of the test period at (L, R): the floor."""
+    policy_ = Policy(lead, review, PACK_SIZE, CAPACITY)
+    return replay_summary(replay_perfect_foresight(stock_days(test, lead), policy_))
+
+
+def periods(root: Path, params: Params) -> tuple[Period, Period]:
+    """The validation and test periods of the checkout at `root` after `dvc repro` (its
+    interim tables with the true demand, its features)."""
+    interim = root / INTERIM.relative_to(PATHS_ROOT)
+    data = read_interim(interim, truth=True)
+    if data.truth is None:
+        raise SystemExit("needs the simulated data's true demand: run `dvc repro` on the default")
+    first, last = sales_span(interim)
     start = test_start(first, last, params.split)
     begin = validation_start(first, start, params.split, params.validate.min_history_days)
     if begin is None:
         raise SystemExit("needs a validation period (split.validation_days)")
-    data = read_interim(INTERIM, truth=True)
-    if data.truth is None:
-        raise SystemExit("needs the simulated data's true demand: run `dvc repro` on the default")
-    features = pd.concat([read_part(FEATURES, i) for i in range(partition_count(FEATURES))])
+    folder = root / FEATURES.relative_to(PATHS_ROOT)
+    features = pd.concat([read_part(folder, i) for i in range(partition_count(folder))])
+    business = params.business
     test = period(test_rows(features, start), pd.date_range(start, last), data.truth, business)
     validation = period(
         test_rows(features, begin, start),
@@ -220,26 +267,51 @@ def main() -> None:
         data.truth,
         business,
     )
+    return validation, test
+
+
+def ours(root: Path, params: Params, validation: Period, test: Period) -> dict[str, Forecasts]:
+    """The model's (gbm) and seasonal naive's forecasts: the validation model (fitted before
+    the validation period) and seasonal naive fitted before it on the validation period,
+    the model and seasonal naive fitted before the test period on it; each with its
+    dispersion_ (fitted on its training rows)."""
+    features = root / FEATURES.relative_to(PATHS_ROOT)
+    begin, start = validation.days[0], test.days[0]
     with runner(params.engine) as run:
-        forecasters = {
+        fitted = {
             "model": (
-                load_model(VALIDATION_MODELS / "model.skops"),
-                load_model(MODELS / "model.skops"),
+                load_model(root / VALIDATION_MODELS.relative_to(PATHS_ROOT) / "model.skops"),
+                load_model(root / MODELS.relative_to(PATHS_ROOT) / "model.skops"),
             ),
             "baseline": (
-                fitted_baseline(FEATURES, begin, params, run),
-                fitted_baseline(FEATURES, start, params, run),
+                fitted_baseline(features, begin, params, run),
+                fitted_baseline(features, start, params, run),
             ),
         }
-    daily = {
-        name: (daily_means(validation, before), daily_means(test, model))
-        for name, (before, model) in forecasters.items()
+    return {
+        name: Forecasts(
+            validation=daily_means(validation, before),
+            test=daily_means(test, model),
+            size_validation=before.dispersion_,
+            size_test=model.dispersion_,
+        )
+        for name, (before, model) in fitted.items()
     }
+
+
+def main() -> None:
+    params = load_params()
+    validation, test = periods(PATHS_ROOT, params)
+    forecasters = ours(PATHS_ROOT, params, validation, test)
     out: dict = {
-        "test": {"start": str(start.date()), "end": str(last.date()), "stores": len(test.stores)},
+        "test": {
+            "start": str(test.days[0].date()),
+            "end": str(test.days[-1].date()),
+            "stores": len(test.stores),
+        },
         "validation": {
-            "start": str(begin.date()),
-            "end": str((start - pd.Timedelta(days=1)).date()),
+            "start": str(validation.days[0].date()),
+            "end": str(validation.days[-1].date()),
         },
         "holding_per_day": HOLDING_PER_DAY,
         "pack_size": PACK_SIZE,
@@ -247,24 +319,12 @@ def main() -> None:
         "capacity": None,
     }
     for lead, review in SETTINGS:
-        tau = float(lost_sales_ratio(business.price - business.unit_cost, HOLDING_PER_DAY, review))
+        tau = textbook_ratio(params.business, review)
         ahead = lead + review - 1
         totals = interval_totals(test.demand, ahead)
         setting: dict = {"critical_ratio": tau}
-        for name, (before, model) in forecasters.items():
-            dispersion = (before.dispersion_, model.dispersion_)
-            (ratio, shared), tried = choose_setting(
-                validation, daily[name][0], dispersion[0], tau, lead, review
-            )
-            means = complete_means(daily[name][1], ahead)
-            result, level = policy(test, means, dispersion[1], ratio, lead, review, shared)
-            setting[name] = {
-                **replay_summary(result),
-                "ratio": ratio,
-                "shared": shared,
-                "coverage_at_ratio": coverage(totals, level),
-                "validation": tried,
-            }
+        for name, forecasts in forecasters.items():
+            setting[name] = replayed(validation, test, forecasts, tau, lead, review)
         # The oracle: the model's ratio, its days independent (as the simulator draws them).
         ratio = setting["model"]["ratio"]
         means = complete_means(true_daily_means(test, ahead), ahead)
@@ -274,10 +334,7 @@ def main() -> None:
             "ratio": ratio,
             "coverage_at_ratio": coverage(totals, level),
         }
-        best = replay_perfect_foresight(
-            stock_days(test, lead), Policy(lead, review, PACK_SIZE, CAPACITY)
-        )
-        setting["perfect_foresight"] = replay_summary(best)
+        setting["perfect_foresight"] = foresight(test, lead, review)
         setting["skill_vs_baseline"] = 1 - setting["model"]["cost"] / setting["baseline"]["cost"]
         for other in ("oracle", "perfect_foresight"):
             setting[f"model_vs_{other}"] = setting["model"]["cost"] / setting[other]["cost"]

@@ -313,6 +313,43 @@ def stock_replay() -> str:
     return "\n".join([_source("benchmarks/stock_replay.json"), "", _table(header, rows)]) + "\n"
 
 
+def peers_stock() -> str:
+    """Our gbm and its peers through the same order-up-to policy, per lead time and review
+    period: each one's replayed cost, fill rate, skill and cost over perfect foresight."""
+    f = _load("benchmarks/peers_stock.json")
+    rows = []
+    for key, setting in f.items():
+        if not key.startswith("L"):
+            continue
+        lead, review = key[1:].split("_R")
+        for name, s in setting["forecasters"].items():
+            rows.append(
+                [
+                    lead,
+                    review,
+                    name,
+                    _money(s["cost"]),
+                    _num(s["fill_rate"], 4),
+                    _num(s["skill_vs_seasonal_naive"]),
+                    _num(s["vs_perfect_foresight"], 2),
+                    _num(s.get("ratio"), 4),
+                    _num(s.get("shared"), 1),
+                ]
+            )
+    header = ["L", "R", "orders", "cost", "fill rate", "skill vs seasonal naive"]
+    header += ["cost / perfect foresight", "ratio", "shared"]
+    sizes = ", ".join(f"{name} {about['size']:.2f}" for name, about in f["forecasters"].items())
+    lines = [
+        _source("benchmarks/peers_stock.json"),
+        f"Test {f['test']['start']}..{f['test']['end']}, {f['test']['stores']} stores; settings "
+        f"chosen on {f['validation']['start']}..{f['validation']['end']}; negative binomial "
+        f"sizes: {sizes}; {f['seconds'] / 60:.0f} min in all.",
+        "",
+        _table(header, rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _span(values: Sequence[float], digits: int) -> str:
     return f"{min(values):.{digits}f}..{max(values):.{digits}f}"
 
@@ -472,6 +509,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "calibration_gate": calibration_gate,
     "real_panel": real_panel,
     "stock_replay": stock_replay,
+    "peers_stock": peers_stock,
     "rain_forecast_errors": rain_forecast_errors,
 }
 
