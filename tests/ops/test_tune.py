@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, make_params, raw_params, run, umbrella
+from conftest import REPO, commit_all, make_params, raw_params, run, umbrella
 
 from umbrella.core.errors import ParamsError, UmbrellaError
 from umbrella.core.params import Tune, load_params, parse_params
@@ -196,8 +196,7 @@ def test_tune_applies_the_cheapest_on_validation(reproduced: Path) -> None:
         "tune": {"budget": 2, "space": space}
     }
     (reproduced / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "add", "-A"], reproduced)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"], reproduced)
+    commit_all(reproduced, "tiny")
     result = run(["umbrella", "tune"], reproduced)
 
     summary = json.loads((reproduced / "reports/tune.json").read_text())

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import commit_all, run
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,7 @@ def _flatten_exps(shown: list) -> list[dict]:
 def test_queued_experiments_run_with_two_jobs(reproduced: Path) -> None:
     """As `make sweep` after a `dvc repro` committed: the experiments re-run train and what
     follows it, the stages before restored from the cache."""
-    run(["git", "add", "-A"], reproduced)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"], reproduced)
+    commit_all(reproduced, "tiny")
     for model in ("seasonal_naive", "linear"):
         # Named, so that the test knows what to look for.
         name = f"try-{model.replace('_', '-')}"
@@ -73,7 +72,7 @@ def test_queued_experiments_run_with_two_jobs(reproduced: Path) -> None:
 def test_run_queue_names_the_experiment_that_failed(repo_copy: Path) -> None:
     """`make sweep` must not pass over a failed experiment: scripts/run-queue exits 1 and
     says which one failed and where its output is."""
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "tiny"], repo_copy)
+    commit_all(repo_copy, "tiny")
     run(["dvc", "exp", "run", "--queue", "-n", "broken", "-S", "train.model=bogus"], repo_copy)
     result = run(["scripts/run-queue", "2"], repo_copy, check=False)
     assert result.returncode == 1, result

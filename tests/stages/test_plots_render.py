@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import chromium, run, set_params
+from conftest import chromium, commit_all, run, set_params
 from PIL import Image
 
 pytestmark = pytest.mark.slow
@@ -81,9 +81,7 @@ def test_plots_show_and_diff_render_offline(reproduced: Path, tmp_path: Path) ->
     _not_blank(page, tmp_path / "show.png")
 
     # Against a second commit: both revisions, in every chart.
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    run([*git, "add", "-A"], reproduced)
-    run([*git, "commit", "-qm", "tiny run"], reproduced)
+    commit_all(reproduced, "tiny run")
     set_params(reproduced, {"train": {"model": "linear"}})
     run(["dvc", "repro"], reproduced)
     diff = tmp_path / "diff"

@@ -7,19 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import commit_all, run
 
 pytestmark = pytest.mark.slow
-
-GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 
 
 def test_push_then_pull_into_a_fresh_clone(reproduced: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"  # a local folder outside both repositories
     remote = ["dvc", "remote", "add", "-d", "-f", "local", str(store)]
     run(remote, reproduced)
-    run(["git", "add", "-A"], reproduced)
-    run([*GIT, "commit", "-qm", "repro with a local remote"], reproduced)
+    commit_all(reproduced, "repro with a local remote")
     run(["dvc", "push"], reproduced)
     assert "in sync" in run(["dvc", "status", "--cloud"], reproduced).stdout
 

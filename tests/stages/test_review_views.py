@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_repo, repo_env, run, set_params
+from conftest import GIT, REPO, commit_all, copy_repo, repo_env, run, set_params
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,6 @@ HEADLINE = ["model.cost", "skill.cost", "gate.passed", "validation.cost"]
 # The tour's `dvc exp show` keeps what experiments are chosen and shipped on: skill.cost too
 # would not fit beside two changed params.
 TOUR = ["model.cost", "gate.passed", "validation.cost"]
-GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 
 
 def tour() -> list[str]:
@@ -110,8 +109,7 @@ def test_the_readme_tour_runs_and_leaves_no_trap(reproduced: Path) -> None:
     run([*GIT, "commit", "-qam", "tiny"], reproduced)
     run(["git", "branch", "-M", "main"], reproduced)
     run(["dvc", "repro"], reproduced)
-    run([*GIT, "add", "-A"], reproduced)
-    run([*GIT, "commit", "-qm", "reproduced"], reproduced)
+    commit_all(reproduced, "reproduced")
     params = (reproduced / "params.yaml").read_text()
 
     outputs = {line: shown(shlex.split(line, comments=True), reproduced) for line in tour()}
