@@ -84,7 +84,7 @@ bench-peers: $(BIN)/.peers ## our gbm beside mlforecast + LightGBM and statsfore
 	$(BIN)/python benchmarks/peers.py
 
 .PHONY: bench-peers-stock
-bench-peers-stock: $(BIN)/.peers ## our gbm and its peers through the same stock policy at L = 1, 2, 6 and R = 1, 7 (about 18 min with another job on the 2 cores)
+bench-peers-stock: $(BIN)/.peers ## our gbm and its peers through the same stock policy at L = 1, 2, 6 and R = 1, 7 (about 16 min with another job on the 2 cores)
 	$(BIN)/python benchmarks/peers_stock.py
 
 $(BIN)/.panel: $(BIN)/.peers

@@ -19,8 +19,9 @@ Each run is a copy of this working tree (tracked and untracked files, not ignore
 committed in a new git repository, with changed params (base.seed, simulate.weather,
 simulate.drift; a small retailer's simulate.stores, simulate.start and split.test_days) and
 a real `dvc repro monitor`: the full default data (25 stores, 2012..2015) and model; only
-the stages monitor needs run (sources, pull, validate, features, train, monitor; not
-evaluate or predict), with OMP_NUM_THREADS=1 (unless set): scikit-learn's gradient
+the stages monitor needs run (sources, pull, validate, features, train, evaluate, monitor;
+not predict; evaluate since the monitor's stock check, inventory.carry_over, reads the
+policy's settings it chose), with OMP_NUM_THREADS=1 (unless set): scikit-learn's gradient
 boosting spins its OpenMP threads, so runs side by side (say, one process per scenario
 with --scenarios) or beside other work slow down many times over otherwise. A run takes
 15 s on 2 idle cores, minutes on a busy machine; a small retailer's, about 12 s (a
@@ -150,6 +151,7 @@ def summary(runs: list[dict], seeds: list[int]) -> dict:
         "residual_psi": scores(lambda r: r["residual"]["score"]),
         "bias_shift": scores(lambda r: r["bias_shift"]["score"]),
         "skill_drop": scores(lambda r: r["performance"]["skill_drop"]),
+        "stock_skill_drop": scores(lambda r: r["stock"]["score"] if "stock" in r else None),
     }
 
 

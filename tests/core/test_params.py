@@ -174,6 +174,7 @@ BAD_VALUES = [
     ("monitor.psi_threshold", -0.25, "must be > 0"),
     ("monitor.js_threshold", 1.5, "must be > 0 and <= 1"),
     ("monitor.skill_drop", -0.15, "must be > 0"),
+    ("monitor.stock_skill_drop", 0, "must be > 0"),
     ("monitor.bias_shift", 0, "must be > 0"),
     ("monitor.residual_threshold", -1, "must be > 0"),
     ("monitor.demand_shift", float("inf"), "must be a finite number, got inf"),

@@ -210,6 +210,7 @@ def test_report_states_data_test_period_rows_and_monitor_of_both_sides() -> None
         "demand_shift": {"score": -0.192, "threshold": 0.12, "drift": True},
         "residual": {"score": 0.05, "threshold": 0.35},
         "performance": {"skill_drop": 0.02, "threshold": 0.15},
+        "stock": {"score": 0.184, "threshold": 0.75, "verdict": "ok"},
         "drifted_features": ["fc_rain_mm"],
     }
     work_metrics = metrics(700, 0.3, 0.64, test={"rows": 1197, "start": "2012-08-02"})
@@ -230,6 +231,7 @@ def test_report_states_data_test_period_rows_and_monitor_of_both_sides() -> None
     assert "| test rows | 63,350 | 1,197 |" in text
     assert "| status | **ok** | **drift** |" in text
     assert "| demand shift | — | -0.192 (limit 0.120) |" in text
+    assert "| stock skill drop (inventory.carry_over) | — | 0.184 (limit 0.750) |" in text
     assert "| drifted features (do not set the status) | none | 1: fc_rain_mm |" in text
 
 

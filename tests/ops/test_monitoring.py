@@ -4,6 +4,7 @@ the status on drifted data."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from umbrella.core.params import Params
 from umbrella.data.contract.interim import Interim
 from umbrella.data.contract.rules import finalise
 from umbrella.data.simulator.simulate import simulate_retailer
+from umbrella.evaluation.scores import BASELINE, MODEL
 from umbrella.forecast.features import build_features
 from umbrella.forecast.forecaster import Forecaster
 from umbrella.forecast.holiday_calendar import holiday_flags
@@ -42,6 +44,7 @@ from umbrella.ops.monitoring import (
     same_season,
     status,
 )
+from umbrella.ops.stock_watch import StockReference
 
 
 def test_psi_is_near_zero_for_the_same_distribution_and_large_for_a_shift() -> None:
@@ -351,6 +354,12 @@ def test_wet_day_demand_shift_weighs_how_many_wet_days_it_saw() -> None:
     assert "beyond its limit 0.2" in large["why"]
 
 
+# evaluate's stock section, as the monitor reads it (ops/stock_watch.py)
+STOCK = StockReference(
+    {MODEL: (0.99, 0.0), BASELINE: (0.99, 0.0)}, {MODEL: 20.0, BASELINE: 5.0}, 0.5
+)
+
+
 @pytest.fixture(scope="module")
 def small_retailer() -> tuple:
     """3 stores over two years and a linear model: the params, the monitor's rows, the start
@@ -385,9 +394,34 @@ def test_the_monitor_does_not_depend_on_store_names_or_row_order(small_retailer)
             table = table.assign(store=table["store"].astype(str).map(renamed))
         return table.iloc[rng.permutation(len(table))].reset_index(drop=True)
 
-    other = MonitorRows(*(disguise(t) for t in (rows.drift, rows.scored, rows.demand)))
-    first = json.dumps(assess(params, rows, start, last))
-    assert json.dumps(assess(params, other, start, last)) == first
+    other = MonitorRows(*(disguise(getattr(rows, f.name)) for f in fields(MonitorRows)))
+    first = json.dumps(assess(params, rows, start, last, STOCK))
+    assert "stock" in json.loads(first)
+    assert json.dumps(assess(params, other, start, last, STOCK)) == first
+
+
+def test_the_stock_check_only_with_carry_over(small_retailer) -> None:
+    """inventory.carry_over false: no stock check, every output as without one, byte for
+    byte; true: the stock check beside the others, which it does not change."""
+    params, rows, start, last = small_retailer
+    perishable = params.model_copy(
+        update={"inventory": params.inventory.model_copy(update={"carry_over": False})}
+    )
+    before = assess(perishable, rows, start, last)
+    after = assess(perishable, rows, start, last, STOCK)
+    assert "stock" not in after and json.dumps(after) == json.dumps(before)
+    assert alarm_table(after).equals(alarm_table(before))
+    assert headline(after) == headline(before)
+    stocked = assess(params, rows, start, last, STOCK)
+    assert stocked["stock"]["threshold"] == params.monitor.stock_skill_drop
+    same = {k: v for k, v in stocked.items() if k not in ("stock", "status", "reasons")}
+    assert json.dumps(same) == json.dumps(
+        {k: v for k, v in before.items() if k not in ("status", "reasons")}
+    )
+    table = alarm_table(stocked)
+    row = table[table["check"] == "stock skill drop (degraded)"].iloc[0]
+    assert row["sets_status"] and row["score"] == stocked["stock"]["score"]
+    assert len(table) == len(alarm_table(before)) + 1
 
 
 def test_a_window_longer_than_the_data_is_insufficient_data_not_ok(small_retailer) -> None:
@@ -395,9 +429,10 @@ def test_a_window_longer_than_the_data_is_insufficient_data_not_ok(small_retaile
     wide = params.model_copy(
         update={"monitor": params.monitor.model_copy(update={"window_days": 5000})}
     )
-    result = assess(wide, rows, start, last)
+    result = assess(wide, rows, start, last, STOCK)
     assert result["status"] == "insufficient data"
     checks = [result[k] for k in ("demand_shift", "wet_demand_shift", "residual", "bias_shift")]
-    assert {c["verdict"] for c in [*checks, result["performance"]]} == {"insufficient data"}
-    assert len(result["reasons"]) == 5
+    checks += [result["performance"], result["stock"]]
+    assert {c["verdict"] for c in checks} == {"insufficient data"}
+    assert len(result["reasons"]) == 6
     assert exit_status(result["status"], "drift") == 0

@@ -304,6 +304,9 @@ class Monitor(Block):
     js_threshold: float = Field(gt=0, le=1)  # 0/1 feature drift alarm (Jensen-Shannon distance)
     # degraded: skill.cost in the window this much below the test period's
     skill_drop: float = Field(gt=0)
+    # degraded (inventory.carry_over): the skill of the stock replayed in the window this much
+    # below the test period's (reports/evaluate.json stock.skill_cost)
+    stock_skill_drop: float = Field(gt=0)
     # drift: the model's relative bias in the window moved this much
     bias_shift: float = Field(gt=0)
     # drift: PSI of the model's scaled residuals, window vs test

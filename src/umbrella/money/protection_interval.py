@@ -50,7 +50,7 @@ def moment_quantile(total: np.ndarray, variance: np.ndarray, tau: float | np.nda
     out = np.zeros_like(total)
     tau = np.broadcast_to(tau, total.shape)[some]
     mean, extra = total[some], variance[some] - total[some]
-    quantile = stats.poisson.ppf(tau, mean)
+    quantile = np.asarray(stats.poisson.ppf(tau, mean), dtype=float)
     over = extra > 1e-9 * mean
     size = mean[over] ** 2 / extra[over]
     quantile[over] = stats.nbinom.ppf(tau[over], size, size / (size + mean[over]))

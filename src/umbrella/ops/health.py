@@ -18,6 +18,7 @@ from umbrella.core.paths import FEATURES, INTERIM
 from umbrella.core.sampling import watched_stores
 from umbrella.data.contract.interim import Interim, only_stores, read_interim, stores_in
 from umbrella.evaluation.scores import BASELINE, MODEL
+from umbrella.evaluation.stock import dispersion
 from umbrella.forecast.distribution import require_finite
 from umbrella.forecast.features import LEVEL
 from umbrella.forecast.forecaster import Forecaster
@@ -49,6 +50,7 @@ from umbrella.ops.monitoring import (
     status,
     unseen_season,
 )
+from umbrella.ops.stock_watch import StockReference, stock_skill_drop
 
 NUMERIC = [
     "fc_rain_mm",
@@ -77,6 +79,10 @@ class MonitorRows:
     drift: pd.DataFrame  # horizon-1 rows with a known target: the features and units
     scored: pd.DataFrame  # rows from the test period on: units, level and both forecasts
     demand: pd.DataFrame  # one row per store-day: sales, observed weather, calendar
+    # With inventory.carry_over and a truth file (simulated data): the true demand of each
+    # store-day from the test period on, which the stock replay is judged against, as
+    # evaluate's is (store, date, demand). Else empty.
+    truth: pd.DataFrame
 
 
 def monitor_rows(
@@ -100,7 +106,10 @@ def monitor_rows(
     holidays = store_holiday_flags(
         data.sales["store"], data.sales["date"], params.features.holidays, data.stores
     )
-    return MonitorRows(drift, scored, demand_table(data.sales, data.weather, holidays))
+    truth = pd.DataFrame({"store": [], "date": [], "demand": []})
+    if params.inventory.carry_over and data.truth is not None:
+        truth = data.truth.loc[data.truth["date"] >= start, ["store", "date", "demand"]]
+    return MonitorRows(drift, scored, demand_table(data.sales, data.weather, holidays), truth)
 
 
 def combine_rows(parts: list[MonitorRows]) -> MonitorRows:
@@ -125,7 +134,7 @@ def monitor_part(
     model_file: Path,
 ) -> MonitorRows:
     """The monitor's rows of one partition's stores (of those `watched`, when a sample)."""
-    data = read_interim(interim, part=part)
+    data = read_interim(interim, truth=params.inventory.carry_over, part=part)
     features = read_part(features_folder, part)
     if watched is not None:
         data = only_stores(data, watched)
@@ -139,9 +148,11 @@ def monitor_part(
 
 def watched_rows(
     params: Params, start: pd.Timestamp, model_file: Path, run: Run
-) -> tuple[MonitorRows, dict[str, int]]:
+) -> tuple[MonitorRows, dict[str, int], dict[str, float]]:
     """The monitor's rows of every partition on the engine, of a seeded sample of at most
-    `monitor.max_stores` stores; and how many stores were watched, of how many."""
+    `monitor.max_stores` stores; how many stores were watched, of how many; and with
+    inventory.carry_over the model's and seasonal naive's negative binomial sizes (the stock
+    replay's, evaluation/stock.dispersion), else none."""
     parts = range(partition_count(FEATURES))
     stores = [s for found in run(stores_in, parts, {"interim": INTERIM}) for s in found]
     watched = watched_stores(stores, params.monitor.max_stores, params.base.seed)
@@ -150,7 +161,10 @@ def watched_rows(
     reads = {"interim": INTERIM, "features_folder": FEATURES, "model_file": model_file}
     rows = combine_rows(run(task, parts, reads))
     counted = {"watched": len(stores) if watched is None else len(watched), "of": len(stores)}
-    return rows, counted
+    sizes = {}
+    if params.inventory.carry_over:
+        sizes = {MODEL: dispersion(load_model(model_file)), BASELINE: dispersion(baseline)}
+    return rows, counted, sizes
 
 
 def _terms(rows: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -183,18 +197,27 @@ def window_start(last: pd.Timestamp, window_days: int) -> pd.Timestamp:
     return last - pd.Timedelta(days=window_days - 1)
 
 
-def assess(params: Params, rows: MonitorRows, start: pd.Timestamp, last: pd.Timestamp) -> dict:
+def assess(
+    params: Params,
+    rows: MonitorRows,
+    start: pd.Timestamp,
+    last: pd.Timestamp,
+    stock: StockReference | None = None,
+) -> dict:
     """Diagnostics and status of the latest `monitor.window_days` days up to `last`.
 
     Status `degraded` (the model needs retraining now), each against the test period
     before the window: the model's skill over seasonal naive fell by more than
-    `skill_drop`; or demand no longer responds to its inputs as it did: sales against what
-    the training years' response to the real weather and calendar expects moved by more
-    than `demand_shift` (log ratio: a changed level), or wet days' demand, seen through
-    the stock-outs, moved by more than `wet_demand_shift` (a changed rain response, which
-    the sold-out days hide from the sales). Status `drift` (the model's errors moved; look
-    before acting): the model's scaled residuals moved (PSI above `residual_threshold`) or
-    its relative bias moved by more than `bias_shift`. Each only when the score is beyond
+    `skill_drop`; with inventory.carry_over and the test period's `stock` (reports/
+    evaluate.json), the skill of the stock replayed in the window fell below the test
+    period's by more than `stock_skill_drop` (stock_watch.py); or demand no longer
+    responds to its inputs as it did: sales against what the training years' response to
+    the real weather and calendar expects moved by more than `demand_shift` (log ratio: a
+    changed level), or wet days' demand, seen through the stock-outs, moved by more than
+    `wet_demand_shift` (a changed rain response, which the sold-out days hide from the
+    sales). Status `drift` (the model's errors moved; look before acting): the model's
+    scaled residuals moved (PSI above `residual_threshold`) or its relative bias moved by
+    more than `bias_shift`. Each only when the score is beyond
     its noise too (`monitoring.judge`); status `insufficient data` when no check alarms
     and one cannot tell (too few days, or noise that reaches its threshold); `ok` only when
     every check could tell. `reasons` says which limits tripped or which checks could not
@@ -261,7 +284,11 @@ def assess(params: Params, rows: MonitorRows, start: pd.Timestamp, last: pd.Time
         **judge("skill drop", drop, cfg.skill_drop, drop_noise, lacking, one_sided=True),
     }
     degrading, drifting = [performance_check, demand, wet], [residual, bias]
-    return {
+    replayed = None
+    if stock is not None and params.inventory.carry_over:
+        replayed = stock_skill_drop(params, stock_table(rows), opened, last, stock, unseen)
+        degrading.append(replayed)
+    result = {
         "status": status([c["verdict"] for c in degrading], [c["verdict"] for c in drifting]),
         # the limits that tripped, else the checks that could not tell
         "reasons": [c["why"] for c in degrading + drifting if c["verdict"] == ALARM]
@@ -280,6 +307,24 @@ def assess(params: Params, rows: MonitorRows, start: pd.Timestamp, last: pd.Time
         "bias_shift": bias,
         "performance": performance_check,
     }
+    if replayed is not None:
+        result["stock"] = replayed
+    return result
+
+
+def stock_table(rows: MonitorRows) -> pd.DataFrame:
+    """The scored rows as evaluate's forecast table (backtest.forecast_table) for the stock
+    replay: each day's demand (the truth's where there is one, else the sales) and each
+    forecaster's point forecast, the stores named by content (`by_content`)."""
+    table = rows.scored
+    if len(rows.truth):
+        table = table.merge(rows.truth, on=["store", "date"], how="left")
+        table["demand"] = table["demand"].fillna(table["units"])
+    else:
+        table = table.assign(demand=table["units"])
+    named = {f"{name}{POINT}": f"{name}_forecast" for name in (MODEL, BASELINE)}
+    columns = ["store", "origin", "horizon", "date", "demand", "underage", LEVEL, *named]
+    return by_content(table[columns].rename(columns=named), ["store", "origin", "horizon"])
 
 
 def _shift_se(
@@ -334,8 +379,9 @@ def status_line(result: dict) -> str:
         f"demand shift {result['demand_shift']['score']:+.3f}, "
         f"wet-day demand shift {result['wet_demand_shift']['score']:+.3f}, "
         f"residual psi {result['residual']['score']:.3f}, "
-        f"bias shift {result['bias_shift']['score']:+.3f}; "
-        "features beyond their drift threshold: "
+        f"bias shift {result['bias_shift']['score']:+.3f}"
+        + (f", stock skill drop {result['stock']['score']:+.3f}" if "stock" in result else "")
+        + "; features beyond their drift threshold: "
         f"{', '.join(result['drifted_features']) or 'none'})"
     )
 
@@ -350,13 +396,14 @@ def alarm_table(result: dict) -> pd.DataFrame:
         "wet-day demand shift (degraded)": result["wet_demand_shift"],
         "residual (drift)": result["residual"],
         "bias shift (drift)": result["bias_shift"],
+        **({"stock skill drop (degraded)": result["stock"]} if "stock" in result else {}),
         **{f"feature {n}": d for n, d in result["features"].items()},
     }
     table = pd.DataFrame(
         [
             {
                 "check": name,
-                "score": abs(d["score"]) if not name.startswith("skill") else d["score"],
+                "score": d["score"] if "skill drop" in name else abs(d["score"]),
                 "threshold": d["threshold"],
                 "noise": d.get("noise"),
                 "verdict": d.get("verdict", "reported"),

@@ -374,7 +374,7 @@ def _data_section(base_side: Side, work: Side) -> list[str]:
 
 def _monitor_rows(monitor: dict | None) -> list[str]:
     if monitor is None:
-        return ["no metrics/monitor.json"] + ["—"] * 6
+        return ["no metrics/monitor.json"] + ["—"] * 7
 
     def score(block: Any) -> str:
         if not isinstance(block, dict) or not _is_number(block.get("score")):
@@ -396,6 +396,7 @@ def _monitor_rows(monitor: dict | None) -> list[str]:
         (f"{drop:.3f}" + (f" (limit {limit:.3f})" if _is_number(limit) else ""))
         if _is_number(drop)
         else "—",
+        score(monitor.get("stock")),
         f"{len(drifted)}: " + ", ".join(cell(f) for f in drifted) if drifted else "none",
     ]
 
@@ -408,6 +409,7 @@ def _monitor_section(base_side: Side, work: Side) -> list[str]:
         "residual PSI",
         "bias shift",
         "skill drop",
+        "stock skill drop (inventory.carry_over)",
         "drifted features (do not set the status)",
     ]
     rows = list(

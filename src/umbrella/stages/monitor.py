@@ -1,5 +1,6 @@
 """monitor: drift of the latest window against the training reference, and decay of the
-model's skill in that window against the test period.
+model's skill in that window against the test period (with inventory.carry_over, of its
+stock replayed through evaluate's policy too: ops/stock_watch.py).
 
 Writes metrics/monitor.json (the headline: the status and the wet-day demand shift),
 reports/monitor.json (every score, threshold and table) and plots/monitor/ (every score
@@ -17,15 +18,17 @@ import argparse
 import logging
 
 from umbrella.core.engine import runner
-from umbrella.core.files import write_csv, write_json
+from umbrella.core.files import read_json, write_csv, write_json
 from umbrella.core.params import load_params
 from umbrella.core.partitions import partition_count
 from umbrella.core.paths import FEATURES, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
 from umbrella.core.split import test_start
 from umbrella.data.contract.interim import sales_span
+from umbrella.evaluation.gate import DETAILS
 from umbrella.evaluation.plots import drift_figure, save_figure
 from umbrella.forecast.calibration import require_one_partition
 from umbrella.ops.health import alarm_table, assess, failure, headline, status_line, watched_rows
+from umbrella.ops.stock_watch import stock_reference
 
 log = logging.getLogger(__name__)
 REPORT = REPORTS / "monitor.json"
@@ -47,8 +50,12 @@ def main(args: argparse.Namespace) -> int:
     start = test_start(first, last, params.split)
     require_one_partition(params.train.calibration, partition_count(FEATURES))
     with runner(params.engine) as run:
-        rows, stores = watched_rows(params, start, MODELS / MODEL_FILE, run)
-    result = assess(params, rows, start, last)
+        rows, stores, sizes = watched_rows(params, start, MODELS / MODEL_FILE, run)
+    # inventory.carry_over: the stock replayed in the window, through evaluate's settings
+    stock = None
+    if params.inventory.carry_over:
+        stock = stock_reference(read_json(DETAILS) if DETAILS.exists() else {}, sizes)
+    result = assess(params, rows, start, last, stock)
     result["stores"] = stores
     write_json(headline(result), METRICS / "monitor.json")
     write_json(result, REPORT)
