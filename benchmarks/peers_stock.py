@@ -69,6 +69,7 @@ from stock_replay import (
     ours,
     periods,
     replayed,
+    spans,
     textbook_ratio,
 )
 
@@ -230,15 +231,7 @@ def main() -> None:
     about |= peers_about
     out: dict = {
         "data": "default data",
-        "test": {
-            "start": str(test.days[0].date()),
-            "end": str(test.days[-1].date()),
-            "stores": len(test.stores),
-        },
-        "validation": {
-            "start": str(validation.days[0].date()),
-            "end": str(validation.days[-1].date()),
-        },
+        **spans(validation, test),
         "holding_per_day": HOLDING_PER_DAY,
         "forecasters": about,
     }

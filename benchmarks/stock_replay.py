@@ -299,11 +299,9 @@ def ours(root: Path, params: Params, validation: Period, test: Period) -> dict[s
     }
 
 
-def main() -> None:
-    params = load_params()
-    validation, test = periods(PATHS_ROOT, params)
-    forecasters = ours(PATHS_ROOT, params, validation, test)
-    out: dict = {
+def spans(validation: Period, test: Period) -> dict:
+    """The periods replayed, for the benchmarks' json."""
+    return {
         "test": {
             "start": str(test.days[0].date()),
             "end": str(test.days[-1].date()),
@@ -313,6 +311,15 @@ def main() -> None:
             "start": str(validation.days[0].date()),
             "end": str(validation.days[-1].date()),
         },
+    }
+
+
+def main() -> None:
+    params = load_params()
+    validation, test = periods(PATHS_ROOT, params)
+    forecasters = ours(PATHS_ROOT, params, validation, test)
+    out: dict = {
+        **spans(validation, test),
         "holding_per_day": HOLDING_PER_DAY,
         "pack_size": PACK_SIZE,
         "order_cost": ORDER_COST,

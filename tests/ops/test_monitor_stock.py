@@ -13,8 +13,8 @@ from umbrella.evaluation.scores import BASELINE, MODEL
 from umbrella.money.metrics import skill
 from umbrella.ops.stock_watch import (
     StockReference,
+    reference_of,
     replayed_costs,
-    stock_reference,
     stock_skill_drop,
 )
 
@@ -130,8 +130,8 @@ def test_the_reference_is_evaluates_stock_section() -> None:
             BASELINE: {"ratio": 0.995, "shared": 0.0, "cost": 2.0},
         }
     }
-    reference = stock_reference(details, SIZES)
+    reference = reference_of(details, SIZES)
     assert reference.settings == {MODEL: (0.999, 0.5), BASELINE: (0.995, 0.0)}
     assert reference.skill == 0.65 and reference.sizes == SIZES
     with pytest.raises(Exception, match="has no stock section"):
-        stock_reference({"gate": {}}, SIZES)
+        reference_of({"gate": {}}, SIZES)

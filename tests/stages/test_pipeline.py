@@ -94,7 +94,10 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
     params = make_params({"simulate": {"stores": 1, "start": "2013-01-01", "end": "2013-12-31"}})
     tables = simulate_retailer(params.simulate, params.base.horizon, params.base.seed)
     own = tables["sales"].drop(columns=["in_stock", "price"])
-    files = write_tables({"sales": own, "weather": tables["weather"]}, tmp_path / "shop")
+    # its storeroom holds 30 umbrellas (stores.csv, inventory.capacity: stores)
+    stores = pd.DataFrame({"store": ["S0001"], "latitude": [47.6], "longitude": [-122.3]})
+    shop = {"sales": own, "weather": tables["weather"], "stores": stores.assign(capacity=30)}
+    files = write_tables(shop, tmp_path / "shop")
     set_params(
         repo_copy,
         {
@@ -102,8 +105,10 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
                 "source": "csv",
                 "sales": str(files["sales"]),
                 "weather": files["weather"].as_uri(),
+                "stores": str(files["stores"]),
             },
             "split": {"test_days": 365},
+            "inventory": {"capacity": "stores"},
         },
     )
     run(["dvc", "repro"], repo_copy)
@@ -118,6 +123,11 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
     assert test["forecasts"].startswith("observed weather")
     assert test["start"] > "2013-08-01"  # test period shrank to a third of the data
     assert metrics["model"]["cost"] > 0
+    replayed = json.loads((repo_copy / "reports" / "evaluate.json").read_text())["stock"]
+    assert replayed["capacity"] == "stores"
+    assert 0 < replayed["model"]["peak_stock"] <= 30 and replayed["baseline"]["peak_stock"] <= 30
+    monitor = json.loads((repo_copy / "reports" / "monitor.json").read_text())
+    assert "stock" in monitor  # its window replayed in the same storeroom
 
     # The store's stock (data.stock): predict orders net of it, and re-runs when it changes.
     last = pd.Timestamp(own["date"].max()).strftime("%Y-%m-%d")
@@ -129,9 +139,9 @@ def test_dvc_repro_on_a_users_own_csv_files(repo_copy: Path, tmp_path: Path) -> 
     orders = pd.read_csv(repo_copy / "data" / "predictions" / "orders.csv")
     assert list(orders.columns) == STOCK_ORDER_COLUMNS
     assert (orders["store"].tolist(), orders["on_hand"].tolist()) == (["S0001"], [3])
-    assert orders["quantity"].iloc[0] == orders["order_up_to"].iloc[0] - 3 > 0
-    stock.write_text(f"store,date,on_hand\nS0001,{last},400\n")  # a full storeroom
+    assert orders["quantity"].iloc[0] == min(orders["order_up_to"].iloc[0], 30) - 3 > 0
+    stock.write_text(f"store,date,on_hand\nS0001,{last},30\n")  # a full storeroom
     ran = run(["dvc", "repro"], repo_copy).stdout
     assert "Running stage 'predict'" in ran and "Running stage 'evaluate'" not in ran, ran
     orders = pd.read_csv(repo_copy / "data" / "predictions" / "orders.csv")
-    assert (orders["on_hand"].tolist(), orders["quantity"].tolist()) == ([400], [0])
+    assert (orders["on_hand"].tolist(), orders["quantity"].tolist()) == ([30], [0])

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from umbrella.core.errors import DataError
-from umbrella.core.params import Params
+from umbrella.core.files import read_json
+from umbrella.core.params import Inventory, Params
 from umbrella.core.paths import shown
+from umbrella.data.contract.interim import stores_table
 from umbrella.evaluation.gate import DETAILS
 from umbrella.evaluation.scores import BASELINE, MODEL
 from umbrella.evaluation.stock import Setting, StockTask, setting_key, stock_part
@@ -35,16 +37,29 @@ MIN_RUNS = 2
 class StockReference:
     """What the test period fixes for the window's replay: each forecaster's setting (the
     level's quantile and `shared`, chosen on the validation period), its negative binomial
-    size, and the test period's stock skill over seasonal naive."""
+    size, the test period's stock skill over seasonal naive, and the stores table (each
+    store's capacity with inventory.capacity: stores)."""
 
     settings: dict[str, Setting]
     sizes: dict[str, float]
     skill: float
+    stores: pd.DataFrame | None = None
 
 
-def stock_reference(details: dict, sizes: dict[str, float]) -> StockReference:
+def stock_reference(inventory: Inventory, sizes: dict[str, float]) -> StockReference | None:
+    """With inventory.carry_over, the reference of reports/evaluate.json and the validated
+    stores table; `sizes`: the model's and seasonal naive's (evaluation/stock.dispersion)."""
+    if not inventory.carry_over:
+        return None
+    details = read_json(DETAILS) if DETAILS.exists() else {}
+    return reference_of(details, sizes, stores_table())
+
+
+def reference_of(
+    details: dict, sizes: dict[str, float], stores: pd.DataFrame | None = None
+) -> StockReference:
     """The reference of reports/evaluate.json (`details`): its stock section's settings and
-    skill_cost; `sizes`: the model's and seasonal naive's (evaluation/stock.dispersion)."""
+    skill_cost; `stores`: the validated stores table, when there is one."""
     section = details.get("stock")
     if not isinstance(section, dict):
         raise DataError(
@@ -55,7 +70,7 @@ def stock_reference(details: dict, sizes: dict[str, float]) -> StockReference:
         name: (float(section[name]["ratio"]), float(section[name]["shared"]))
         for name in (MODEL, BASELINE)
     }
-    return StockReference(settings, dict(sizes), float(section["skill_cost"]))
+    return StockReference(settings, dict(sizes), float(section["skill_cost"]), stores)
 
 
 def replayed_costs(
@@ -73,7 +88,8 @@ def replayed_costs(
         name: (setting,) for name, setting in reference.settings.items()
     }
     task = StockTask(first, last, params.inventory, params.business, False, settings)
-    figures = stock_part(days, days, list(settings), reference.sizes, None, task)["figures"]
+    replays = stock_part(days, days, list(settings), reference.sizes, None, task, reference.stores)
+    figures = replays["figures"]
     return {
         name: float(figures[name][setting_key(setting)]["cost"].sum())
         for name, setting in reference.settings.items()

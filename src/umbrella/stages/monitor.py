@@ -18,13 +18,12 @@ import argparse
 import logging
 
 from umbrella.core.engine import runner
-from umbrella.core.files import read_json, write_csv, write_json
+from umbrella.core.files import write_csv, write_json
 from umbrella.core.params import load_params
 from umbrella.core.partitions import partition_count
 from umbrella.core.paths import FEATURES, METRICS, MODEL_FILE, MODELS, PLOTS, REPORTS
 from umbrella.core.split import test_start
 from umbrella.data.contract.interim import sales_span
-from umbrella.evaluation.gate import DETAILS
 from umbrella.evaluation.plots import drift_figure, save_figure
 from umbrella.forecast.calibration import require_one_partition
 from umbrella.ops.health import alarm_table, assess, failure, headline, status_line, watched_rows
@@ -52,10 +51,7 @@ def main(args: argparse.Namespace) -> int:
     with runner(params.engine) as run:
         rows, stores, sizes = watched_rows(params, start, MODELS / MODEL_FILE, run)
     # inventory.carry_over: the stock replayed in the window, through evaluate's settings
-    stock = None
-    if params.inventory.carry_over:
-        stock = stock_reference(read_json(DETAILS) if DETAILS.exists() else {}, sizes)
-    result = assess(params, rows, start, last, stock)
+    result = assess(params, rows, start, last, stock_reference(params.inventory, sizes))
     result["stores"] = stores
     write_json(headline(result), METRICS / "monitor.json")
     write_json(result, REPORT)
