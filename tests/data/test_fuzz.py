@@ -124,6 +124,7 @@ def column(file: CsvFile, data: st.DataObject, required: bool | None = None) -> 
 def _required(file: CsvFile, name: str) -> bool:
     table = next(t for t, f in _CURRENT.items() if f is file)
     contract = STORE_COSTS if table == COSTS else TABLES[table]
+    name = name.strip()  # " date ", renamed so, is still the date column (rename_column)
     spec = next((c for c in contract.columns if c.name == name), None)
     return spec is not None and (spec.required or name == "store")
 
