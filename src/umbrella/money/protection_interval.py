@@ -50,9 +50,10 @@ def moment_quantile(total: np.ndarray, variance: np.ndarray, tau: float | np.nda
     out = np.zeros_like(total)
     tau = np.broadcast_to(tau, total.shape)[some]
     mean, extra = total[some], variance[some] - total[some]
-    quantile = np.asarray(stats.poisson.ppf(tau, mean), dtype=float)
     over = extra > 1e-9 * mean
+    quantile = np.empty_like(mean)
     size = mean[over] ** 2 / extra[over]
     quantile[over] = stats.nbinom.ppf(tau[over], size, size / (size + mean[over]))
+    quantile[~over] = stats.poisson.ppf(tau[~over], mean[~over])
     out[some] = quantile
     return out

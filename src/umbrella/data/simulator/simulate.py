@@ -65,9 +65,9 @@ class Simulation:
     room: stockroom.Stockroom | None  # simulate.stockouts: the stock each store keeps
 
     def tables(self, which: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
-        """Sales, weather, weather forecasts and truth of the stores at positions `which`
-        (default: all); weather and forecasts have no store column when all stores share
-        one region."""
+        """Sales, weather, weather forecasts, truth and (with the stockroom) stock and
+        arrivals of the stores at positions `which` (default: all); weather and forecasts
+        have no store column when all stores share one region."""
         which = np.arange(len(self.stores)) if which is None else which
         stores = [self.stores[i] for i in which]
         region = self.region[which]
