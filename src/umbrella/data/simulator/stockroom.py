@@ -25,14 +25,19 @@ MEMORY_DAYS = 28  # recent sales: the mean of the last 28 days
 
 @dataclass(frozen=True)
 class Stockroom:
-    """(stores, days) sales, in_stock (0: the shelf emptied that day), the stock on hand at
-    each close, and (stores, LEAD_DAYS) the orders still on their way after the last day,
-    arriving at the opening of the days after it."""
+    """(stores, days) sales and the stock on hand at each close, and (stores, LEAD_DAYS) the
+    orders still on their way after the last day, arriving at the opening of the days after
+    it."""
 
     sales: np.ndarray
-    in_stock: np.ndarray
     on_hand: np.ndarray
     on_order: np.ndarray
+
+    @property
+    def in_stock(self) -> np.ndarray:
+        """1 where stock was left at the close (the day sold its demand), 0 where the shelf
+        emptied (its sales a lower bound of the demand)."""
+        return (self.on_hand > 0).astype(np.int8)
 
 
 def order_up_to(recent: np.ndarray) -> np.ndarray:
@@ -63,5 +68,4 @@ def replenish(demand: np.ndarray, level: np.ndarray) -> Stockroom:
         recent = (window + base * (MEMORY_DAYS - seen)) / MEMORY_DAYS
         wanted = order_up_to(recent) - stock - coming.sum(axis=1)
         coming[:, -1] = np.maximum(wanted, 0).astype(np.int64)
-    in_stock = (on_hand > 0).astype(np.int8)  # stock left at the close: sales = demand
-    return Stockroom(sales, in_stock, on_hand, coming)
+    return Stockroom(sales, on_hand, coming)
