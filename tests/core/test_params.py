@@ -164,6 +164,8 @@ BAD_VALUES = [
     ("train.gbm.max_iter", 0, "must be in 1..10000"),
     ("train.gbm.max_leaf_nodes", 1, "must be >= 2"),
     ("train.gbm.min_samples_leaf", 0, "must be >= 1"),
+    ("train.gbm.leaf_share", 0, "must be > 0 and <= 1"),
+    ("train.gbm.leaf_share", 1.5, "must be > 0 and <= 1"),
     ("train.gbm.l2_regularization", -1.0, "must be >= 0"),
     ("train.gbm.l2_regularization", float("nan"), "must be a finite number, got nan"),
     ("evaluate.rain_threshold_mm", -1.0, "must be >= 0"),

@@ -10,7 +10,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
-from umbrella.forecast.models import GradientBoosting, LinearModel, SeasonalNaive, make_model
+from umbrella.forecast.models import (
+    SMALLEST_LEAF,
+    GradientBoosting,
+    LinearModel,
+    SeasonalNaive,
+    leaf_size,
+    make_model,
+)
 from umbrella.money.metrics import pinball_loss
 
 HORIZON = 3
@@ -244,6 +251,37 @@ def test_make_model_maps_names_to_estimators_with_params():
     assert gbm.get_params() == expected
     raw = raw_params()["train"]["gbm"]  # as written in params.yaml
     assert (gbm.max_iter, gbm.min_samples_leaf) == (raw["max_iter"], raw["min_samples_leaf"])
+
+
+@pytest.mark.parametrize(
+    ("min_samples_leaf", "share", "rows", "expected"),
+    [
+        (500, 0.01, 200_000, 500),  # a long history: the setting itself
+        (500, 0.01, 20_000, 200),  # a shorter one: the share of its rows
+        (500, 0.01, 1_500, SMALLEST_LEAF),  # one store's months: never under the floor
+        (10, 0.01, 1_500, 10),  # a setting under the floor stands
+        (500, 1.0, 300, 300),  # fewer rows than the setting: a leaf can hold them all
+    ],
+)
+def test_leaf_size_follows_the_history(min_samples_leaf, share, rows, expected):
+    assert leaf_size(min_samples_leaf, share, rows) == expected
+
+
+def test_a_short_history_grows_trees_of_several_leaves(train):
+    """1,000 rows and leaves of at least 500: one split at most; with leaf_share 0.02 the
+    trees get leaves of 20 rows and learn the rain."""
+    rows = train.iloc[:1000]
+    knobs = SMALL_GBM | {"min_samples_leaf": 500}
+    fixed = GradientBoosting(quantile=0.5, **knobs).fit(rows, y(rows))
+    following = GradientBoosting(quantile=0.5, leaf_share=0.02, **knobs).fit(rows, y(rows))
+    assert fixed.mean_model_.min_samples_leaf == 500
+    boosters = (following.mean_model_, following.quantile_model_)
+    assert [booster.min_samples_leaf for booster in boosters] == [20, 20]
+
+    def most_leaves(model: GradientBoosting) -> int:
+        return max(tree[0].get_n_leaf_nodes() for tree in model.mean_model_._predictors)
+
+    assert most_leaves(fixed) <= 2 < most_leaves(following)
 
 
 def test_gbm_is_reproducible_with_a_seed(train, test):

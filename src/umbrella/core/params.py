@@ -270,6 +270,9 @@ class Gbm(Block):
     max_iter: int = Field(ge=1, le=GBM_MAX_ITER)
     max_leaf_nodes: int = Field(ge=2)
     min_samples_leaf: int = Field(ge=1)
+    # on a short history a leaf needs fewer rows: at most this share of the fitted rows
+    # (never under SMALLEST_LEAF); models.leaf_size
+    leaf_share: float = Field(gt=0, le=1)
     l2_regularization: float = Field(ge=0)
 
 

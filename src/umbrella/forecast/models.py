@@ -187,6 +187,18 @@ class LinearModel(_ResidualQuantile):
         return self
 
 
+# scikit-learn's default least rows in a leaf: the floor of `leaf_size` on any history
+SMALLEST_LEAF = 20
+
+
+def leaf_size(min_samples_leaf: int, leaf_share: float, rows: int) -> int:
+    """The least rows in a leaf: `min_samples_leaf` on a long history; on a short one at
+    most `leaf_share` of the `rows` fitted, so that one store's few months still make trees
+    of several leaves; never fewer than SMALLEST_LEAF (docs/design.md "Leaves that follow
+    the history")."""
+    return max(min(min_samples_leaf, int(leaf_share * rows)), min(SMALLEST_LEAF, min_samples_leaf))
+
+
 class GradientBoosting(BaseEstimator, RegressorMixin):
     """One global HistGradientBoosting model across stores and horizons, twice:
     Poisson loss for the mean and quantile (pinball) loss for the order.
@@ -202,6 +214,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         max_iter: int = 400,
         max_leaf_nodes: int = 31,
         min_samples_leaf: int = 50,
+        leaf_share: float = 1.0,
         l2_regularization: float = 1.0,
         random_state: int | None = None,
         calibration_window: int | None = None,
@@ -212,17 +225,18 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
+        self.leaf_share = leaf_share
         self.l2_regularization = l2_regularization
         self.random_state = random_state
         self.calibration_window = calibration_window
         self.calibration = calibration
 
-    def _booster(self, **loss: object) -> HistGradientBoostingRegressor:
+    def _booster(self, rows: int, **loss: object) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
+            min_samples_leaf=leaf_size(self.min_samples_leaf, self.leaf_share, rows),
             l2_regularization=self.l2_regularization,
             early_stopping=True,
             validation_fraction=0.1,
@@ -236,7 +250,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         X = with_rain_posterior(X, self.rain_posterior_)
         self.fit_mean(X, y)
         inputs, scale = on_level_scale(X, self.features_), store_scale(X)
-        self.quantile_model_ = self._booster(loss="quantile", quantile=self.quantile).fit(
+        self.quantile_model_ = self._booster(len(X), loss="quantile", quantile=self.quantile).fit(
             inputs, np.asarray(y, dtype=float) / scale
         )
         # X has the posterior already: the mean's inputs as made above, not again by predict
@@ -248,7 +262,7 @@ class GradientBoosting(BaseEstimator, RegressorMixin):
         self.features_ = feature_columns(X)
         ratio = np.asarray(y, dtype=float) / store_scale(X)
         inputs = on_level_scale(X, self.features_)
-        self.mean_model_ = self._booster(loss="poisson").fit(inputs, ratio)
+        self.mean_model_ = self._booster(len(X), loss="poisson").fit(inputs, ratio)
         self.sales_on_level_ = True
         return self
 

@@ -1,17 +1,19 @@
-"""Does `make tune` pay on the seasonal-decline case? Tuned against the defaults, on the
-validation period (what it chose on) and on the test period (looked at after).
+"""Does `make tune` pay on a retailer's own data? On the real-data panel's csv datasets,
+tuned against the defaults, on the validation period (what it chose on) and on the test
+period (looked at after).
 
-    python benchmarks/tune_decline.py     # run from the repository root; about 15 min
+    python benchmarks/tune_panel.py [NAME ...]   # from the repository root; about 15 min each
 
-The dataset is benchmarks/real_panel.py's decline_single (one store of about 2,000 units a
-day, no price, 9 months of history before an October..December test in the autumn decline,
-τ* 0.75), as its csv source in a clone of HEAD with the repository's `tune` block. `umbrella
-tune` runs there once; then, for the record and not for the choice, each experiment's test
-figures are read from its commit. Writes benchmarks/tune_decline.json.
+Each dataset is benchmarks/real_panel.py's (default: its three csv ones, elecdaily,
+nyc_flights and decline_single), as its csv source in a clone of HEAD with the repository's
+`tune` block. `umbrella tune` runs there once; then, for the record and not for the choice,
+each experiment's test figures are read from its commit. Writes benchmarks/tune_panel.json
+(the datasets not run keep their last results).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import tempfile
@@ -26,7 +28,8 @@ from umbrella.core.files import write_json
 from umbrella.ops.tune import experiment_revs
 
 ROOT = Path(__file__).resolve().parents[1]
-NAME = "decline_single"
+OUT = ROOT / "benchmarks" / "tune_panel.json"
+CSV_DATASETS = [name for name, (build, _) in DATASETS.items() if build is not None]
 
 
 def figures(period: dict, skill: float, demand: float) -> dict:
@@ -38,11 +41,12 @@ def figures(period: dict, skill: float, demand: float) -> dict:
     }
 
 
-def main() -> None:
+def tuned(name: str) -> dict:
+    """`umbrella tune` on one dataset in a clone of HEAD: what it tried and chose."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-        build, overrides = DATASETS[NAME]
+        build, overrides = DATASETS[name]
         params = yaml.safe_load((repo / "params.yaml").read_text())
         for block, values in {**overrides, "data": csv_files(build(), Path(tmp), None)}.items():
             params[block].update(values)
@@ -54,7 +58,7 @@ def main() -> None:
             )
             return done.stdout
 
-        run("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qam", NAME)
+        run("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qam", name)
         print(run("umbrella", "tune"), flush=True)
         tune = json.loads((repo / "reports" / "tune.json").read_text())
         revs = experiment_revs(json.loads(run("dvc", "exp", "show", "--json")))
@@ -72,8 +76,7 @@ def main() -> None:
             )
         chosen = next(i for i, r in enumerate(tried) if r["name"] == tune["chosen"]["name"])
         default, best = tried[0], tried[chosen]
-        out = {
-            "dataset": NAME,
+        return {
             "budget": tune["budget"],
             "space": tune["space"],
             "service_level_target": report["test"]["service_level_target"],
@@ -84,8 +87,19 @@ def main() -> None:
             },
             "tried": tried,
         }
-    write_json(out, ROOT / "benchmarks" / "tune_decline.json")
-    print(json.dumps(out["tuned_over_default"]), default["test"], best["test"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"of {CSV_DATASETS}")
+    names = parser.parse_args().names or CSV_DATASETS
+    if unknown := set(names) - set(CSV_DATASETS):
+        parser.error(f"not a csv dataset of the panel: {sorted(unknown)}")
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name in names:
+        results[name] = tuned(name)
+        write_json(results, OUT)  # each dataset as it ends: 15 min apiece
+        print(name, json.dumps(results[name]["tuned_over_default"]), flush=True)
 
 
 if __name__ == "__main__":
