@@ -467,6 +467,34 @@ def real_panel() -> str:
     return "\n".join(lines) + "\n"
 
 
+def tune_panel() -> str:
+    """`make tune` on each csv dataset of the panel: the defaults (candidate 0) against the
+    chosen candidate, on validation (the choice) and on test (looked at once after):
+    benchmarks/tune_panel.json."""
+    rows = []
+    for name, d in _load("benchmarks/tune_panel.json").items():
+        default, chosen = d["tried"][0], d["tried"][d["chosen"]]
+        changes = ", ".join(f"`{k}` {v}" for k, v in chosen["changes"].items()) or "none"
+        rows.append(
+            [
+                name,
+                changes,
+                f"{d['tuned_over_default']['validation']:.3f}",
+                f"{d['tuned_over_default']['test']:.3f}",
+                *(
+                    f"{_num(default['test'][key])} → {_num(chosen['test'][key])}"
+                    for key in ("cost_per_unit", "service_level_mid")
+                ),
+                _num(d["service_level_target"]),
+            ]
+        )
+    header = [
+        *("dataset", "chosen (against params.yaml)", "validation cost ×", "test cost ×"),
+        *("test cost per unit", "test service level", "τ*"),
+    ]
+    return _source("benchmarks/tune_panel.json") + _table(header, rows) + "\n"
+
+
 def rain_forecast_errors() -> str:
     """Real rain forecasts' errors 6..8 days ahead against the simulator's, and the
     constants fitted to them: benchmarks/rain_forecast_errors.json."""
@@ -508,6 +536,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "monitor_rates": monitor_rates,
     "calibration_gate": calibration_gate,
     "real_panel": real_panel,
+    "tune_panel": tune_panel,
     "stock_replay": stock_replay,
     "peers_stock": peers_stock,
     "rain_forecast_errors": rain_forecast_errors,

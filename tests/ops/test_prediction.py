@@ -107,6 +107,18 @@ def test_cli_writes_orders_from_a_retailers_files(project: Path) -> None:
     assert len(orders) == 3 * HORIZON
 
 
+def test_orders_on_own_data_warn_until_the_settings_are_tuned_on_it(project: Path) -> None:
+    """data.source csv without reports/tune.json: params.yaml's settings were chosen on the
+    simulator, and predict says so; after `umbrella tune` (its report) it does not."""
+    assert "never tuned" not in predict_files(project).stderr  # the simulator's own data
+    latest = {name: str(project / "latest" / f"{name}.csv") for name in ("sales", "weather")}
+    set_params(project, {"data": {"source": "csv", **latest}})
+    untuned = predict_files(project)
+    assert untuned.returncode == 0 and "never tuned on it (no reports/tune.json)" in untuned.stderr
+    (project / "reports" / "tune.json").write_text("{}")
+    assert "never tuned" not in predict_files(project).stderr
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
