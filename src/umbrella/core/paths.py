@@ -48,6 +48,7 @@ MODEL_FILE = "model.skops"  # the fitted model in each of them, beside model.jso
 METRICS = ROOT / "metrics"
 PLOTS = ROOT / "plots"
 REPORTS = ROOT / "reports"  # versioned details that are not DVC metrics
+TUNE_REPORT = REPORTS / "tune.json"  # `umbrella tune`: what it tried and chose
 
 # File names shared by the csv source, the simulator and validation (docs/data.md).
 SALES = "sales"

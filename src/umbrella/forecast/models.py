@@ -194,8 +194,8 @@ SMALLEST_LEAF = 20
 def leaf_size(min_samples_leaf: int, leaf_share: float, rows: int) -> int:
     """The least rows in a leaf: `min_samples_leaf` on a long history; on a short one at
     most `leaf_share` of the `rows` fitted, so that one store's few months still make trees
-    of several leaves; never fewer than SMALLEST_LEAF (docs/design.md "Leaves that follow
-    the history")."""
+    of several leaves; never under SMALLEST_LEAF unless `min_samples_leaf` itself is
+    (docs/design.md "Leaves that follow the history")."""
     return max(min(min_samples_leaf, int(leaf_share * rows)), min(SMALLEST_LEAF, min_samples_leaf))
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from umbrella.core.errors import UmbrellaError
 from umbrella.core.files import write_json
 from umbrella.core.params import Tune, load_params
-from umbrella.core.paths import REPORTS, ROOT
+from umbrella.core.paths import ROOT, TUNE_REPORT
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def main(args: argparse.Namespace) -> int:
         "chosen": tried[chosen],
         "tried": tried,
     }
-    write_json(summary, REPORTS / "tune.json")
+    write_json(summary, TUNE_REPORT)
     sys.stdout.write(table(tried, chosen) + "\n")
     log.info(
         "%s applied to params.yaml and the outputs; what was tried: reports/tune.json; "

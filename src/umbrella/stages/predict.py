@@ -13,14 +13,13 @@ from pathlib import Path
 
 from umbrella.core.files import write_csv
 from umbrella.core.params import load_params
-from umbrella.core.paths import MODEL_FILE, MODELS, REPORTS
+from umbrella.core.paths import MODEL_FILE, MODELS, TUNE_REPORT
 from umbrella.ops.ordering import PIPELINE_ORDERS, order_request, requested_orders
 
 log = logging.getLogger(__name__)
 STDOUT = "-"
-# `umbrella tune` writes it; on a retailer's own data its absence means settings chosen on
-# the simulator (docs/experiments.md "Does it pay?")
-TUNED = REPORTS / "tune.json"
+# On a retailer's own data, no TUNE_REPORT means settings chosen on the simulator
+# (docs/experiments.md "Does it pay?")
 UNTUNED = (
     "data.source is csv and params.yaml was never tuned on it (no reports/tune.json): its "
     "settings were chosen on the simulated retailer; `make tune` chooses them on your own "
@@ -57,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> None:
     params = load_params()
-    if params.data.source == "csv" and not TUNED.exists():
+    if params.data.source == "csv" and not TUNE_REPORT.exists():
         log.warning(UNTUNED)
     files = (args.sales, args.weather, args.forecasts)
     stock = (args.stock, args.arrivals)
